@@ -1,0 +1,93 @@
+//! The lifecycle of a credential: its status and, separately, its health.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a credential is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Created, no certificate yet (or a CSR is out with an external CA).
+    Pending,
+    /// An issuance is in progress.
+    Issuing,
+    /// Every key has a current, valid certificate.
+    Valid,
+    /// Valid, but inside its renewal window.
+    RenewalDue,
+    /// The last issuance or renewal failed; see the last error.
+    Failed,
+    /// The certificate was revoked.
+    Revoked,
+    /// The certificate has expired.
+    Expired,
+}
+
+/// How worried an operator should be about a credential, independent of status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    /// Nothing to do.
+    Ok,
+    /// Needs attention soon (e.g. expires within the renewal window, imported expired).
+    Warning,
+    /// Broken: failed issuance, expired, revoked.
+    Error,
+}
+
+macro_rules! text_enum {
+    ($ty:ty, $what:literal, $($variant:path => $text:literal),+ $(,)?) => {
+        impl $ty {
+            /// The stable text form, as stored and printed.
+            pub fn as_str(self) -> &'static str {
+                match self { $($variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($variant),)+
+                    other => Err(format!(concat!("unknown ", $what, " {:?}"), other)),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(Status, "status",
+    Status::Pending => "pending",
+    Status::Issuing => "issuing",
+    Status::Valid => "valid",
+    Status::RenewalDue => "renewal-due",
+    Status::Failed => "failed",
+    Status::Revoked => "revoked",
+    Status::Expired => "expired",
+);
+
+text_enum!(Health, "health",
+    Health::Ok => "ok",
+    Health::Warning => "warning",
+    Health::Error => "error",
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_forms_round_trip() {
+        for s in [Status::Pending, Status::RenewalDue, Status::Expired] {
+            assert_eq!(s.as_str().parse::<Status>(), Ok(s));
+        }
+        assert_eq!("warning".parse::<Health>(), Ok(Health::Warning));
+        assert!("bogus".parse::<Status>().is_err());
+    }
+}
