@@ -2,9 +2,10 @@
 Domain types shared by every certmgr crate.
 
 A credential in certmgr is a set of [`Hostname`]s, one or two keys described by
-[`KeySpec`]s, and a lifecycle expressed by [`Status`] and [`Health`]. These types
-are parsed once at the edge (CLI, REST API, import) so that the rest of the system
-never sees an invalid hostname or an unknown key type.
+[`KeySpec`]s, an [`IssuerRef`] saying where its certificates come from, and a
+lifecycle expressed by [`Status`] and [`Health`]. These types are parsed once at
+the edge (CLI, REST API, import) so that the rest of the system never sees an
+invalid hostname or an unknown key type.
 
 ```
 use certmgr_core::{Hostname, KeySpec};
@@ -17,9 +18,13 @@ assert_eq!(key.to_string(), "ecdsa-p256");
 */
 
 mod hostname;
+mod issuer;
 mod key_spec;
+mod name;
 mod status;
 
 pub use hostname::{Hostname, HostnameError};
+pub use issuer::{IssuerRef, IssuerRefError};
 pub use key_spec::{KeyFamily, KeySpec, KeySpecError};
+pub use name::{NameError, validate_name};
 pub use status::{Health, Status};

@@ -1,0 +1,258 @@
+//! Records the store reads and writes.
+
+use std::fmt;
+
+use certmgr_core::{Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
+use serde::Serialize;
+
+/// What is needed to create a credential.
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    /// Unique name, checked with [`certmgr_core::validate_name`].
+    pub name: String,
+    /// Identifiers the certificates will carry, in order.
+    pub hostnames: Vec<Hostname>,
+    /// One key, or one RSA and one ECDSA key (dual).
+    pub key_specs: Vec<KeySpec>,
+    /// Where the certificates come from.
+    pub issuer: IssuerRef,
+    /// Validity of issued certificates in days (MicroCA); `None` = default.
+    pub validity_days: Option<u32>,
+    /// Renew this many days before expiry; `None` = a third of the lifetime.
+    pub renew_before_days: Option<u32>,
+}
+
+/// A credential as stored, with the earliest expiry of its current certificates.
+#[derive(Debug, Clone, Serialize)]
+pub struct CredentialRecord {
+    /// Stable id (UUIDv7).
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Identifiers.
+    pub hostnames: Vec<Hostname>,
+    /// Key specs.
+    pub key_specs: Vec<KeySpec>,
+    /// Where the certificates come from.
+    pub issuer: IssuerRef,
+    /// Lifecycle status.
+    pub status: Status,
+    /// Health, separate from status.
+    pub health: Health,
+    /// The last failure, in words, if any.
+    pub last_error: Option<String>,
+    /// Validity of issued certificates in days, if set.
+    pub validity_days: Option<u32>,
+    /// Renewal lead time in days, if set.
+    pub renew_before_days: Option<u32>,
+    /// Number of the current version (0: none yet).
+    pub current_version: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// Earliest `not_after` among the current version's certificates (Unix seconds).
+    pub not_after: Option<i64>,
+}
+
+/// A certificate attached to one key of one version.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateRecord {
+    /// The leaf certificate, DER.
+    #[serde(skip)]
+    pub cert_der: Vec<u8>,
+    /// Intermediates, issuer first, DER.
+    #[serde(skip)]
+    pub chain_der: Vec<Vec<u8>>,
+    /// The root that anchors the chain, if known.
+    #[serde(skip)]
+    pub root_der: Option<Vec<u8>>,
+    /// Serial number, hex.
+    pub serial: String,
+    /// SHA-256 fingerprint of the leaf, hex.
+    pub fingerprint: String,
+    /// Unix seconds.
+    pub not_before: i64,
+    /// Unix seconds.
+    pub not_after: i64,
+}
+
+/// A key (and its certificate, once there is one) to store in a new version.
+pub struct NewKeyVersion<'a> {
+    /// The key's algorithm and size.
+    pub spec: KeySpec,
+    /// The private key, PKCS#8 DER; sealed before it is written.
+    pub pkcs8_der: &'a [u8],
+    /// The certificate, or `None` while a CSR is out.
+    pub certificate: Option<CertificateRecord>,
+}
+
+impl fmt::Debug for NewKeyVersion<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewKeyVersion")
+            .field("spec", &self.spec)
+            .field("pkcs8_der", &"<redacted>")
+            .field("certificate", &self.certificate)
+            .finish()
+    }
+}
+
+/// How a version came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VersionSource {
+    /// Issued by a MicroCA.
+    MicroCa,
+    /// Key and CSR made here, certificate signed by an external CA.
+    Csr,
+    /// Imported from files.
+    Import,
+}
+
+impl VersionSource {
+    /// Stored text form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionSource::MicroCa => "microca",
+            VersionSource::Csr => "csr",
+            VersionSource::Import => "import",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "microca" => Some(VersionSource::MicroCa),
+            "csr" => Some(VersionSource::Csr),
+            "import" => Some(VersionSource::Import),
+            _ => None,
+        }
+    }
+}
+
+/// One key of one version of a credential. The key itself stays sealed until
+/// [`crate::Store::unseal_key`] is called.
+#[derive(Clone, Serialize)]
+pub struct KeyVersion {
+    /// The credential this belongs to.
+    #[serde(skip)]
+    pub credential_id: String,
+    /// Version number, from 1.
+    pub version: i64,
+    /// RSA or ECDSA.
+    pub family: KeyFamily,
+    /// Algorithm and size.
+    pub spec: KeySpec,
+    /// The certificate, if issued.
+    pub certificate: Option<CertificateRecord>,
+    /// How it came to be.
+    pub source: VersionSource,
+    /// Unix seconds.
+    pub created_at: i64,
+    #[serde(skip)]
+    pub(crate) sealed_key: Vec<u8>,
+}
+
+impl fmt::Debug for KeyVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyVersion")
+            .field("credential_id", &self.credential_id)
+            .field("version", &self.version)
+            .field("spec", &self.spec)
+            .field("certificate", &self.certificate)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The status a write leaves the credential in.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// New status.
+    pub status: Status,
+    /// New health.
+    pub health: Health,
+    /// New last error (`None` clears it).
+    pub last_error: Option<String>,
+}
+
+/// An entry of a credential's event log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    /// Unix seconds.
+    pub at: i64,
+    /// Short machine-readable kind (`created`, `issued`, `imported`, ...).
+    pub kind: String,
+    /// What happened, in words.
+    pub message: String,
+    /// The credential's name at the time, if the event is about one.
+    pub credential: Option<String>,
+}
+
+/// What is needed to store a MicroCA.
+pub struct NewCa<'a> {
+    /// Unique name.
+    pub name: String,
+    /// The CA key's spec.
+    pub key_spec: KeySpec,
+    /// Self-signed root, DER.
+    pub root_der: Vec<u8>,
+    /// Root key, PKCS#8 DER (sealed before writing).
+    pub root_key: &'a [u8],
+    /// Optional intermediate (DER) and its key (PKCS#8 DER).
+    pub intermediate: Option<(Vec<u8>, &'a [u8])>,
+    /// When the root expires (Unix seconds).
+    pub not_after: i64,
+}
+
+/// A MicroCA as stored; keys stay sealed until [`crate::Store::unseal_ca_issuer`].
+#[derive(Clone, Serialize)]
+pub struct CaRecord {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// The CA key's spec.
+    pub key_spec: KeySpec,
+    /// Root certificate, DER.
+    #[serde(skip)]
+    pub root_der: Vec<u8>,
+    /// Intermediate certificate, DER, if any.
+    #[serde(skip)]
+    pub intermediate_der: Option<Vec<u8>>,
+    /// Unix seconds.
+    pub not_after: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    #[serde(skip)]
+    pub(crate) sealed_root_key: Vec<u8>,
+    #[serde(skip)]
+    pub(crate) sealed_intermediate_key: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for CaRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaRecord")
+            .field("name", &self.name)
+            .field("key_spec", &self.key_spec)
+            .field("has_intermediate", &self.intermediate_der.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A trusted root or intermediate imported with `certmgr trust add`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustAnchorRecord {
+    /// SHA-256 of the DER, hex; the primary key.
+    pub fingerprint: String,
+    /// Subject DN, for display.
+    pub subject: String,
+    /// The certificate, DER.
+    #[serde(skip)]
+    pub der: Vec<u8>,
+    /// Self-signed root (true) or intermediate (false).
+    pub is_root: bool,
+    /// Unix seconds.
+    pub not_after: i64,
+    /// Unix seconds.
+    pub added_at: i64,
+}

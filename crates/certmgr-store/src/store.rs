@@ -1,0 +1,822 @@
+//! [`Store`]: connection, migrations and every query.
+
+use std::str::FromStr;
+
+use certmgr_core::{Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use zeroize::Zeroizing;
+
+use crate::der;
+use crate::model::{
+    CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion, NewCa, NewCredential,
+    NewKeyVersion, Outcome, TrustAnchorRecord, VersionSource,
+};
+use crate::{MasterKey, StoreError};
+
+macro_rules! credential_select {
+    () => {
+        "SELECT c.id, c.name, c.hostnames, c.key_specs, c.issuer, c.status, \
+    c.health, c.last_error, c.validity_days, c.renew_before_days, c.current_version, c.created_at, \
+    c.updated_at, (SELECT MIN(k.not_after) FROM credential_keys k \
+    WHERE k.credential_id = c.id AND k.version = c.current_version) AS not_after FROM credentials c"
+    };
+}
+
+macro_rules! key_select {
+    () => {
+        "SELECT credential_id, version, family, key_spec, sealed_key, cert_der, \
+    chain_der, root_der, serial, fingerprint, not_before, not_after, source, created_at FROM credential_keys"
+    };
+}
+
+macro_rules! ca_select {
+    () => {
+        "SELECT id, name, key_spec, root_der, sealed_root_key, intermediate_der, \
+    sealed_intermediate_key, not_after, created_at FROM cas"
+    };
+}
+
+/// Plaintext sealed into `meta` to recognise the right master key.
+const KEY_CHECK: &[u8] = b"certmgr master key check v1";
+/// How long SQLite waits for a lock before giving up (milliseconds).
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The store: a connection pool plus the master key.
+#[derive(Debug)]
+pub struct Store {
+    pool: AnyPool,
+    key: MasterKey,
+    backend: Backend,
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn key_context(credential_id: &str, version: i64, family: KeyFamily) -> String {
+    format!("credential_keys/{credential_id}/{version}/{family}")
+}
+
+fn ca_context(ca_id: &str, which: &str) -> String {
+    format!("cas/{ca_id}/{which}")
+}
+
+impl Store {
+    /// Connect to `url` (`sqlite://PATH` or `postgres://...`), bring the schema
+    /// up to date and check that `key` is this store's master key (a new, empty
+    /// store adopts it).
+    pub async fn open(url: &str, key: MasterKey) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedBackend(url.to_owned()));
+        };
+        let mut options = AnyPoolOptions::new();
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL".to_owned(),
+                        format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
+                        "PRAGMA foreign_keys = ON".to_owned(),
+                        "PRAGMA synchronous = NORMAL".to_owned(),
+                    ] {
+                        sqlx::query(sqlx::AssertSqlSafe(pragma))
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.max_connections(8).connect(url).await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        let store = Store { pool, key, backend };
+        store.check_master_key().await?;
+        Ok(store)
+    }
+
+    /// The SQLite URL for a database file, creating the file if missing.
+    pub fn sqlite_url(path: &std::path::Path) -> String {
+        format!("sqlite://{}?mode=rwc", path.display())
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Close the pool, waiting for connections to finish (flushes SQLite's WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn check_master_key(&self) -> Result<(), StoreError> {
+        let row = sqlx::query("SELECT value FROM meta WHERE key = 'key_check'")
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => {
+                let sealed: Vec<u8> = row.try_get("value")?;
+                match self.key.open(&sealed, "meta/key_check") {
+                    Ok(plain) if plain.as_slice() == KEY_CHECK => Ok(()),
+                    _ => Err(StoreError::WrongMasterKey),
+                }
+            }
+            None => {
+                let sealed = self.key.seal(KEY_CHECK, "meta/key_check")?;
+                // A concurrent first open may have written it already; then check again.
+                let inserted = sqlx::query(
+                    "INSERT INTO meta (key, value) VALUES ('key_check', $1) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(sealed)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    Box::pin(self.check_master_key()).await
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    // ----- credentials -------------------------------------------------------
+
+    /// Create a credential (status `pending`); the name must be new.
+    pub async fn create_credential(
+        &self,
+        new: &NewCredential,
+    ) -> Result<CredentialRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_credential(&mut tx, new).await?;
+        tx.commit().await?;
+        self.credential(&new.name).await
+    }
+
+    /// Create a credential and its first version in one transaction (import of
+    /// a key made elsewhere): either both exist afterwards or neither does.
+    pub async fn create_credential_with_version(
+        &self,
+        new: &NewCredential,
+        source: VersionSource,
+        keys: &[NewKeyVersion<'_>],
+        outcome: &Outcome,
+        event: (&str, &str),
+    ) -> Result<(CredentialRecord, i64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id = insert_credential(&mut tx, new).await?;
+        let version = self
+            .insert_version(&mut tx, (&id, &new.name), 1, source, keys, outcome, event)
+            .await?;
+        tx.commit().await?;
+        Ok((self.credential(&new.name).await?, version))
+    }
+
+    /// The credential named `name`.
+    pub async fn credential(&self, name: &str) -> Result<CredentialRecord, StoreError> {
+        let row = sqlx::query(concat!(credential_select!(), " WHERE c.name = $1"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "credential",
+                name: name.to_owned(),
+            })?;
+        credential_from_row(&row)
+    }
+
+    /// Every credential, by name.
+    pub async fn list_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
+        let rows = sqlx::query(concat!(credential_select!(), " ORDER BY c.name"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(credential_from_row).collect()
+    }
+
+    /// Delete a credential with its versions (its events stay, for the record).
+    pub async fn delete_credential(&self, name: &str) -> Result<(), StoreError> {
+        let credential = self.credential(name).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM credential_keys WHERE credential_id = $1")
+            .bind(&credential.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM credentials WHERE id = $1")
+            .bind(&credential.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(
+            &mut tx,
+            Some((&credential.id, name)),
+            "deleted",
+            "deleted with all its keys and certificates",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Store a new version (keys sealed, certificates if any), make it current and
+    /// set the outcome, all in one transaction. Returns the version number.
+    pub async fn add_version(
+        &self,
+        credential: &CredentialRecord,
+        source: VersionSource,
+        keys: &[NewKeyVersion<'_>],
+        outcome: &Outcome,
+        event: (&str, &str),
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let current: i64 = sqlx::query("SELECT current_version FROM credentials WHERE id = $1")
+            .bind(&credential.id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "credential",
+                name: credential.name.clone(),
+            })?
+            .try_get("current_version")?;
+        let version = self
+            .insert_version(
+                &mut tx,
+                (&credential.id, &credential.name),
+                current + 1,
+                source,
+                keys,
+                outcome,
+                event,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Write the keys of `version` and make it current (inside a transaction).
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_version(
+        &self,
+        tx: &mut Tx<'_>,
+        (credential_id, credential_name): (&str, &str),
+        version: i64,
+        source: VersionSource,
+        keys: &[NewKeyVersion<'_>],
+        outcome: &Outcome,
+        event: (&str, &str),
+    ) -> Result<i64, StoreError> {
+        let at = now();
+        for key in keys {
+            let family = key.spec.family();
+            let sealed = self
+                .key
+                .seal(key.pkcs8_der, &key_context(credential_id, version, family))?;
+            let cert = key.certificate.as_ref();
+            sqlx::query(
+                "INSERT INTO credential_keys (credential_id, version, family, key_spec, sealed_key, \
+                 cert_der, chain_der, root_der, serial, fingerprint, not_before, not_after, source, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(credential_id)
+            .bind(version)
+            .bind(family.as_str())
+            .bind(key.spec.as_str())
+            .bind(sealed)
+            .bind(cert.map(|c| c.cert_der.clone()))
+            .bind(cert.map(|c| der::join(&c.chain_der)))
+            .bind(cert.and_then(|c| c.root_der.clone()))
+            .bind(cert.map(|c| c.serial.clone()))
+            .bind(cert.map(|c| c.fingerprint.clone()))
+            .bind(cert.map(|c| c.not_before))
+            .bind(cert.map(|c| c.not_after))
+            .bind(source.as_str())
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        update_credential(tx, credential_id, Some(version), outcome, at).await?;
+        insert_event(tx, Some((credential_id, credential_name)), event.0, event.1).await?;
+        Ok(version)
+    }
+
+    /// Attach a certificate to a key of the current version that is waiting for
+    /// one (manual flow), set the outcome, and log the event, in one transaction.
+    pub async fn attach_certificate(
+        &self,
+        credential: &CredentialRecord,
+        family: KeyFamily,
+        certificate: &CertificateRecord,
+        outcome: &Outcome,
+        event: (&str, &str),
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE credential_keys SET cert_der = $1, chain_der = $2, root_der = $3, serial = $4, \
+             fingerprint = $5, not_before = $6, not_after = $7 \
+             WHERE credential_id = $8 AND version = $9 AND family = $10 AND cert_der IS NULL",
+        )
+        .bind(certificate.cert_der.clone())
+        .bind(der::join(&certificate.chain_der))
+        .bind(certificate.root_der.clone())
+        .bind(certificate.serial.clone())
+        .bind(certificate.fingerprint.clone())
+        .bind(certificate.not_before)
+        .bind(certificate.not_after)
+        .bind(&credential.id)
+        .bind(credential.current_version)
+        .bind(family.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            return Err(StoreError::Conflict(format!(
+                "credential {:?} has no {family} key waiting for a certificate",
+                credential.name
+            )));
+        }
+        update_credential(&mut tx, &credential.id, None, outcome, now()).await?;
+        insert_event(
+            &mut tx,
+            Some((&credential.id, &credential.name)),
+            event.0,
+            event.1,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Mark an operation on a credential as failed, with the reason.
+    pub async fn record_failure(
+        &self,
+        credential: &CredentialRecord,
+        kind: &str,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let outcome = Outcome {
+            status: Status::Failed,
+            health: Health::Error,
+            last_error: Some(message.to_owned()),
+        };
+        update_credential(&mut tx, &credential.id, None, &outcome, now()).await?;
+        insert_event(
+            &mut tx,
+            Some((&credential.id, &credential.name)),
+            kind,
+            message,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Append an event to a credential's log without changing it.
+    pub async fn record_event(
+        &self,
+        credential: &CredentialRecord,
+        kind: &str,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_event(
+            &mut tx,
+            Some((&credential.id, &credential.name)),
+            kind,
+            message,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The keys of one version (the current one if `version` is `None`).
+    pub async fn key_versions(
+        &self,
+        credential: &CredentialRecord,
+        version: Option<i64>,
+    ) -> Result<Vec<KeyVersion>, StoreError> {
+        let rows = sqlx::query(concat!(key_select!(), " WHERE credential_id = $1 AND version = $2 ORDER BY family"))
+        .bind(&credential.id)
+        .bind(version.unwrap_or(credential.current_version))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_version_from_row).collect()
+    }
+
+    /// Every key of every version, newest first: the credential's history.
+    pub async fn history(&self, credential: &CredentialRecord) -> Result<Vec<KeyVersion>, StoreError> {
+        let rows = sqlx::query(concat!(key_select!(), " WHERE credential_id = $1 ORDER BY version DESC, family"))
+        .bind(&credential.id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_version_from_row).collect()
+    }
+
+    /// Decrypt the private key of a key version (PKCS#8 DER).
+    pub fn unseal_key(&self, key: &KeyVersion) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        self.key.open(
+            &key.sealed_key,
+            &key_context(&key.credential_id, key.version, key.family),
+        )
+    }
+
+    /// The event log of a credential, oldest first.
+    pub async fn events(&self, credential: &CredentialRecord) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, kind, message, credential_name FROM events WHERE credential_id = $1 ORDER BY id",
+        )
+        .bind(&credential.id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Event {
+                    at: row.try_get("at")?,
+                    kind: row.try_get("kind")?,
+                    message: row.try_get("message")?,
+                    credential: row.try_get("credential_name")?,
+                })
+            })
+            .collect()
+    }
+
+    // ----- MicroCAs ----------------------------------------------------------
+
+    /// Store a new MicroCA (keys sealed).
+    pub async fn create_ca(&self, new: &NewCa<'_>) -> Result<CaRecord, StoreError> {
+        let id = new_id();
+        let sealed_root = self.key.seal(new.root_key, &ca_context(&id, "root"))?;
+        let (intermediate_der, sealed_intermediate) = match &new.intermediate {
+            Some((der, key)) => (
+                Some(der.clone()),
+                Some(self.key.seal(key, &ca_context(&id, "intermediate"))?),
+            ),
+            None => (None, None),
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO cas (id, name, key_spec, root_der, sealed_root_key, intermediate_der, \
+             sealed_intermediate_key, not_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(&new.name)
+        .bind(new.key_spec.as_str())
+        .bind(new.root_der.clone())
+        .bind(sealed_root)
+        .bind(intermediate_der)
+        .bind(sealed_intermediate)
+        .bind(new.not_after)
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "CA", &new.name))?;
+        insert_event(
+            &mut tx,
+            None,
+            "ca-created",
+            &format!("MicroCA {:?} created", new.name),
+        )
+        .await?;
+        tx.commit().await?;
+        self.ca(&new.name).await
+    }
+
+    /// The MicroCA named `name`.
+    pub async fn ca(&self, name: &str) -> Result<CaRecord, StoreError> {
+        let row = sqlx::query(concat!(ca_select!(), " WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "CA",
+                name: name.to_owned(),
+            })?;
+        ca_from_row(&row)
+    }
+
+    /// Every MicroCA, by name.
+    pub async fn list_cas(&self) -> Result<Vec<CaRecord>, StoreError> {
+        let rows = sqlx::query(concat!(ca_select!(), " ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(ca_from_row).collect()
+    }
+
+    /// The certificate (DER) and key (PKCS#8 DER) that sign leaves: the
+    /// intermediate when the CA has one, otherwise the root.
+    pub fn unseal_ca_issuer(
+        &self,
+        ca: &CaRecord,
+    ) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>), StoreError> {
+        match (&ca.intermediate_der, &ca.sealed_intermediate_key) {
+            (Some(der), Some(sealed)) => Ok((
+                der.clone(),
+                self.key.open(sealed, &ca_context(&ca.id, "intermediate"))?,
+            )),
+            _ => Ok((
+                ca.root_der.clone(),
+                self.key
+                    .open(&ca.sealed_root_key, &ca_context(&ca.id, "root"))?,
+            )),
+        }
+    }
+
+    // ----- trust store -------------------------------------------------------
+
+    /// Add a trusted certificate; returns `false` if it was already there.
+    pub async fn add_trust_anchor(&self, anchor: &TrustAnchorRecord) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO trust_anchors (fingerprint, subject, der, is_root, not_after, added_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (fingerprint) DO NOTHING",
+        )
+        .bind(&anchor.fingerprint)
+        .bind(&anchor.subject)
+        .bind(anchor.der.clone())
+        .bind(i64::from(anchor.is_root))
+        .bind(anchor.not_after)
+        .bind(now())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// Every imported trust anchor, by subject.
+    pub async fn trust_anchors(&self) -> Result<Vec<TrustAnchorRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT fingerprint, subject, der, is_root, not_after, added_at FROM trust_anchors ORDER BY subject, fingerprint",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TrustAnchorRecord {
+                    fingerprint: row.try_get("fingerprint")?,
+                    subject: row.try_get("subject")?,
+                    der: row.try_get("der")?,
+                    is_root: row.try_get::<i64, _>("is_root")? != 0,
+                    not_after: row.try_get("not_after")?,
+                    added_at: row.try_get("added_at")?,
+                })
+            })
+            .collect()
+    }
+
+    // ----- integrity ---------------------------------------------------------
+
+    /// A SHA-256 digest over every row of every table, in a fixed order.
+    ///
+    /// Two equal digests mean two equal stores: use it to check a backup or to
+    /// prove that a refused operation changed nothing.
+    pub async fn content_digest(&self) -> Result<String, StoreError> {
+        let mut hasher = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        for (table, query) in DIGEST_QUERIES {
+            hasher.update(table.as_bytes());
+            let rows = sqlx::query(*query).fetch_all(&self.pool).await?;
+            for row in rows {
+                hasher.update(b"\x1erow");
+                for index in 0..row.len() {
+                    hasher.update(b"\x1f");
+                    hash_value(&mut hasher, &row, index)?;
+                }
+            }
+        }
+        Ok(hex::encode(hasher.finish().as_ref()))
+    }
+}
+
+/// Each table with a query listing all its columns in a stable order.
+const DIGEST_QUERIES: &[(&str, &str)] = &[
+    ("meta", "SELECT key, value FROM meta ORDER BY key"),
+    (
+        "credentials",
+        "SELECT id, name, hostnames, key_specs, issuer, status, health, last_error, validity_days, \
+         renew_before_days, current_version, created_at, updated_at FROM credentials ORDER BY id",
+    ),
+    (
+        "credential_keys",
+        "SELECT credential_id, version, family, key_spec, sealed_key, cert_der, chain_der, root_der, \
+         serial, fingerprint, not_before, not_after, source, created_at FROM credential_keys \
+         ORDER BY credential_id, version, family",
+    ),
+    (
+        "events",
+        "SELECT id, credential_id, credential_name, at, kind, message FROM events ORDER BY id",
+    ),
+    (
+        "cas",
+        "SELECT id, name, key_spec, root_der, sealed_root_key, intermediate_der, sealed_intermediate_key, \
+         not_after, created_at FROM cas ORDER BY id",
+    ),
+    (
+        "trust_anchors",
+        "SELECT fingerprint, subject, der, is_root, not_after, added_at FROM trust_anchors ORDER BY fingerprint",
+    ),
+];
+
+fn hash_value(
+    hasher: &mut aws_lc_rs::digest::Context,
+    row: &AnyRow,
+    index: usize,
+) -> Result<(), StoreError> {
+    if let Ok(value) = row.try_get::<Option<i64>, _>(index) {
+        hasher.update(format!("i{value:?}").as_bytes());
+    } else if let Ok(value) = row.try_get::<Option<String>, _>(index) {
+        hasher.update(format!("s{value:?}").as_bytes());
+    } else {
+        let value: Option<Vec<u8>> = row.try_get(index)?;
+        hasher.update(b"b");
+        hasher.update(value.as_deref().unwrap_or(b"\0null"));
+    }
+    Ok(())
+}
+
+
+
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?} does not parse"))
+}
+
+fn parse_text<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|_| corrupt(column, &text))
+}
+
+fn days(value: Option<i64>) -> Option<u32> {
+    value.and_then(|v| u32::try_from(v).ok())
+}
+
+fn credential_from_row(row: &AnyRow) -> Result<CredentialRecord, StoreError> {
+    let hostnames: String = row.try_get("hostnames")?;
+    let key_specs: String = row.try_get("key_specs")?;
+    Ok(CredentialRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        hostnames: serde_json::from_str::<Vec<Hostname>>(&hostnames)
+            .map_err(|_| corrupt("hostnames", &hostnames))?,
+        key_specs: serde_json::from_str::<Vec<KeySpec>>(&key_specs)
+            .map_err(|_| corrupt("key_specs", &key_specs))?,
+        issuer: parse_text::<IssuerRef>(row, "issuer")?,
+        status: parse_text::<Status>(row, "status")?,
+        health: parse_text::<Health>(row, "health")?,
+        last_error: row.try_get("last_error")?,
+        validity_days: days(row.try_get("validity_days")?),
+        renew_before_days: days(row.try_get("renew_before_days")?),
+        current_version: row.try_get("current_version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        not_after: row.try_get("not_after")?,
+    })
+}
+
+fn key_version_from_row(row: &AnyRow) -> Result<KeyVersion, StoreError> {
+    let spec = parse_text::<KeySpec>(row, "key_spec")?;
+    let source: String = row.try_get("source")?;
+    let cert_der: Option<Vec<u8>> = row.try_get("cert_der")?;
+    let certificate = match cert_der {
+        Some(cert_der) => Some(CertificateRecord {
+            cert_der,
+            chain_der: der::split(&row.try_get::<Option<Vec<u8>>, _>("chain_der")?.unwrap_or_default())?,
+            root_der: row.try_get("root_der")?,
+            serial: row.try_get::<Option<String>, _>("serial")?.unwrap_or_default(),
+            fingerprint: row
+                .try_get::<Option<String>, _>("fingerprint")?
+                .unwrap_or_default(),
+            not_before: row.try_get::<Option<i64>, _>("not_before")?.unwrap_or_default(),
+            not_after: row.try_get::<Option<i64>, _>("not_after")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(KeyVersion {
+        credential_id: row.try_get("credential_id")?,
+        version: row.try_get("version")?,
+        family: spec.family(),
+        spec,
+        certificate,
+        source: VersionSource::parse(&source).ok_or_else(|| corrupt("source", &source))?,
+        created_at: row.try_get("created_at")?,
+        sealed_key: row.try_get("sealed_key")?,
+    })
+}
+
+fn ca_from_row(row: &AnyRow) -> Result<CaRecord, StoreError> {
+    Ok(CaRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        key_spec: parse_text::<KeySpec>(row, "key_spec")?,
+        root_der: row.try_get("root_der")?,
+        intermediate_der: row.try_get("intermediate_der")?,
+        not_after: row.try_get("not_after")?,
+        created_at: row.try_get("created_at")?,
+        sealed_root_key: row.try_get("sealed_root_key")?,
+        sealed_intermediate_key: row.try_get("sealed_intermediate_key")?,
+    })
+}
+
+async fn update_credential(
+    tx: &mut Tx<'_>,
+    id: &str,
+    version: Option<i64>,
+    outcome: &Outcome,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE credentials SET current_version = COALESCE($1, current_version), status = $2, \
+         health = $3, last_error = $4, updated_at = $5 WHERE id = $6",
+    )
+    .bind(version)
+    .bind(outcome.status.as_str())
+    .bind(outcome.health.as_str())
+    .bind(outcome.last_error.clone())
+    .bind(at)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(
+    tx: &mut Tx<'_>,
+    credential: Option<(&str, &str)>,
+    kind: &str,
+    message: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (id, credential_id, credential_name, at, kind, message) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(credential.map(|c| c.0.to_owned()))
+    .bind(credential.map(|c| c.1.to_owned()))
+    .bind(now())
+    .bind(kind)
+    .bind(message)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<String, StoreError> {
+    let id = new_id();
+    let at = now();
+    let hostnames =
+        serde_json::to_string(&new.hostnames).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let key_specs =
+        serde_json::to_string(&new.key_specs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO credentials (id, name, hostnames, key_specs, issuer, status, health, \
+         validity_days, renew_before_days, current_version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10)",
+    )
+    .bind(&id)
+    .bind(&new.name)
+    .bind(hostnames)
+    .bind(key_specs)
+    .bind(new.issuer.to_string())
+    .bind(Status::Pending.as_str())
+    .bind(Health::Ok.as_str())
+    .bind(new.validity_days.map(i64::from))
+    .bind(new.renew_before_days.map(i64::from))
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| StoreError::on_unique(e, "credential", &new.name))?;
+    let names: Vec<String> = new.hostnames.iter().map(ToString::to_string).collect();
+    let specs: Vec<&str> = new.key_specs.iter().map(|k| k.as_str()).collect();
+    insert_event(
+        tx,
+        Some((&id, &new.name)),
+        "created",
+        &format!(
+            "created for {} with key {} from {}",
+            names.join(", "),
+            specs.join(" + "),
+            new.issuer
+        ),
+    )
+    .await?;
+    Ok(id)
+}

@@ -1,0 +1,258 @@
+//! The store against a real database: SQLite, or PostgreSQL when the run asks
+//! for it (`CERTMGR_TEST_BACKEND=postgres`, see scripts/test).
+
+use certmgr_core::{Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
+use certmgr_store::{
+    CertificateRecord, MasterKey, NewCa, NewCredential, NewKeyVersion, Outcome, Store, StoreError,
+    TrustAnchorRecord, VersionSource,
+};
+use certmgr_testkit::TestStore;
+
+async fn open(test: &TestStore) -> (Store, String) {
+    let key = MasterKey::generate().unwrap();
+    let text = key.to_base64().to_string();
+    (Store::open(&test.url_for_library(), key).await.unwrap(), text)
+}
+
+fn new_credential(name: &str) -> NewCredential {
+    NewCredential {
+        name: name.into(),
+        hostnames: vec!["a.example.test".parse::<Hostname>().unwrap()],
+        key_specs: vec![KeySpec::EcdsaP256, KeySpec::Rsa2048],
+        issuer: IssuerRef::Manual,
+        validity_days: Some(30),
+        renew_before_days: None,
+    }
+}
+
+fn valid() -> Outcome {
+    Outcome {
+        status: Status::Valid,
+        health: Health::Ok,
+        last_error: None,
+    }
+}
+
+fn certificate(tag: u8) -> CertificateRecord {
+    CertificateRecord {
+        cert_der: vec![0x30, 0x03, 0x02, 0x01, tag],
+        chain_der: vec![vec![0x30, 0x01, 0x00], vec![0x30, 0x02, 0x05, 0x00]],
+        root_der: None,
+        serial: format!("{tag:02x}"),
+        fingerprint: "ff".into(),
+        not_before: 1_700_000_000,
+        not_after: 1_800_000_000,
+    }
+}
+
+#[tokio::test]
+async fn reopening_needs_the_same_master_key() {
+    let test = TestStore::new();
+    let (store, key_text) = open(&test).await;
+    store.close().await;
+    let same = MasterKey::from_base64(&key_text).unwrap();
+    Store::open(&test.url_for_library(), same).await.unwrap();
+    let other = MasterKey::generate().unwrap();
+    let err = Store::open(&test.url_for_library(), other).await.unwrap_err();
+    assert!(matches!(err, StoreError::WrongMasterKey), "{err}");
+}
+
+#[tokio::test]
+async fn duplicate_names_are_refused_and_change_nothing() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    store.create_credential(&new_credential("web1")).await.unwrap();
+    let before = store.content_digest().await.unwrap();
+    let err = store
+        .create_credential(&new_credential("web1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
+    assert_eq!(store.content_digest().await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn versions_seal_keys_keep_history_and_log_events() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    let credential = store.create_credential(&new_credential("dual")).await.unwrap();
+    let secret_ec = b"PLAINTEXT-EC-KEY-MATERIAL-0123456789".to_vec();
+    let secret_rsa = b"PLAINTEXT-RSA-KEY-MATERIAL-0123456789".to_vec();
+    let v1 = store
+        .add_version(
+            &credential,
+            VersionSource::Import,
+            &[
+                NewKeyVersion {
+                    spec: KeySpec::EcdsaP256,
+                    pkcs8_der: &secret_ec,
+                    certificate: Some(certificate(1)),
+                },
+                NewKeyVersion {
+                    spec: KeySpec::Rsa2048,
+                    pkcs8_der: &secret_rsa,
+                    certificate: Some(certificate(2)),
+                },
+            ],
+            &valid(),
+            ("imported", "first"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v1, 1);
+    let credential = store.credential("dual").await.unwrap();
+    assert_eq!(credential.current_version, 1);
+    assert_eq!(credential.status, Status::Valid);
+    assert_eq!(credential.not_after, Some(1_800_000_000));
+    let keys = store.key_versions(&credential, None).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    let ec = keys.iter().find(|k| k.family == KeyFamily::Ecdsa).unwrap();
+    assert_eq!(store.unseal_key(ec).unwrap().as_slice(), secret_ec.as_slice());
+    let cert = ec.certificate.as_ref().unwrap();
+    assert_eq!(cert.chain_der.len(), 2, "chain splits back into its certificates");
+    assert!(!format!("{ec:?}").contains("PLAINTEXT"));
+
+    // A second version (CSR waiting), then the certificate arrives.
+    let v2 = store
+        .add_version(
+            &credential,
+            VersionSource::Csr,
+            &[NewKeyVersion {
+                spec: KeySpec::EcdsaP256,
+                pkcs8_der: b"PLAINTEXT-SECOND-KEY",
+                certificate: None,
+            }],
+            &Outcome {
+                status: Status::Pending,
+                health: Health::Ok,
+                last_error: None,
+            },
+            ("csr-created", "second"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v2, 2);
+    let credential = store.credential("dual").await.unwrap();
+    store
+        .attach_certificate(&credential, KeyFamily::Ecdsa, &certificate(3), &valid(), ("imported", "signed"))
+        .await
+        .unwrap();
+    // Nothing is waiting any more: a second answer is a conflict and changes nothing.
+    let before = store.content_digest().await.unwrap();
+    let err = store
+        .attach_certificate(&credential, KeyFamily::Ecdsa, &certificate(4), &valid(), ("imported", "again"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert_eq!(store.content_digest().await.unwrap(), before);
+
+    let history = store.history(&credential).await.unwrap();
+    assert_eq!(history.iter().map(|k| k.version).collect::<Vec<_>>(), vec![2, 1, 1]);
+    let kinds: Vec<String> = store
+        .events(&credential)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["created", "imported", "csr-created", "imported"]);
+
+    store.close().await;
+    let raw = test.raw_bytes();
+    assert!(!raw.is_empty());
+    for secret in [&secret_ec[..], &secret_rsa[..], b"PLAINTEXT-SECOND-KEY"] {
+        assert!(
+            !raw.windows(secret.len()).any(|w| w == secret),
+            "key material found in the clear in the database"
+        );
+    }
+}
+
+#[tokio::test]
+async fn delete_removes_keys_but_keeps_the_event_log() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    let credential = store.create_credential(&new_credential("gone")).await.unwrap();
+    store.delete_credential("gone").await.unwrap();
+    assert!(matches!(
+        store.credential("gone").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let kinds: Vec<String> = store
+        .events(&credential)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["created", "deleted"]);
+}
+
+#[tokio::test]
+async fn cas_and_trust_anchors() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    let ca = store
+        .create_ca(&NewCa {
+            name: "lab".into(),
+            key_spec: KeySpec::EcdsaP384,
+            root_der: vec![0x30, 0x00],
+            root_key: b"ROOT-KEY",
+            intermediate: Some((vec![0x30, 0x01, 0x00], b"INTERMEDIATE-KEY")),
+            not_after: 1_900_000_000,
+        })
+        .await
+        .unwrap();
+    let (issuer, key) = store.unseal_ca_issuer(&ca).unwrap();
+    assert_eq!(issuer, vec![0x30, 0x01, 0x00]);
+    assert_eq!(key.as_slice(), b"INTERMEDIATE-KEY");
+    assert!(matches!(
+        store
+            .create_ca(&NewCa {
+                name: "lab".into(),
+                key_spec: KeySpec::EcdsaP256,
+                root_der: vec![0x30, 0x00],
+                root_key: b"K",
+                intermediate: None,
+                not_after: 0,
+            })
+            .await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert_eq!(store.list_cas().await.unwrap().len(), 1);
+
+    let anchor = TrustAnchorRecord {
+        fingerprint: "abcd".into(),
+        subject: "CN=Root".into(),
+        der: vec![0x30, 0x00],
+        is_root: true,
+        not_after: 1,
+        added_at: 0,
+    };
+    assert!(store.add_trust_anchor(&anchor).await.unwrap());
+    assert!(!store.add_trust_anchor(&anchor).await.unwrap());
+    let anchors = store.trust_anchors().await.unwrap();
+    assert_eq!(anchors.len(), 1);
+    assert!(anchors[0].is_root);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_all_succeed() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    let store = std::sync::Arc::new(store);
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .create_credential(&new_credential(&format!("c{i}")))
+                .await
+                .map(|_| ())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(store.list_credentials().await.unwrap().len(), 32);
+}
