@@ -93,8 +93,19 @@ impl FromStr for Hostname {
                 "a wildcard must be the whole leftmost label, as in *.example.com",
             ));
         }
+        // Structural checks first, so the message names the actual problem.
+        for label in rest.split('.') {
+            if label.is_empty() {
+                return Err(invalid("empty label (two dots in a row)"));
+            }
+            if label.is_ascii() && label.len() > MAX_LABEL_LEN {
+                return Err(invalid("a label is longer than 63 characters"));
+            }
+        }
         let ascii = idna::domain_to_ascii_strict(rest).map_err(|_| {
-            invalid("not a valid DNS name (letters, digits and hyphens per label, IDNs per UTS #46)")
+            invalid(
+                "not a valid DNS name (letters, digits and hyphens per label, IDNs per UTS #46)",
+            )
         })?;
         if ascii.is_empty() {
             return Err(invalid("no labels left after the wildcard"));

@@ -42,10 +42,14 @@ impl FromStr for IssuerRef {
     type Err = IssuerRefError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || IssuerRefError { given: s.to_owned() };
+        let err = || IssuerRefError {
+            given: s.to_owned(),
+        };
         let named = |rest: &str| {
             let rest = rest.trim();
-            crate::validate_name(rest).map(|()| rest.to_owned()).map_err(|_| err())
+            crate::validate_name(rest)
+                .map(|()| rest.to_owned())
+                .map_err(|_| err())
         };
         match s.trim() {
             "manual" => Ok(IssuerRef::Manual),

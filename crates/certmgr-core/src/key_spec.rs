@@ -88,7 +88,9 @@ impl fmt::Display for KeySpec {
 
 /// A key spec name that certmgr does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown key type {given:?}: use one of rsa-2048, rsa-3072, rsa-4096, ecdsa-p256, ecdsa-p384")]
+#[error(
+    "unknown key type {given:?}: use one of rsa-2048, rsa-3072, rsa-4096, ecdsa-p256, ecdsa-p384"
+)]
 pub struct KeySpecError {
     /// What the user wrote.
     pub given: String,
@@ -102,7 +104,9 @@ impl FromStr for KeySpec {
         KeySpec::ALL
             .into_iter()
             .find(|spec| spec.as_str() == lower)
-            .ok_or_else(|| KeySpecError { given: s.to_owned() })
+            .ok_or_else(|| KeySpecError {
+                given: s.to_owned(),
+            })
     }
 }
 

@@ -42,7 +42,15 @@ mod tests {
         for good in ["web1", "a", "mail.example.com", "lab_ca-2"] {
             assert!(validate_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "-x", ".hidden", "a/b", "with space", "ü", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "-x",
+            ".hidden",
+            "a/b",
+            "with space",
+            "ü",
+            &"a".repeat(65),
+        ] {
             assert!(validate_name(bad).is_err(), "{bad}");
         }
     }

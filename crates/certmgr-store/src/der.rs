@@ -31,7 +31,9 @@ fn element_len(data: &[u8]) -> Option<usize> {
             return None;
         }
         let bytes = data.get(2..2 + count)?;
-        let content = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let content = bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         (2 + count, content)
     };
     let total = header.checked_add(content)?;
@@ -48,7 +50,10 @@ mod tests {
         let mut long = vec![0x30, 0x82, 0x01, 0x00];
         long.extend(std::iter::repeat_n(0u8, 256));
         let joined = join(&[short.clone(), long.clone(), short.clone()]);
-        assert_eq!(split(&joined).unwrap(), vec![short, long, vec![0x30, 0x02, 0x05, 0x00]]);
+        assert_eq!(
+            split(&joined).unwrap(),
+            vec![short, long, vec![0x30, 0x02, 0x05, 0x00]]
+        );
         assert!(split(&[0x30, 0x05, 0x00]).is_err());
         assert!(split(&[]).unwrap().is_empty());
     }

@@ -24,7 +24,9 @@ pub enum StoreError {
     #[error("cryptographic failure: {0}")]
     Crypto(&'static str),
     /// A sealed value does not open with the master key in this context.
-    #[error("a sealed secret ({0}) does not open: the store is damaged or was sealed with another master key")]
+    #[error(
+        "a sealed secret ({0}) does not open: the store is damaged or was sealed with another master key"
+    )]
     Unseal(String),
     /// The database said no.
     #[error("database error: {0}")]

@@ -67,12 +67,13 @@ impl MasterKey {
 
     /// Read a key file written by [`MasterKey::write_file`].
     pub fn read_file(path: &Path) -> Result<Self, StoreError> {
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-            StoreError::Io {
-                path: path.display().to_string(),
-                source,
-            }
-        })?);
+        let text =
+            Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+            );
         Self::from_base64(&text)
     }
 
@@ -91,7 +92,8 @@ impl MasterKey {
             options.mode(0o600);
         }
         let mut file = options.open(path).map_err(io_err)?;
-        file.write_all(self.to_base64().as_bytes()).map_err(io_err)?;
+        file.write_all(self.to_base64().as_bytes())
+            .map_err(io_err)?;
         file.write_all(b"\n").map_err(io_err)?;
         file.sync_all().map_err(io_err)
     }
@@ -146,10 +148,14 @@ mod tests {
     #[test]
     fn seal_open_round_trip_and_context_binding() {
         let key = MasterKey::generate().unwrap();
-        let sealed = key.seal(b"secret key bytes", "credential_keys/1/ecdsa").unwrap();
+        let sealed = key
+            .seal(b"secret key bytes", "credential_keys/1/ecdsa")
+            .unwrap();
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
         assert_eq!(
-            key.open(&sealed, "credential_keys/1/ecdsa").unwrap().as_slice(),
+            key.open(&sealed, "credential_keys/1/ecdsa")
+                .unwrap()
+                .as_slice(),
             b"secret key bytes"
         );
         assert!(key.open(&sealed, "credential_keys/2/ecdsa").is_err());

@@ -418,7 +418,10 @@ impl Store {
         credential: &CredentialRecord,
         version: Option<i64>,
     ) -> Result<Vec<KeyVersion>, StoreError> {
-        let rows = sqlx::query(concat!(key_select!(), " WHERE credential_id = $1 AND version = $2 ORDER BY family"))
+        let rows = sqlx::query(concat!(
+            key_select!(),
+            " WHERE credential_id = $1 AND version = $2 ORDER BY family"
+        ))
         .bind(&credential.id)
         .bind(version.unwrap_or(credential.current_version))
         .fetch_all(&self.pool)
@@ -427,8 +430,14 @@ impl Store {
     }
 
     /// Every key of every version, newest first: the credential's history.
-    pub async fn history(&self, credential: &CredentialRecord) -> Result<Vec<KeyVersion>, StoreError> {
-        let rows = sqlx::query(concat!(key_select!(), " WHERE credential_id = $1 ORDER BY version DESC, family"))
+    pub async fn history(
+        &self,
+        credential: &CredentialRecord,
+    ) -> Result<Vec<KeyVersion>, StoreError> {
+        let rows = sqlx::query(concat!(
+            key_select!(),
+            " WHERE credential_id = $1 ORDER BY version DESC, family"
+        ))
         .bind(&credential.id)
         .fetch_all(&self.pool)
         .await?;
@@ -654,9 +663,6 @@ fn hash_value(
     Ok(())
 }
 
-
-
-
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?} does not parse"))
 }
@@ -700,14 +706,23 @@ fn key_version_from_row(row: &AnyRow) -> Result<KeyVersion, StoreError> {
     let certificate = match cert_der {
         Some(cert_der) => Some(CertificateRecord {
             cert_der,
-            chain_der: der::split(&row.try_get::<Option<Vec<u8>>, _>("chain_der")?.unwrap_or_default())?,
+            chain_der: der::split(
+                &row.try_get::<Option<Vec<u8>>, _>("chain_der")?
+                    .unwrap_or_default(),
+            )?,
             root_der: row.try_get("root_der")?,
-            serial: row.try_get::<Option<String>, _>("serial")?.unwrap_or_default(),
+            serial: row
+                .try_get::<Option<String>, _>("serial")?
+                .unwrap_or_default(),
             fingerprint: row
                 .try_get::<Option<String>, _>("fingerprint")?
                 .unwrap_or_default(),
-            not_before: row.try_get::<Option<i64>, _>("not_before")?.unwrap_or_default(),
-            not_after: row.try_get::<Option<i64>, _>("not_after")?.unwrap_or_default(),
+            not_before: row
+                .try_get::<Option<i64>, _>("not_before")?
+                .unwrap_or_default(),
+            not_after: row
+                .try_get::<Option<i64>, _>("not_after")?
+                .unwrap_or_default(),
         }),
         None => None,
     };

@@ -1,6 +1,8 @@
 //! The store against a real database: SQLite, or PostgreSQL when the run asks
 //! for it (`CERTMGR_TEST_BACKEND=postgres`, see scripts/test).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
 use certmgr_core::{Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
 use certmgr_store::{
     CertificateRecord, MasterKey, NewCa, NewCredential, NewKeyVersion, Outcome, Store, StoreError,
@@ -11,7 +13,10 @@ use certmgr_testkit::TestStore;
 async fn open(test: &TestStore) -> (Store, String) {
     let key = MasterKey::generate().unwrap();
     let text = key.to_base64().to_string();
-    (Store::open(&test.url_for_library(), key).await.unwrap(), text)
+    (
+        Store::open(&test.url_for_library(), key).await.unwrap(),
+        text,
+    )
 }
 
 fn new_credential(name: &str) -> NewCredential {
@@ -53,7 +58,9 @@ async fn reopening_needs_the_same_master_key() {
     let same = MasterKey::from_base64(&key_text).unwrap();
     Store::open(&test.url_for_library(), same).await.unwrap();
     let other = MasterKey::generate().unwrap();
-    let err = Store::open(&test.url_for_library(), other).await.unwrap_err();
+    let err = Store::open(&test.url_for_library(), other)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::WrongMasterKey), "{err}");
 }
 
@@ -61,7 +68,10 @@ async fn reopening_needs_the_same_master_key() {
 async fn duplicate_names_are_refused_and_change_nothing() {
     let test = TestStore::new();
     let (store, _) = open(&test).await;
-    store.create_credential(&new_credential("web1")).await.unwrap();
+    store
+        .create_credential(&new_credential("web1"))
+        .await
+        .unwrap();
     let before = store.content_digest().await.unwrap();
     let err = store
         .create_credential(&new_credential("web1"))
@@ -75,7 +85,10 @@ async fn duplicate_names_are_refused_and_change_nothing() {
 async fn versions_seal_keys_keep_history_and_log_events() {
     let test = TestStore::new();
     let (store, _) = open(&test).await;
-    let credential = store.create_credential(&new_credential("dual")).await.unwrap();
+    let credential = store
+        .create_credential(&new_credential("dual"))
+        .await
+        .unwrap();
     let secret_ec = b"PLAINTEXT-EC-KEY-MATERIAL-0123456789".to_vec();
     let secret_rsa = b"PLAINTEXT-RSA-KEY-MATERIAL-0123456789".to_vec();
     let v1 = store
@@ -107,9 +120,16 @@ async fn versions_seal_keys_keep_history_and_log_events() {
     let keys = store.key_versions(&credential, None).await.unwrap();
     assert_eq!(keys.len(), 2);
     let ec = keys.iter().find(|k| k.family == KeyFamily::Ecdsa).unwrap();
-    assert_eq!(store.unseal_key(ec).unwrap().as_slice(), secret_ec.as_slice());
+    assert_eq!(
+        store.unseal_key(ec).unwrap().as_slice(),
+        secret_ec.as_slice()
+    );
     let cert = ec.certificate.as_ref().unwrap();
-    assert_eq!(cert.chain_der.len(), 2, "chain splits back into its certificates");
+    assert_eq!(
+        cert.chain_der.len(),
+        2,
+        "chain splits back into its certificates"
+    );
     assert!(!format!("{ec:?}").contains("PLAINTEXT"));
 
     // A second version (CSR waiting), then the certificate arrives.
@@ -134,20 +154,35 @@ async fn versions_seal_keys_keep_history_and_log_events() {
     assert_eq!(v2, 2);
     let credential = store.credential("dual").await.unwrap();
     store
-        .attach_certificate(&credential, KeyFamily::Ecdsa, &certificate(3), &valid(), ("imported", "signed"))
+        .attach_certificate(
+            &credential,
+            KeyFamily::Ecdsa,
+            &certificate(3),
+            &valid(),
+            ("imported", "signed"),
+        )
         .await
         .unwrap();
     // Nothing is waiting any more: a second answer is a conflict and changes nothing.
     let before = store.content_digest().await.unwrap();
     let err = store
-        .attach_certificate(&credential, KeyFamily::Ecdsa, &certificate(4), &valid(), ("imported", "again"))
+        .attach_certificate(
+            &credential,
+            KeyFamily::Ecdsa,
+            &certificate(4),
+            &valid(),
+            ("imported", "again"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     assert_eq!(store.content_digest().await.unwrap(), before);
 
     let history = store.history(&credential).await.unwrap();
-    assert_eq!(history.iter().map(|k| k.version).collect::<Vec<_>>(), vec![2, 1, 1]);
+    assert_eq!(
+        history.iter().map(|k| k.version).collect::<Vec<_>>(),
+        vec![2, 1, 1]
+    );
     let kinds: Vec<String> = store
         .events(&credential)
         .await
@@ -172,7 +207,10 @@ async fn versions_seal_keys_keep_history_and_log_events() {
 async fn delete_removes_keys_but_keeps_the_event_log() {
     let test = TestStore::new();
     let (store, _) = open(&test).await;
-    let credential = store.create_credential(&new_credential("gone")).await.unwrap();
+    let credential = store
+        .create_credential(&new_credential("gone"))
+        .await
+        .unwrap();
     store.delete_credential("gone").await.unwrap();
     assert!(matches!(
         store.credential("gone").await,

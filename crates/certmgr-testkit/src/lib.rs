@@ -95,10 +95,7 @@ impl TestStore {
 
     /// Environment variables that point the `certmgr` binary at this store.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        let mut env = vec![(
-            "CERTMGR_DATA_DIR",
-            self.data_dir().display().to_string(),
-        )];
+        let mut env = vec![("CERTMGR_DATA_DIR", self.data_dir().display().to_string())];
         env.push((
             "CERTMGR_DATABASE_URL",
             self.database_url().unwrap_or_default().to_owned(),
@@ -115,7 +112,11 @@ impl TestStore {
                     .args(["--data-only", "--inserts", "--no-owner", &pg.url])
                     .output()
                     .expect("run pg_dump");
-                assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "pg_dump failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 out.stdout
             }
             None => {

@@ -1,0 +1,253 @@
+//! Command-line syntax (clap derive). Parsing only; validation happens in the commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// certmgr keeps every TLS key and certificate of an organisation in one store.
+#[derive(Debug, Parser)]
+#[command(name = "certmgr", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Where the store lives (master.key and the SQLite file).
+    #[arg(long, global = true, env = "CERTMGR_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Use this database instead of DATA_DIR/certmgr.db (sqlite://PATH or postgres://...).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTMGR_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level nouns.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the store and its master key.
+    Init(InitArgs),
+    /// Manage credentials (hostnames + keys + certificates).
+    #[command(subcommand)]
+    Cred(CredCommand),
+    /// Manage MicroCAs, the built-in private CAs.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Manage the trusted roots and intermediates used to complete chains.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+/// `certmgr init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Also create a MicroCA named "local" and issue a credential "localhost"
+    /// (localhost, 127.0.0.1, ::1) from it, ready to export.
+    #[arg(long)]
+    pub quickstart: bool,
+}
+
+/// `certmgr cred ...`.
+#[derive(Debug, Subcommand)]
+pub enum CredCommand {
+    /// Create a credential (no key or certificate yet).
+    Create(CredCreateArgs),
+    /// List every credential.
+    List,
+    /// Show one credential: hostnames, keys, certificates, history.
+    Show(CredShowArgs),
+    /// Issue certificates for a credential from its MicroCA.
+    Issue(NameArg),
+    /// Make a key (kept sealed in the store) and write a CSR for an external CA.
+    Csr(CredCsrArgs),
+    /// Import a signed certificate, or a key and certificate made elsewhere.
+    Import(CredImportArgs),
+    /// Write the current key and certificates as PEM files or PKCS#12.
+    Export(CredExportArgs),
+    /// Delete a credential with all its keys and certificates.
+    Delete(NameArg),
+}
+
+/// A single credential name.
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// The credential's name.
+    pub name: String,
+}
+
+/// `certmgr cred create`.
+#[derive(Debug, Args)]
+pub struct CredCreateArgs {
+    /// The credential's name (letters, digits, '.', '-', '_').
+    pub name: String,
+    /// A hostname: DNS name, *.wildcard, IPv4 or IPv6 address; repeat for more.
+    #[arg(long = "host", value_name = "HOST", required = true)]
+    pub hosts: Vec<String>,
+    /// Key type: rsa-2048, rsa-3072, rsa-4096, ecdsa-p256, ecdsa-p384. Give one RSA
+    /// and one ECDSA key for a dual credential. Default: ecdsa-p256.
+    #[arg(long = "key", value_name = "SPEC")]
+    pub keys: Vec<String>,
+    /// Where certificates come from: ca:NAME (MicroCA), manual (CSR to an external CA) or import.
+    #[arg(long, default_value = "manual")]
+    pub issuer: String,
+    /// Validity of MicroCA-issued certificates in days (default 90).
+    #[arg(long, value_name = "DAYS")]
+    pub validity_days: Option<u32>,
+    /// Renew this many days before expiry (default: when a third of the lifetime remains).
+    #[arg(long, value_name = "DAYS")]
+    pub renew_before_days: Option<u32>,
+}
+
+/// `certmgr cred show`.
+#[derive(Debug, Args)]
+pub struct CredShowArgs {
+    /// The credential's name.
+    pub name: String,
+    /// Also print the event log.
+    #[arg(long)]
+    pub events: bool,
+}
+
+/// `certmgr cred csr`.
+#[derive(Debug, Args)]
+pub struct CredCsrArgs {
+    /// The credential's name.
+    pub name: String,
+    /// Where to write the CSR (PEM). For a dual credential, "-rsa"/"-ecdsa" is
+    /// added before the extension.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `certmgr cred import`.
+#[derive(Debug, Args)]
+pub struct CredImportArgs {
+    /// The credential's name; created from the certificate if it does not exist.
+    pub name: String,
+    /// A PEM (or DER) file with the certificate, in any order with its chain and
+    /// optionally the private key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "pkcs12",
+        required_unless_present = "pkcs12"
+    )]
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, encrypted PKCS#8, PKCS#1 or SEC1), if not in --cert.
+    #[arg(long, value_name = "FILE", conflicts_with = "pkcs12")]
+    pub key: Option<PathBuf>,
+    /// File whose first line is the passphrase of an encrypted key.
+    #[arg(long, value_name = "FILE")]
+    pub key_password_file: Option<PathBuf>,
+    /// A PKCS#12/PFX file (modern or legacy) with key, certificate and chain.
+    #[arg(long, value_name = "FILE", requires = "password_file")]
+    pub pkcs12: Option<PathBuf>,
+    /// File whose first line is the PKCS#12 password.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Import an expired (or not yet valid) certificate for the record, with a warning.
+    #[arg(long)]
+    pub allow_expired: bool,
+    /// Trust a self-signed root that comes inside the imported file (private CAs).
+    #[arg(long)]
+    pub trust_bundled_root: bool,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// cert.pem, chain.pem, fullchain.pem and key.pem (mode 0600).
+    Pem,
+    /// NAME.p12, password-protected.
+    Pkcs12,
+}
+
+/// `certmgr cred export`.
+#[derive(Debug, Args)]
+pub struct CredExportArgs {
+    /// The credential's name.
+    pub name: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "pem")]
+    pub format: ExportFormat,
+    /// Directory to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// For a dual credential: export only this key family (rsa or ecdsa).
+    #[arg(long = "key", value_name = "FAMILY")]
+    pub family: Option<String>,
+    /// PKCS#12: file whose first line is the password.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// PKCS#12: 3DES + SHA-1 MAC for old Windows instead of AES-256.
+    #[arg(long)]
+    pub legacy: bool,
+}
+
+/// `certmgr ca ...`.
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Create a MicroCA: a root, optionally with an intermediate that signs leaves.
+    Create(CaCreateArgs),
+    /// List every MicroCA.
+    List,
+    /// Show one MicroCA; --pem prints its root certificate.
+    Show(CaShowArgs),
+}
+
+/// `certmgr ca create`.
+#[derive(Debug, Args)]
+pub struct CaCreateArgs {
+    /// The CA's name.
+    pub name: String,
+    /// Key type of the CA (and its intermediate).
+    #[arg(long, default_value = "ecdsa-p256", value_name = "SPEC")]
+    pub key: String,
+    /// Validity of the root in days.
+    #[arg(long, default_value_t = 3650, value_name = "DAYS")]
+    pub validity_days: u32,
+    /// Let the root sign an intermediate, which then signs the leaves.
+    #[arg(long)]
+    pub intermediate: bool,
+    /// Subject common name (default: "certmgr MicroCA NAME").
+    #[arg(long, value_name = "CN")]
+    pub common_name: Option<String>,
+    /// Subject organisation.
+    #[arg(long, value_name = "O")]
+    pub organization: Option<String>,
+}
+
+/// `certmgr ca show`.
+#[derive(Debug, Args)]
+pub struct CaShowArgs {
+    /// The CA's name.
+    pub name: String,
+    /// Print the root certificate as PEM (to distribute to clients).
+    #[arg(long)]
+    pub pem: bool,
+}
+
+/// `certmgr trust ...`.
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Trust the CA certificates in a PEM or DER file (roots and intermediates).
+    Add(TrustAddArgs),
+    /// List the imported trust anchors (system roots are used too but not listed).
+    List,
+}
+
+/// `certmgr trust add`.
+#[derive(Debug, Args)]
+pub struct TrustAddArgs {
+    /// PEM (one or more certificates) or DER file.
+    pub file: PathBuf,
+}

@@ -1,0 +1,288 @@
+//! `certmgr cred create | list | show | delete`.
+
+use std::collections::BTreeSet;
+
+use certmgr_core::{Hostname, IssuerRef, KeySpec, validate_name};
+use certmgr_pki::certificate_info;
+use certmgr_store::{CredentialRecord, NewCredential, Store};
+use serde_json::json;
+
+use crate::cli::{CredCreateArgs, CredShowArgs};
+use crate::error::{CliError, CliResult};
+use crate::output::{days_until, print_json, print_table, timestamp};
+
+/// Longest validity certmgr accepts for a leaf certificate, in days.
+pub const MAX_VALIDITY_DAYS: u32 = 3650;
+
+pub async fn create(store: &Store, args: &CredCreateArgs, json: bool) -> CliResult<()> {
+    let new = parse_new_credential(args)?;
+    if let IssuerRef::MicroCa(ca) = &new.issuer {
+        store
+            .ca(ca)
+            .await
+            .map_err(|e| CliError::from(e).context("--issuer"))?;
+    }
+    let credential = store.create_credential(&new).await?;
+    if json {
+        return print_json(&credential);
+    }
+    println!(
+        "credential {:?} created ({}); next: {}",
+        credential.name,
+        credential.issuer,
+        match credential.issuer {
+            IssuerRef::MicroCa(_) => format!("certmgr cred issue {}", credential.name),
+            _ => format!(
+                "certmgr cred csr {} --out req.pem, or certmgr cred import {} --cert FILE --key FILE",
+                credential.name, credential.name
+            ),
+        }
+    );
+    Ok(())
+}
+
+/// Validate everything the user gave before the store is touched.
+fn parse_new_credential(args: &CredCreateArgs) -> CliResult<NewCredential> {
+    validate_name(&args.name)?;
+    let hostnames = parse_hostnames(&args.hosts)?;
+    let key_specs = parse_key_specs(&args.keys)?;
+    let issuer: IssuerRef = args.issuer.parse()?;
+    match issuer {
+        IssuerRef::Acme(_) => {
+            return Err(CliError::bad_input(
+                "--issuer acme:...: ACME issuance is not available in this version yet; use ca:NAME, manual or import",
+            ));
+        }
+        IssuerRef::MicroCa(_) | IssuerRef::Manual | IssuerRef::Import => {}
+    }
+    if let Some(days) = args.validity_days {
+        check_validity_days(days)?;
+    }
+    Ok(NewCredential {
+        name: args.name.clone(),
+        hostnames,
+        key_specs,
+        issuer,
+        validity_days: args.validity_days,
+        renew_before_days: args.renew_before_days,
+    })
+}
+
+/// Refuse a validity outside 1..=3650 days.
+pub fn check_validity_days(days: u32) -> CliResult<()> {
+    if (1..=MAX_VALIDITY_DAYS).contains(&days) {
+        Ok(())
+    } else {
+        Err(CliError::bad_input(format!(
+            "--validity-days {days}: use 1 to {MAX_VALIDITY_DAYS}"
+        )))
+    }
+}
+
+/// Parse and de-duplicate hostnames; a repeated hostname is a mistake worth reporting.
+pub fn parse_hostnames(hosts: &[String]) -> CliResult<Vec<Hostname>> {
+    let mut seen = BTreeSet::new();
+    let mut hostnames = Vec::with_capacity(hosts.len());
+    for host in hosts {
+        let hostname: Hostname = host.parse()?;
+        if !seen.insert(hostname.clone()) {
+            return Err(CliError::bad_input(format!(
+                "hostname {hostname} is given twice"
+            )));
+        }
+        hostnames.push(hostname);
+    }
+    if hostnames.is_empty() {
+        return Err(CliError::bad_input("give at least one --host"));
+    }
+    Ok(hostnames)
+}
+
+/// One key, or one RSA plus one ECDSA key; default ECDSA P-256.
+pub fn parse_key_specs(keys: &[String]) -> CliResult<Vec<KeySpec>> {
+    let specs = keys
+        .iter()
+        .map(|k| k.parse::<KeySpec>())
+        .collect::<Result<Vec<_>, _>>()?;
+    match specs.as_slice() {
+        [] => Ok(vec![KeySpec::EcdsaP256]),
+        [_] => Ok(specs),
+        [a, b] if a.family() != b.family() => Ok(specs),
+        [_, _] => Err(CliError::bad_input(
+            "two --key options must be one RSA and one ECDSA key (a dual credential)",
+        )),
+        _ => Err(CliError::bad_input(
+            "at most two --key options: one RSA and one ECDSA key",
+        )),
+    }
+}
+
+pub async fn list(store: &Store, json: bool) -> CliResult<()> {
+    let credentials = store.list_credentials().await?;
+    if json {
+        let rows: Vec<_> = credentials
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.name,
+                    "hostnames": c.hostnames,
+                    "key_specs": c.key_specs,
+                    "issuer": c.issuer,
+                    "status": c.status,
+                    "health": c.health,
+                    "not_after": c.not_after,
+                    "days_to_expiry": c.not_after.map(days_until),
+                    "last_error": c.last_error,
+                })
+            })
+            .collect();
+        return print_json(&rows);
+    }
+    let rows: Vec<Vec<String>> = credentials.iter().map(summary_row).collect();
+    print_table(
+        &[
+            "NAME",
+            "HOSTNAMES",
+            "KEYS",
+            "STATUS",
+            "HEALTH",
+            "EXPIRES IN",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+fn summary_row(c: &CredentialRecord) -> Vec<String> {
+    vec![
+        c.name.clone(),
+        c.hostnames
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        c.key_specs
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join("+"),
+        c.status.to_string(),
+        c.health.to_string(),
+        c.not_after
+            .map(|t| format!("{}d", days_until(t)))
+            .unwrap_or_else(|| "-".into()),
+    ]
+}
+
+pub async fn show(store: &Store, args: &CredShowArgs, json: bool) -> CliResult<()> {
+    let credential = store.credential(&args.name).await?;
+    let keys = store.key_versions(&credential, None).await?;
+    let history = store.history(&credential).await?;
+    let events = if args.events {
+        Some(store.events(&credential).await?)
+    } else {
+        None
+    };
+    let mut certificates = Vec::new();
+    for key in &keys {
+        let info = match &key.certificate {
+            Some(cert) => Some(certificate_info(&cert.cert_der)?),
+            None => None,
+        };
+        certificates.push((key, info));
+    }
+    if json {
+        let keys_json: Vec<_> = certificates
+            .iter()
+            .map(|(key, info)| {
+                json!({
+                    "family": key.family,
+                    "key_spec": key.spec,
+                    "version": key.version,
+                    "source": key.source,
+                    "certificate": info.as_ref().map(|i| json!({
+                        "subject": i.subject,
+                        "issuer": i.issuer,
+                        "serial": i.serial_hex,
+                        "not_before": timestamp(i.not_before.unix_timestamp()),
+                        "not_after": timestamp(i.not_after.unix_timestamp()),
+                        "sha256_fingerprint": i.sha256_fingerprint,
+                        "chain_length": key.certificate.as_ref().map(|c| c.chain_der.len() + 1),
+                    })),
+                })
+            })
+            .collect();
+        return print_json(&json!({
+            "credential": credential,
+            "keys": keys_json,
+            "versions": history.iter().map(|k| k.version).collect::<BTreeSet<_>>(),
+            "events": events,
+        }));
+    }
+    println!("name:        {}", credential.name);
+    println!(
+        "hostnames:   {}",
+        credential
+            .hostnames
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("issuer:      {}", credential.issuer);
+    println!(
+        "status:      {} (health {})",
+        credential.status, credential.health
+    );
+    if let Some(error) = &credential.last_error {
+        println!("last error:  {error}");
+    }
+    println!(
+        "version:     {} of {}",
+        credential.current_version,
+        history
+            .iter()
+            .map(|k| k.version)
+            .collect::<BTreeSet<_>>()
+            .len()
+    );
+    for (key, info) in &certificates {
+        println!("key {} ({}):", key.family, key.spec);
+        match info {
+            Some(info) => {
+                println!("  subject:     {}", info.subject);
+                println!("  issuer:      {}", info.issuer);
+                println!("  serial:      {}", info.serial_hex);
+                println!(
+                    "  valid:       {} to {} ({} days left)",
+                    timestamp(info.not_before.unix_timestamp()),
+                    timestamp(info.not_after.unix_timestamp()),
+                    days_until(info.not_after.unix_timestamp())
+                );
+                println!("  sha256:      {}", info.sha256_fingerprint);
+            }
+            None => println!("  no certificate yet (CSR out with an external CA)"),
+        }
+    }
+    if let Some(events) = events {
+        println!("events:");
+        for event in events {
+            println!(
+                "  {}  {:<14} {}",
+                timestamp(event.at),
+                event.kind,
+                event.message
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn delete(store: &Store, name: &str, json: bool) -> CliResult<()> {
+    store.delete_credential(name).await?;
+    if json {
+        return print_json(&json!({ "deleted": name }));
+    }
+    println!("credential {name:?} deleted");
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! One module per noun; each command takes the opened store and its arguments.
+
+mod ca;
+mod cred;
+mod export;
+mod import;
+mod init;
+mod issue;
+mod trust;
+
+use certmgr_core::{Health, Status};
+use certmgr_pki::{TrustAnchors, VerifiedChain, certificate_info};
+use certmgr_store::{CertificateRecord, Outcome, Store};
+
+use crate::cli::{CaCommand, Cli, Command, CredCommand, TrustCommand};
+use crate::context::Location;
+use crate::error::CliResult;
+
+/// Run the parsed command line.
+pub async fn run(cli: Cli) -> CliResult<()> {
+    let location = Location::resolve(cli.data_dir, cli.database_url)?;
+    let json = cli.json;
+    if let Command::Init(args) = &cli.command {
+        return init::run(&location, args, json).await;
+    }
+    let store = location.open().await?;
+    let result = match cli.command {
+        Command::Init(_) => Ok(()),
+        Command::Cred(command) => match command {
+            CredCommand::Create(args) => cred::create(&store, &args, json).await,
+            CredCommand::List => cred::list(&store, json).await,
+            CredCommand::Show(args) => cred::show(&store, &args, json).await,
+            CredCommand::Delete(args) => cred::delete(&store, &args.name, json).await,
+            CredCommand::Issue(args) => issue::issue(&store, &args.name, json).await,
+            CredCommand::Csr(args) => issue::csr(&store, &args, json).await,
+            CredCommand::Import(args) => import::run(&store, &args, json).await,
+            CredCommand::Export(args) => export::run(&store, &args, json).await,
+        },
+        Command::Ca(command) => match command {
+            CaCommand::Create(args) => ca::create(&store, &args, json).await,
+            CaCommand::List => ca::list(&store, json).await,
+            CaCommand::Show(args) => ca::show(&store, &args, json).await,
+        },
+        Command::Trust(command) => match command {
+            TrustCommand::Add(args) => trust::add(&store, &args, json).await,
+            TrustCommand::List => trust::list(&store, json).await,
+        },
+    };
+    store.close().await;
+    result
+}
+
+/// Everything certmgr trusts when it completes and verifies a chain: the
+/// system roots, the imported anchors and the roots of every MicroCA.
+async fn trust_anchors(store: &Store) -> CliResult<TrustAnchors> {
+    let mut anchors = TrustAnchors::with_system_roots();
+    for anchor in store.trust_anchors().await? {
+        anchors.add_der(anchor.der)?;
+    }
+    for ca in store.list_cas().await? {
+        anchors.add_der(ca.root_der)?;
+    }
+    Ok(anchors)
+}
+
+/// The store's record of a verified chain.
+fn certificate_record(chain: &VerifiedChain) -> CliResult<CertificateRecord> {
+    let info = certificate_info(&chain.leaf)?;
+    Ok(CertificateRecord {
+        cert_der: chain.leaf.clone(),
+        chain_der: chain.intermediates.clone(),
+        root_der: chain.root.clone(),
+        serial: info.serial_hex,
+        fingerprint: info.sha256_fingerprint,
+        not_before: info.not_before.unix_timestamp(),
+        not_after: info.not_after.unix_timestamp(),
+    })
+}
+
+/// The status a credential has once these certificates are current.
+fn outcome_for(certificates: &[&CertificateRecord]) -> Outcome {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let expired = certificates
+        .iter()
+        .any(|c| c.not_after <= now || c.not_before > now);
+    if expired {
+        Outcome {
+            status: Status::Expired,
+            health: Health::Error,
+            last_error: Some("a current certificate is expired or not yet valid".into()),
+        }
+    } else {
+        Outcome {
+            status: Status::Valid,
+            health: Health::Ok,
+            last_error: None,
+        }
+    }
+}

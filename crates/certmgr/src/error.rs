@@ -1,0 +1,107 @@
+//! Errors of the command-line program and the exit code each maps to.
+
+use std::fmt;
+use std::process::ExitCode;
+
+use certmgr_pki::PkiError;
+use certmgr_store::StoreError;
+
+/// Whether the user gave something wrong, or the operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Usage error or bad input (files, names, options): exit code 2.
+    BadInput,
+    /// The operation failed for another reason: exit code 1.
+    Failed,
+}
+
+/// An error to print on one line, with its class.
+#[derive(Debug)]
+pub struct CliError {
+    class: ErrorClass,
+    message: String,
+}
+
+/// Result type of every command.
+pub type CliResult<T> = Result<T, CliError>;
+
+impl CliError {
+    /// Bad input: the user can fix it by changing what they pass.
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        CliError {
+            class: ErrorClass::BadInput,
+            message: message.into(),
+        }
+    }
+
+    /// The operation failed.
+    pub fn failed(message: impl Into<String>) -> Self {
+        CliError {
+            class: ErrorClass::Failed,
+            message: message.into(),
+        }
+    }
+
+    /// Prefix the message with what was being read or done.
+    pub fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> ExitCode {
+        match self.class {
+            ErrorClass::BadInput => ExitCode::from(2),
+            ErrorClass::Failed => ExitCode::from(1),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line, always: a multi-line cause is folded.
+        f.write_str(&self.message.replace('\n', " "))
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(error: StoreError) -> Self {
+        let class = match error {
+            StoreError::NotFound { .. }
+            | StoreError::AlreadyExists { .. }
+            | StoreError::Conflict(_)
+            | StoreError::BadMasterKey(_)
+            | StoreError::WrongMasterKey
+            | StoreError::UnsupportedBackend(_) => ErrorClass::BadInput,
+            _ => ErrorClass::Failed,
+        };
+        CliError {
+            class,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<PkiError> for CliError {
+    fn from(error: PkiError) -> Self {
+        // PKI errors come from what the user handed us (files, passwords, chains).
+        CliError::bad_input(error.to_string())
+    }
+}
+
+macro_rules! bad_input_from {
+    ($($ty:ty),+) => {
+        $(impl From<$ty> for CliError {
+            fn from(error: $ty) -> Self {
+                CliError::bad_input(error.to_string())
+            }
+        })+
+    };
+}
+
+bad_input_from!(
+    certmgr_core::HostnameError,
+    certmgr_core::KeySpecError,
+    certmgr_core::IssuerRefError,
+    certmgr_core::NameError
+);

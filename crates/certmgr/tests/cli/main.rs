@@ -1,0 +1,13 @@
+//! End-to-end tests of the `certmgr` binary against a real store (SQLite, or
+//! PostgreSQL when `CERTMGR_TEST_BACKEND=postgres`) and the real `openssl` CLI.
+//! One test binary, grouped by feature.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+mod util;
+
+mod bad_input;
+mod import_export;
+mod manual_flow;
+mod microca;
+mod secrets;
