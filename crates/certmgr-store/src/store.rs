@@ -39,8 +39,6 @@ macro_rules! ca_select {
 
 /// Plaintext sealed into `meta` to recognise the right master key.
 const KEY_CHECK: &[u8] = b"certmgr master key check v1";
-/// How long SQLite waits for a lock before giving up (milliseconds).
-const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,15 +92,20 @@ impl Store {
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    for pragma in [
-                        "PRAGMA journal_mode = WAL".to_owned(),
-                        format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
-                        "PRAGMA foreign_keys = ON".to_owned(),
-                        "PRAGMA synchronous = NORMAL".to_owned(),
-                    ] {
-                        sqlx::query(sqlx::AssertSqlSafe(pragma))
+                    // sqlx's SQLite driver already waits 5 s on a busy database
+                    // (sqlite3_busy_timeout). Switching to WAL needs an exclusive
+                    // lock that cannot wait, so it is done only when the file is
+                    // not in WAL mode yet (the mode is persistent): once, at creation.
+                    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if !mode.eq_ignore_ascii_case("wal") {
+                        sqlx::query("PRAGMA journal_mode = WAL")
                             .execute(&mut *conn)
                             .await?;
+                    }
+                    for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"] {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
@@ -116,6 +119,16 @@ impl Store {
         let store = Store { pool, key, backend };
         store.check_master_key().await?;
         Ok(store)
+    }
+
+    /// Begin a transaction that will write. On SQLite it takes the write lock
+    /// up front (`BEGIN IMMEDIATE`), so that a transaction which reads first
+    /// waits for other writers instead of failing with SQLITE_BUSY_SNAPSHOT.
+    async fn begin_write(&self) -> Result<Tx<'static>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// The SQLite URL for a database file, creating the file if missing.
@@ -171,7 +184,7 @@ impl Store {
         &self,
         new: &NewCredential,
     ) -> Result<CredentialRecord, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_credential(&mut tx, new).await?;
         tx.commit().await?;
         self.credential(&new.name).await
@@ -187,7 +200,7 @@ impl Store {
         outcome: &Outcome,
         event: (&str, &str),
     ) -> Result<(CredentialRecord, i64), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_credential(&mut tx, new).await?;
         let version = self
             .insert_version(&mut tx, (&id, &new.name), 1, source, keys, outcome, event)
@@ -220,7 +233,7 @@ impl Store {
     /// Delete a credential with its versions (its events stay, for the record).
     pub async fn delete_credential(&self, name: &str) -> Result<(), StoreError> {
         let credential = self.credential(name).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM credential_keys WHERE credential_id = $1")
             .bind(&credential.id)
             .execute(&mut *tx)
@@ -250,7 +263,7 @@ impl Store {
         outcome: &Outcome,
         event: (&str, &str),
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let current: i64 = sqlx::query("SELECT current_version FROM credentials WHERE id = $1")
             .bind(&credential.id)
             .fetch_optional(&mut *tx)
@@ -331,7 +344,7 @@ impl Store {
         outcome: &Outcome,
         event: (&str, &str),
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE credential_keys SET cert_der = $1, chain_der = $2, root_der = $3, serial = $4, \
              fingerprint = $5, not_before = $6, not_after = $7 \
@@ -375,7 +388,7 @@ impl Store {
         kind: &str,
         message: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let outcome = Outcome {
             status: Status::Failed,
             health: Health::Error,
@@ -400,7 +413,7 @@ impl Store {
         kind: &str,
         message: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_event(
             &mut tx,
             Some((&credential.id, &credential.name)),
@@ -485,7 +498,7 @@ impl Store {
             ),
             None => (None, None),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO cas (id, name, key_spec, root_der, sealed_root_key, intermediate_der, \
              sealed_intermediate_key, not_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use certmgr_core::{Hostname, IssuerRef, KeySpec, validate_name};
+use certmgr_core::{Health, Hostname, IssuerRef, KeySpec, Status, validate_name};
 use certmgr_pki::certificate_info;
 use certmgr_store::{CredentialRecord, NewCredential, Store};
 use serde_json::json;
@@ -117,6 +117,19 @@ pub fn parse_key_specs(keys: &[String]) -> CliResult<Vec<KeySpec>> {
     }
 }
 
+/// The status and health to show: a credential stored as valid whose
+/// certificate has since expired is shown as expired, without waiting for a
+/// write to notice.
+fn effective_state(c: &CredentialRecord) -> (Status, Health) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match (c.status, c.not_after) {
+        (Status::Valid | Status::RenewalDue, Some(not_after)) if not_after <= now => {
+            (Status::Expired, Health::Error)
+        }
+        _ => (c.status, c.health),
+    }
+}
+
 pub async fn list(store: &Store, json: bool) -> CliResult<()> {
     let credentials = store.list_credentials().await?;
     if json {
@@ -128,8 +141,8 @@ pub async fn list(store: &Store, json: bool) -> CliResult<()> {
                     "hostnames": c.hostnames,
                     "key_specs": c.key_specs,
                     "issuer": c.issuer,
-                    "status": c.status,
-                    "health": c.health,
+                    "status": effective_state(c).0,
+                    "health": effective_state(c).1,
                     "not_after": c.not_after,
                     "days_to_expiry": c.not_after.map(days_until),
                     "last_error": c.last_error,
@@ -166,8 +179,8 @@ fn summary_row(c: &CredentialRecord) -> Vec<String> {
             .map(|k| k.as_str())
             .collect::<Vec<_>>()
             .join("+"),
-        c.status.to_string(),
-        c.health.to_string(),
+        effective_state(c).0.to_string(),
+        effective_state(c).1.to_string(),
         c.not_after
             .map(|t| format!("{}d", days_until(t)))
             .unwrap_or_else(|| "-".into()),
@@ -212,8 +225,12 @@ pub async fn show(store: &Store, args: &CredShowArgs, json: bool) -> CliResult<(
                 })
             })
             .collect();
+        let mut credential_json = json!(credential);
+        let (status, health) = effective_state(&credential);
+        credential_json["status"] = json!(status);
+        credential_json["health"] = json!(health);
         return print_json(&json!({
-            "credential": credential,
+            "credential": credential_json,
             "keys": keys_json,
             "versions": history.iter().map(|k| k.version).collect::<BTreeSet<_>>(),
             "events": events,
@@ -232,7 +249,8 @@ pub async fn show(store: &Store, args: &CredShowArgs, json: bool) -> CliResult<(
     println!("issuer:      {}", credential.issuer);
     println!(
         "status:      {} (health {})",
-        credential.status, credential.health
+        effective_state(&credential).0,
+        effective_state(&credential).1
     );
     if let Some(error) = &credential.last_error {
         println!("last error:  {error}");

@@ -3,12 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use certmgr_core::{IssuerRef, KeyFamily};
-use certmgr_pki::{ChainOptions, LeafOptions, PrivateKey, build_chain, create_csr, issue_leaf};
+use certmgr_pki::{
+    ChainOptions, LeafOptions, PrivateKey, TrustAnchors, build_chain, create_csr, issue_leaf,
+};
 use certmgr_store::{CredentialRecord, NewKeyVersion, Outcome, Store, VersionSource};
 use serde_json::json;
 
 use crate::cli::CredCsrArgs;
-use crate::commands::{certificate_record, outcome_for, trust_anchors};
+use crate::commands::{certificate_record, outcome_for};
 use crate::error::{CliError, CliResult};
 use crate::input::write_file;
 use crate::output::print_json;
@@ -59,7 +61,10 @@ pub async fn issue_from_microca(store: &Store, credential: &CredentialRecord) ->
             .validity_days
             .unwrap_or(DEFAULT_LEAF_VALIDITY_DAYS),
     };
-    let anchors = trust_anchors(store).await?;
+    // The chain of a MicroCA leaf ends at that CA's root: verify against it
+    // alone (loading the system roots would cost more than the issuance).
+    let mut anchors = TrustAnchors::new();
+    anchors.add_der(ca.root_der.clone())?;
     let chain_options = ChainOptions {
         allow_expired: false,
         trust_bundle_root: false,
