@@ -7,8 +7,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult};
 
-/// The largest input file certmgr reads (certificates, keys, PKCS#12, CSRs).
-pub const MAX_INPUT_BYTES: u64 = 1024 * 1024;
+/// The largest input file certmgr reads (certificates, keys, PKCS#12).
+const MAX_INPUT_BYTES: u64 = certmgr_pki::MAX_INPUT_LEN as u64;
 
 /// Read a whole input file; refuses missing, empty and oversized files.
 pub fn read_input(path: &Path) -> CliResult<Vec<u8>> {
