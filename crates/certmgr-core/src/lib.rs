@@ -17,12 +17,14 @@ assert_eq!(key.to_string(), "ecdsa-p256");
 ```
 */
 
+mod challenge;
 mod hostname;
 mod issuer;
 mod key_spec;
 mod name;
 mod status;
 
+pub use challenge::{ChallengeKind, ChallengeKindError};
 pub use hostname::{Hostname, HostnameError};
 pub use issuer::{IssuerRef, IssuerRefError};
 pub use key_spec::{KeyFamily, KeySpec, KeySpecError};

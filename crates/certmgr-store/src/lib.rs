@@ -29,8 +29,8 @@ mod store;
 
 pub use error::StoreError;
 pub use model::{
-    CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion, NewCa, NewCredential,
-    NewKeyVersion, Outcome, TrustAnchorRecord, VersionSource,
+    AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion,
+    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, TrustAnchorRecord, VersionSource,
 };
 pub use seal::{MASTER_KEY_ENV, MASTER_KEY_LEN, MasterKey};
 pub use store::{Backend, Store};

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use certmgr_core::{Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
+use certmgr_core::{ChallengeKind, Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
 use serde::Serialize;
 
 /// What is needed to create a credential.
@@ -20,6 +20,8 @@ pub struct NewCredential {
     pub validity_days: Option<u32>,
     /// Renew this many days before expiry; `None` = a third of the lifetime.
     pub renew_before_days: Option<u32>,
+    /// The ACME challenge to validate with (ACME issuers only).
+    pub challenge: Option<ChallengeKind>,
 }
 
 /// A credential as stored, with the earliest expiry of its current certificates.
@@ -45,6 +47,8 @@ pub struct CredentialRecord {
     pub validity_days: Option<u32>,
     /// Renewal lead time in days, if set.
     pub renew_before_days: Option<u32>,
+    /// The ACME challenge to validate with, if any.
+    pub challenge: Option<ChallengeKind>,
     /// Number of the current version (0: none yet).
     pub current_version: i64,
     /// Unix seconds.
@@ -255,4 +259,66 @@ pub struct TrustAnchorRecord {
     pub not_after: i64,
     /// Unix seconds.
     pub added_at: i64,
+}
+
+/// What is needed to store a new ACME account.
+pub struct NewAcmeAccount<'a> {
+    /// Unique name.
+    pub name: String,
+    /// Catalog id of the CA, `None` for a custom directory.
+    pub ca_id: Option<String>,
+    /// ACME directory URL.
+    pub directory_url: String,
+    /// The account URL the CA assigned (its `kid`).
+    pub account_url: String,
+    /// Contact URIs (`mailto:...`).
+    pub contacts: Vec<String>,
+    /// External Account Binding key id, if one was used.
+    pub eab_kid: Option<String>,
+    /// The client's account credentials (JSON with the private key); sealed before writing.
+    pub credentials_json: &'a [u8],
+    /// Extra trust for the directory's TLS certificate (PEM), for private ACME CAs.
+    pub ca_bundle_pem: Option<String>,
+}
+
+/// An ACME account as stored; its credentials stay sealed until
+/// [`crate::Store::unseal_acme_credentials`].
+#[derive(Clone, Serialize)]
+pub struct AcmeAccountRecord {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Catalog id of the CA, `None` for a custom directory.
+    pub ca_id: Option<String>,
+    /// ACME directory URL.
+    pub directory_url: String,
+    /// The account URL at the CA.
+    pub account_url: String,
+    /// Contact URIs.
+    pub contacts: Vec<String>,
+    /// External Account Binding key id, if one was used.
+    pub eab_kid: Option<String>,
+    /// Extra TLS trust for the directory (PEM).
+    #[serde(skip)]
+    pub ca_bundle_pem: Option<String>,
+    /// `valid` or `deactivated`.
+    pub status: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    #[serde(skip)]
+    pub(crate) sealed_credentials: Vec<u8>,
+}
+
+impl fmt::Debug for AcmeAccountRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcmeAccountRecord")
+            .field("name", &self.name)
+            .field("directory_url", &self.directory_url)
+            .field("account_url", &self.account_url)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }

@@ -9,15 +9,15 @@ use zeroize::Zeroizing;
 
 use crate::der;
 use crate::model::{
-    CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion, NewCa, NewCredential,
-    NewKeyVersion, Outcome, TrustAnchorRecord, VersionSource,
+    AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion,
+    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, TrustAnchorRecord, VersionSource,
 };
 use crate::{MasterKey, StoreError};
 
 macro_rules! credential_select {
     () => {
         "SELECT c.id, c.name, c.hostnames, c.key_specs, c.issuer, c.status, \
-    c.health, c.last_error, c.validity_days, c.renew_before_days, c.current_version, c.created_at, \
+    c.health, c.last_error, c.validity_days, c.renew_before_days, c.challenge, c.current_version, c.created_at, \
     c.updated_at, (SELECT MIN(k.not_after) FROM credential_keys k \
     WHERE k.credential_id = c.id AND k.version = c.current_version) AS not_after FROM credentials c"
     };
@@ -27,6 +27,13 @@ macro_rules! key_select {
     () => {
         "SELECT credential_id, version, family, key_spec, sealed_key, cert_der, \
     chain_der, root_der, serial, fingerprint, not_before, not_after, source, created_at FROM credential_keys"
+    };
+}
+
+macro_rules! acme_select {
+    () => {
+        "SELECT id, name, ca_id, directory_url, account_url, contacts, eab_kid, sealed_credentials, \
+         ca_bundle_pem, status, created_at, updated_at FROM acme_accounts"
     };
 }
 
@@ -69,6 +76,10 @@ fn new_id() -> String {
 
 fn key_context(credential_id: &str, version: i64, family: KeyFamily) -> String {
     format!("credential_keys/{credential_id}/{version}/{family}")
+}
+
+fn acme_context(account_id: &str) -> String {
+    format!("acme_accounts/{account_id}/credentials")
 }
 
 fn ca_context(ca_id: &str, which: &str) -> String {
@@ -388,18 +399,29 @@ impl Store {
         kind: &str,
         message: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
         let outcome = Outcome {
             status: Status::Failed,
             health: Health::Error,
             last_error: Some(message.to_owned()),
         };
-        update_credential(&mut tx, &credential.id, None, &outcome, now()).await?;
+        self.set_outcome(credential, &outcome, (kind, message))
+            .await
+    }
+
+    /// Set a credential's status, health and last error, with an event.
+    pub async fn set_outcome(
+        &self,
+        credential: &CredentialRecord,
+        outcome: &Outcome,
+        event: (&str, &str),
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        update_credential(&mut tx, &credential.id, None, outcome, now()).await?;
         insert_event(
             &mut tx,
             Some((&credential.id, &credential.name)),
-            kind,
-            message,
+            event.0,
+            event.1,
         )
         .await?;
         tx.commit().await?;
@@ -607,6 +629,105 @@ impl Store {
             .collect()
     }
 
+    // ----- ACME accounts -----------------------------------------------------
+
+    /// Store a new ACME account (credentials sealed).
+    pub async fn create_acme_account(
+        &self,
+        new: &NewAcmeAccount<'_>,
+    ) -> Result<AcmeAccountRecord, StoreError> {
+        let id = new_id();
+        let sealed = self.key.seal(new.credentials_json, &acme_context(&id))?;
+        let contacts =
+            serde_json::to_string(&new.contacts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO acme_accounts (id, name, ca_id, directory_url, account_url, contacts, eab_kid, \
+             sealed_credentials, ca_bundle_pem, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $10)",
+        )
+        .bind(&id)
+        .bind(&new.name)
+        .bind(new.ca_id.clone())
+        .bind(&new.directory_url)
+        .bind(&new.account_url)
+        .bind(contacts)
+        .bind(new.eab_kid.clone())
+        .bind(sealed)
+        .bind(new.ca_bundle_pem.clone())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "ACME account", &new.name))?;
+        insert_event(
+            &mut tx,
+            None,
+            "acme-account-created",
+            &format!("ACME account {:?} created at {}", new.name, new.account_url),
+        )
+        .await?;
+        tx.commit().await?;
+        self.acme_account(&new.name).await
+    }
+
+    /// The ACME account named `name`.
+    pub async fn acme_account(&self, name: &str) -> Result<AcmeAccountRecord, StoreError> {
+        let row = sqlx::query(concat!(acme_select!(), " WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "ACME account",
+                name: name.to_owned(),
+            })?;
+        acme_account_from_row(&row)
+    }
+
+    /// Every ACME account, by name.
+    pub async fn list_acme_accounts(&self) -> Result<Vec<AcmeAccountRecord>, StoreError> {
+        let rows = sqlx::query(concat!(acme_select!(), " ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(acme_account_from_row).collect()
+    }
+
+    /// Decrypt an account's credentials (JSON holding its private key).
+    pub fn unseal_acme_credentials(
+        &self,
+        account: &AcmeAccountRecord,
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        self.key
+            .open(&account.sealed_credentials, &acme_context(&account.id))
+    }
+
+    /// Replace an account's credentials (after a key rollover) and/or status.
+    pub async fn update_acme_account(
+        &self,
+        account: &AcmeAccountRecord,
+        credentials_json: Option<&[u8]>,
+        status: &str,
+        event: (&str, &str),
+    ) -> Result<(), StoreError> {
+        let sealed = match credentials_json {
+            Some(json) => self.key.seal(json, &acme_context(&account.id))?,
+            None => account.sealed_credentials.clone(),
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE acme_accounts SET sealed_credentials = $1, status = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(sealed)
+        .bind(status)
+        .bind(now())
+        .bind(&account.id)
+        .execute(&mut *tx)
+        .await?;
+        insert_event(&mut tx, None, event.0, event.1).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     // ----- integrity ---------------------------------------------------------
 
     /// A SHA-256 digest over every row of every table, in a fixed order.
@@ -636,7 +757,7 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
     (
         "credentials",
         "SELECT id, name, hostnames, key_specs, issuer, status, health, last_error, validity_days, \
-         renew_before_days, current_version, created_at, updated_at FROM credentials ORDER BY id",
+         renew_before_days, challenge, current_version, created_at, updated_at FROM credentials ORDER BY id",
     ),
     (
         "credential_keys",
@@ -652,6 +773,11 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
         "cas",
         "SELECT id, name, key_spec, root_der, sealed_root_key, intermediate_der, sealed_intermediate_key, \
          not_after, created_at FROM cas ORDER BY id",
+    ),
+    (
+        "acme_accounts",
+        "SELECT id, name, ca_id, directory_url, account_url, contacts, eab_kid, sealed_credentials, \
+         ca_bundle_pem, status, created_at, updated_at FROM acme_accounts ORDER BY id",
     ),
     (
         "trust_anchors",
@@ -705,6 +831,10 @@ fn credential_from_row(row: &AnyRow) -> Result<CredentialRecord, StoreError> {
         last_error: row.try_get("last_error")?,
         validity_days: days(row.try_get("validity_days")?),
         renew_before_days: days(row.try_get("renew_before_days")?),
+        challenge: match row.try_get::<Option<String>, _>("challenge")? {
+            Some(text) => Some(text.parse().map_err(|_| corrupt("challenge", &text))?),
+            None => None,
+        },
         current_version: row.try_get("current_version")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -748,6 +878,24 @@ fn key_version_from_row(row: &AnyRow) -> Result<KeyVersion, StoreError> {
         source: VersionSource::parse(&source).ok_or_else(|| corrupt("source", &source))?,
         created_at: row.try_get("created_at")?,
         sealed_key: row.try_get("sealed_key")?,
+    })
+}
+
+fn acme_account_from_row(row: &AnyRow) -> Result<AcmeAccountRecord, StoreError> {
+    let contacts: String = row.try_get("contacts")?;
+    Ok(AcmeAccountRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        ca_id: row.try_get("ca_id")?,
+        directory_url: row.try_get("directory_url")?,
+        account_url: row.try_get("account_url")?,
+        contacts: serde_json::from_str(&contacts).map_err(|_| corrupt("contacts", &contacts))?,
+        eab_kid: row.try_get("eab_kid")?,
+        ca_bundle_pem: row.try_get("ca_bundle_pem")?,
+        status: row.try_get("status")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        sealed_credentials: row.try_get("sealed_credentials")?,
     })
 }
 
@@ -816,8 +964,8 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
         serde_json::to_string(&new.key_specs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO credentials (id, name, hostnames, key_specs, issuer, status, health, \
-         validity_days, renew_before_days, current_version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10)",
+         validity_days, renew_before_days, challenge, current_version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11)",
     )
     .bind(&id)
     .bind(&new.name)
@@ -828,6 +976,7 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
     .bind(Health::Ok.as_str())
     .bind(new.validity_days.map(i64::from))
     .bind(new.renew_before_days.map(i64::from))
+    .bind(new.challenge.map(|c| c.as_str().to_owned()))
     .bind(at)
     .execute(&mut **tx)
     .await

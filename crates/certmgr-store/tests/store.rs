@@ -27,6 +27,7 @@ fn new_credential(name: &str) -> NewCredential {
         issuer: IssuerRef::Manual,
         validity_days: Some(30),
         renew_before_days: None,
+        challenge: None,
     }
 }
 

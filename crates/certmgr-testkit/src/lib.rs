@@ -6,8 +6,16 @@ default) and with `CERTMGR_TEST_BACKEND=postgres` plus
 `CERTMGR_TEST_POSTGRES_URL` pointing at a PostgreSQL server whose user may
 create databases. Each [`TestStore`] then gets its own data directory and, on
 PostgreSQL, its own database, dropped when the value is dropped.
+
+[`Pebble`] (module [`pebble`]) starts a private ACME test CA per test
+(Debian's `pebble` + `pebble-challtestsrv` on 127.0.0.1, free ports),
+killed when the value is dropped.
 */
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
+
+pub mod pebble;
+
+pub use pebble::{Pebble, PebbleOptions, pebble_available};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

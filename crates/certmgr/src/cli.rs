@@ -96,9 +96,13 @@ pub struct CredCreateArgs {
     /// and one ECDSA key for a dual credential. Default: ecdsa-p256.
     #[arg(long = "key", value_name = "SPEC")]
     pub keys: Vec<String>,
-    /// Where certificates come from: ca:NAME (MicroCA), manual (CSR to an external CA) or import.
+    /// Where certificates come from: ca:NAME (MicroCA), acme:ACCOUNT, manual
+    /// (CSR to an external CA) or import.
     #[arg(long, default_value = "manual")]
     pub issuer: String,
+    /// ACME only: http-01 (default), tls-alpn-01 or dns-01.
+    #[arg(long, value_name = "TYPE")]
+    pub challenge: Option<String>,
     /// Validity of MicroCA-issued certificates in days (default 90).
     #[arg(long, value_name = "DAYS")]
     pub validity_days: Option<u32>,

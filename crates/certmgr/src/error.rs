@@ -103,5 +103,6 @@ bad_input_from!(
     certmgr_core::HostnameError,
     certmgr_core::KeySpecError,
     certmgr_core::IssuerRefError,
-    certmgr_core::NameError
+    certmgr_core::NameError,
+    certmgr_core::ChallengeKindError
 );

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use certmgr_core::{Health, Hostname, IssuerRef, KeySpec, Status, validate_name};
+use certmgr_core::{ChallengeKind, Health, Hostname, IssuerRef, KeySpec, Status, validate_name};
 use certmgr_pki::certificate_info;
 use certmgr_store::{CredentialRecord, NewCredential, Store};
 use serde_json::json;
@@ -31,7 +31,8 @@ pub async fn create(store: &Store, args: &CredCreateArgs, json: bool) -> CliResu
         credential.name,
         credential.issuer,
         match credential.issuer {
-            IssuerRef::MicroCa(_) => format!("certmgr cred issue {}", credential.name),
+            IssuerRef::MicroCa(_) | IssuerRef::Acme(_) =>
+                format!("certmgr cred issue {}", credential.name),
             _ => format!(
                 "certmgr cred csr {} --out req.pem, or certmgr cred import {} --cert FILE --key FILE",
                 credential.name, credential.name
@@ -47,14 +48,17 @@ fn parse_new_credential(args: &CredCreateArgs) -> CliResult<NewCredential> {
     let hostnames = parse_hostnames(&args.hosts)?;
     let key_specs = parse_key_specs(&args.keys)?;
     let issuer: IssuerRef = args.issuer.parse()?;
-    match issuer {
-        IssuerRef::Acme(_) => {
+    let challenge = match (&issuer, &args.challenge) {
+        (IssuerRef::Acme(_), Some(text)) => Some(text.parse::<ChallengeKind>()?),
+        (IssuerRef::Acme(_), None) => Some(ChallengeKind::Http01),
+        (_, Some(_)) => {
             return Err(CliError::bad_input(
-                "--issuer acme:...: ACME issuance is not available in this version yet; use ca:NAME, manual or import",
+                "--challenge applies to ACME issuers only (--issuer acme:ACCOUNT)",
             ));
         }
-        IssuerRef::MicroCa(_) | IssuerRef::Manual | IssuerRef::Import => {}
-    }
+        (_, None) => None,
+    };
+    check_challenge_fits(challenge, &hostnames)?;
     if let Some(days) = args.validity_days {
         check_validity_days(days)?;
     }
@@ -65,7 +69,31 @@ fn parse_new_credential(args: &CredCreateArgs) -> CliResult<NewCredential> {
         issuer,
         validity_days: args.validity_days,
         renew_before_days: args.renew_before_days,
+        challenge,
     })
+}
+
+/// Refuse combinations the CA would refuse: wildcards are only validated over
+/// DNS (RFC 8555 §7.1.3), and IP addresses never over DNS (RFC 8738 §7).
+fn check_challenge_fits(challenge: Option<ChallengeKind>, hostnames: &[Hostname]) -> CliResult<()> {
+    match challenge {
+        Some(ChallengeKind::Http01 | ChallengeKind::TlsAlpn01) => {
+            if let Some(wildcard) = hostnames.iter().find(|h| h.is_wildcard()) {
+                return Err(CliError::bad_input(format!(
+                    "{wildcard} is a wildcard: ACME CAs validate wildcards only with --challenge dns-01"
+                )));
+            }
+        }
+        Some(ChallengeKind::Dns01) => {
+            if let Some(ip) = hostnames.iter().find(|h| matches!(h, Hostname::Ip(_))) {
+                return Err(CliError::bad_input(format!(
+                    "{ip} is an IP address: validate it with --challenge http-01 or tls-alpn-01"
+                )));
+            }
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 /// Refuse a validity outside 1..=3650 days.

@@ -246,6 +246,7 @@ async fn import_key(
                     issuer: IssuerRef::Import,
                     validity_days: None,
                     renew_before_days: None,
+                    challenge: None,
                 },
                 VersionSource::Import,
                 &keys,

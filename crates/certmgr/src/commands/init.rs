@@ -45,6 +45,7 @@ pub async fn run(location: &Location, args: &InitArgs, json: bool) -> CliResult<
                 issuer: IssuerRef::MicroCa(QUICKSTART_CA.into()),
                 validity_days: None,
                 renew_before_days: None,
+                challenge: None,
             })
             .await?;
         issue::issue_from_microca(&store, &credential).await?;
