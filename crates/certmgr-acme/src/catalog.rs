@@ -41,8 +41,8 @@ pub struct CaEntry {
 
 /// Every CA of the catalog, by id.
 pub fn catalog() -> Result<Vec<CaEntry>, AcmeError> {
-    let table: BTreeMap<String, CaEntry> = toml::from_str(CATALOG_TOML)
-        .map_err(|e| AcmeError::Catalog(e.to_string()))?;
+    let table: BTreeMap<String, CaEntry> =
+        toml::from_str(CATALOG_TOML).map_err(|e| AcmeError::Catalog(e.to_string()))?;
     Ok(table
         .into_iter()
         .map(|(id, mut entry)| {

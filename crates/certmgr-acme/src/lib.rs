@@ -1,1 +1,28 @@
-//! placeholder
+/*!
+certmgr's ACME engine (RFC 8555), on top of instant-acme.
+
+- [`catalog()`] lists the CAs certmgr knows by name (`catalog/acme-cas.toml`).
+- [`AcmeAccount`] registers (with External Account Binding where a CA needs
+  it), restores, rolls over, deactivates, and revokes.
+- [`order_certificate`] runs one order: authorizations, challenges answered
+  through [`Solvers`], finalize with our CSR, download the chain.
+- [`Http01Responder`] and [`TlsAlpnResponder`] answer the CA's validation
+  requests from the tokens and certificates published in [`Solvers`].
+
+Store-aware orchestration (which key, which version, events) lives in the
+caller; this crate only speaks ACME.
+*/
+
+mod account;
+mod catalog;
+mod error;
+mod http01;
+mod order;
+mod tls_alpn01;
+
+pub use account::{AccountRequest, AcmeAccount, RevocationReason};
+pub use catalog::{CaEntry, catalog, find_ca};
+pub use error::AcmeError;
+pub use http01::{Http01Responder, Http01Tokens, router as http01_router};
+pub use order::{IssuedChain, OrderRequest, Solvers, order_certificate};
+pub use tls_alpn01::{TlsAlpnCertificates, TlsAlpnResponder};

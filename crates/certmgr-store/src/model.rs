@@ -111,6 +111,8 @@ pub enum VersionSource {
     Csr,
     /// Imported from files.
     Import,
+    /// Ordered from an ACME CA.
+    Acme,
 }
 
 impl VersionSource {
@@ -120,6 +122,7 @@ impl VersionSource {
             VersionSource::MicroCa => "microca",
             VersionSource::Csr => "csr",
             VersionSource::Import => "import",
+            VersionSource::Acme => "acme",
         }
     }
 
@@ -128,6 +131,7 @@ impl VersionSource {
             "microca" => Some(VersionSource::MicroCa),
             "csr" => Some(VersionSource::Csr),
             "import" => Some(VersionSource::Import),
+            "acme" => Some(VersionSource::Acme),
             _ => None,
         }
     }

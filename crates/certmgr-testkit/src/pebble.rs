@@ -50,6 +50,8 @@ pub const CHALLTESTSRV_BIN: &str = "/usr/bin/pebble-challtestsrv";
 
 /// How long [`Pebble::start`] waits for both processes to answer.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// Timeout of one readiness probe of the directory (retried until [`READY_TIMEOUT`]).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How many bytes of each log file go into a panic message.
 const LOG_TAIL_BYTES: u64 = 4000;
 
@@ -167,10 +169,6 @@ impl Pebble {
     /// `Err` only for a port collision (worth one retry); other failures panic.
     fn try_start(options: &PebbleOptions) -> Result<Pebble, String> {
         let started = Instant::now();
-        let dir = tempfile::Builder::new()
-            .prefix("certmgr-pebble-")
-            .tempdir()
-            .expect("temporary directory for pebble");
         let ports = Ports {
             acme: free_port(false),
             management: free_port(false),
@@ -179,6 +177,14 @@ impl Pebble {
             http01: options.http01_port.unwrap_or_else(|| free_port(false)),
             tls_alpn01: options.tls_alpn01_port.unwrap_or_else(|| free_port(false)),
         };
+        Pebble::launch(options, ports, started)
+    }
+
+    fn launch(options: &PebbleOptions, ports: Ports, started: Instant) -> Result<Pebble, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("certmgr-pebble-")
+            .tempdir()
+            .expect("temporary directory for pebble");
         let ca_bundle = write_tls_files(dir.path());
         let config = dir.path().join("pebble-config.json");
         std::fs::write(&config, pebble_config(dir.path(), &ports, options))
@@ -232,6 +238,11 @@ impl Pebble {
         let mut api_ok = false;
         let mut acme_ok = false;
         loop {
+            // challtestsrv keeps running when a bind fails, so look at the logs too.
+            let logs = self.logs();
+            if logs.contains("address already in use") {
+                return Err(format!("a port was taken:\n{logs}"));
+            }
             let exited = [
                 ("pebble", self.pebble.try_wait().expect("try_wait pebble")),
                 (
@@ -251,15 +262,23 @@ impl Pebble {
             dns_ok = dns_ok || dns_answers(self.ports.dns);
             api_ok =
                 api_ok || TcpStream::connect(("127.0.0.1", self.ports.challtestsrv_api)).is_ok();
+            // The management listener (roots, intermediates) is bound by its own goroutine.
             acme_ok = acme_ok
-                || (TcpStream::connect(("127.0.0.1", self.ports.acme)).is_ok()
-                    && curl(&self.ca_bundle, &self.directory_url()).is_ok());
+                || (TcpStream::connect(("127.0.0.1", self.ports.management)).is_ok()
+                    && TcpStream::connect(("127.0.0.1", self.ports.acme)).is_ok()
+                    && curl(&self.ca_bundle, &self.directory_url(), PROBE_TIMEOUT).is_ok());
             if dns_ok && api_ok && acme_ok {
+                // A probe may have reached another server that holds one of our ports.
+                std::thread::sleep(Duration::from_millis(10));
+                let logs = self.logs();
+                if logs.contains("address already in use") {
+                    return Err(format!("a port was taken:\n{logs}"));
+                }
                 return Ok(());
             }
             if Instant::now() > deadline {
                 panic!(
-                    "pebble not ready after {READY_TIMEOUT:?} (directory: {acme_ok}, \
+                    "pebble not ready after {READY_TIMEOUT:?} (directory+management: {acme_ok}, \
                      challtestsrv DNS: {dns_ok}, challtestsrv API: {api_ok}):\n{}",
                     self.logs()
                 );
@@ -361,7 +380,7 @@ impl Pebble {
 
     fn management_get(&self, path: &str) -> String {
         let url = format!("{}{path}", self.management_url());
-        curl(&self.ca_bundle, &url)
+        curl(&self.ca_bundle, &url, Duration::from_secs(10))
             .unwrap_or_else(|err| panic!("GET {url}: {err}\n{}", self.logs()))
     }
 }
@@ -547,9 +566,11 @@ fn json_string(s: &str) -> String {
 }
 
 /// `curl -sS --fail` GET with the given trust anchor; the body, or curl's error message.
-fn curl(ca_bundle: &Path, url: &str) -> Result<String, String> {
+fn curl(ca_bundle: &Path, url: &str, max_time: Duration) -> Result<String, String> {
     let out = Command::new("curl")
-        .args(["-sS", "--fail", "--max-time", "5", "--cacert"])
+        .args(["-sS", "--fail", "--max-time"])
+        .arg(format!("{:.1}", max_time.as_secs_f64()))
+        .arg("--cacert")
         .arg(ca_bundle)
         .arg(url)
         .stdin(Stdio::null())
@@ -604,4 +625,68 @@ fn tail(path: &Path) -> String {
     }
     let _ = file.read_to_end(&mut buf);
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ports() -> Ports {
+        Ports {
+            acme: free_port(false),
+            management: free_port(false),
+            dns: free_port(true),
+            challtestsrv_api: free_port(false),
+            http01: free_port(false),
+            tls_alpn01: free_port(false),
+        }
+    }
+
+    /// A taken port is reported as `Err` (so `start_with` retries), for either process.
+    #[test]
+    fn taken_port_is_a_retryable_error() {
+        if !pebble_available() {
+            return;
+        }
+        let options = PebbleOptions::default();
+        let mut taken = ports();
+        let blocker = TcpListener::bind(("127.0.0.1", taken.acme)).unwrap();
+        let err = Pebble::launch(&options, taken, Instant::now()).unwrap_err();
+        assert!(err.contains("address already in use"), "{err}");
+        drop(blocker);
+
+        // challtestsrv does not exit when a bind fails; the logs tell.
+        taken = ports();
+        let blocker = TcpListener::bind(("127.0.0.1", taken.challtestsrv_api)).unwrap();
+        let err = Pebble::launch(&options, taken, Instant::now()).unwrap_err();
+        assert!(err.contains("address already in use"), "{err}");
+        drop(blocker);
+    }
+
+    #[test]
+    fn free_ports_are_distinct_and_outside_the_ephemeral_range() {
+        let (low, high) = candidate_range();
+        let mut seen = HashSet::new();
+        for _ in 0..200 {
+            let port = free_port(true);
+            assert!(seen.insert(port), "{port} handed out twice");
+            if high > low {
+                assert!((low..high).contains(&port), "{port}");
+            }
+        }
+    }
+
+    #[test]
+    fn config_escapes_eab_keys() {
+        let options = PebbleOptions {
+            eab_keys: vec![("k\"1".to_owned(), "v".to_owned())],
+            ..PebbleOptions::default()
+        };
+        let config = pebble_config(Path::new("/tmp/x"), &ports(), &options);
+        assert!(
+            config.contains(r#""externalAccountMACKeys": {"k\"1": "v"}"#),
+            "{config}"
+        );
+        assert!(config.contains(r#""externalAccountBindingRequired": true"#));
+    }
 }

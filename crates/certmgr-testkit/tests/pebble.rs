@@ -297,3 +297,24 @@ fn skip_policy_is_true_when_installed() {
         assert!(pebble_available());
     }
 }
+
+/// Load check (`cargo test -- --ignored`): many instances at once on a small machine.
+#[test]
+#[ignore = "load check, run by hand"]
+fn many_instances_at_once() {
+    if !pebble_available() {
+        return;
+    }
+    let started = Instant::now();
+    let instances: Vec<Pebble> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8).map(|_| s.spawn(Pebble::start)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    eprintln!("8 instances ready in {:?}", started.elapsed());
+    for pebble in &instances {
+        assert!(directory(pebble)["newOrder"].is_string());
+    }
+    let pids: Vec<u32> = instances.iter().flat_map(Pebble::process_ids).collect();
+    drop(instances);
+    wait_gone(&pids, Duration::from_millis(100));
+}

@@ -45,6 +45,74 @@ pub enum Command {
     /// Manage the trusted roots and intermediates used to complete chains.
     #[command(subcommand)]
     Trust(TrustCommand),
+    /// ACME: accounts at certificate authorities, and the catalog of known CAs.
+    #[command(subcommand)]
+    Acme(AcmeCommand),
+}
+
+/// `certmgr acme ...`.
+#[derive(Debug, Subcommand)]
+pub enum AcmeCommand {
+    /// Manage ACME accounts.
+    #[command(subcommand)]
+    Account(AcmeAccountCommand),
+    /// List the CAs of the built-in catalog (usable with --ca ID).
+    Cas,
+}
+
+/// `certmgr acme account ...`.
+#[derive(Debug, Subcommand)]
+pub enum AcmeAccountCommand {
+    /// Register an account at a CA.
+    Create(AcmeAccountCreateArgs),
+    /// List the accounts.
+    List,
+    /// Show one account.
+    Show(AcmeAccountNameArg),
+    /// Replace the account key (RFC 8555 §7.3.5).
+    Rollover(AcmeAccountNameArg),
+    /// Deactivate the account at the CA; it cannot be used again.
+    Deactivate(AcmeAccountNameArg),
+}
+
+/// A single ACME account name.
+#[derive(Debug, Args)]
+pub struct AcmeAccountNameArg {
+    /// The account's name.
+    pub name: String,
+}
+
+/// `certmgr acme account create`.
+#[derive(Debug, Args)]
+pub struct AcmeAccountCreateArgs {
+    /// The account's name in certmgr.
+    pub name: String,
+    /// A CA of the catalog (see `certmgr acme cas`).
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "directory",
+        required_unless_present = "directory"
+    )]
+    pub ca: Option<String>,
+    /// Any RFC 8555 directory URL.
+    #[arg(long, value_name = "URL")]
+    pub directory: Option<String>,
+    /// Contact e-mail address; repeat for more.
+    #[arg(long = "email", value_name = "ADDRESS")]
+    pub emails: Vec<String>,
+    /// External Account Binding key id (from the CA's portal).
+    #[arg(long, value_name = "KID", requires = "eab_hmac_file")]
+    pub eab_kid: Option<String>,
+    /// File holding the EAB HMAC key, base64url as CAs hand it out.
+    #[arg(long, value_name = "FILE", requires = "eab_kid")]
+    pub eab_hmac_file: Option<PathBuf>,
+    /// Accept the CA's terms of service (required).
+    #[arg(long)]
+    pub agree_tos: bool,
+    /// PEM file of the CA that signed the directory's TLS certificate (private ACME CAs).
+    #[arg(long, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// `certmgr init`.
@@ -65,8 +133,10 @@ pub enum CredCommand {
     List,
     /// Show one credential: hostnames, keys, certificates, history.
     Show(CredShowArgs),
-    /// Issue certificates for a credential from its MicroCA.
-    Issue(NameArg),
+    /// Issue certificates for a credential from its MicroCA or ACME CA.
+    Issue(CredIssueArgs),
+    /// Revoke the current certificates of a credential.
+    Revoke(CredRevokeArgs),
     /// Make a key (kept sealed in the store) and write a CSR for an external CA.
     Csr(CredCsrArgs),
     /// Import a signed certificate, or a key and certificate made elsewhere.
@@ -82,6 +152,30 @@ pub enum CredCommand {
 pub struct NameArg {
     /// The credential's name.
     pub name: String,
+}
+
+/// `certmgr cred issue`.
+#[derive(Debug, Args)]
+pub struct CredIssueArgs {
+    /// The credential's name.
+    pub name: String,
+    /// ACME http-01: answer the CA on this address (default 0.0.0.0:80).
+    #[arg(long, value_name = "ADDR")]
+    pub http01_listen: Option<std::net::SocketAddr>,
+    /// ACME tls-alpn-01: answer the CA on this address (default 0.0.0.0:443).
+    #[arg(long, value_name = "ADDR")]
+    pub tls_alpn01_listen: Option<std::net::SocketAddr>,
+}
+
+/// `certmgr cred revoke`.
+#[derive(Debug, Args)]
+pub struct CredRevokeArgs {
+    /// The credential's name.
+    pub name: String,
+    /// unspecified, key-compromise, affiliation-changed, superseded,
+    /// cessation-of-operation or privilege-withdrawn.
+    #[arg(long, default_value = "unspecified")]
+    pub reason: String,
 }
 
 /// `certmgr cred create`.

@@ -106,3 +106,15 @@ bad_input_from!(
     certmgr_core::NameError,
     certmgr_core::ChallengeKindError
 );
+
+impl From<certmgr_acme::AcmeError> for CliError {
+    fn from(error: certmgr_acme::AcmeError) -> Self {
+        use certmgr_acme::AcmeError;
+        match error {
+            AcmeError::BadInput(_) | AcmeError::UnknownCa { .. } | AcmeError::Pki(_) => {
+                CliError::bad_input(error.to_string())
+            }
+            _ => CliError::failed(error.to_string()),
+        }
+    }
+}

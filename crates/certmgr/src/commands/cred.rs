@@ -16,11 +16,26 @@ pub const MAX_VALIDITY_DAYS: u32 = 3650;
 
 pub async fn create(store: &Store, args: &CredCreateArgs, json: bool) -> CliResult<()> {
     let new = parse_new_credential(args)?;
-    if let IssuerRef::MicroCa(ca) = &new.issuer {
-        store
-            .ca(ca)
-            .await
-            .map_err(|e| CliError::from(e).context("--issuer"))?;
+    match &new.issuer {
+        IssuerRef::MicroCa(ca) => {
+            store
+                .ca(ca)
+                .await
+                .map_err(|e| CliError::from(e).context("--issuer"))?;
+        }
+        IssuerRef::Acme(account) => {
+            let account = store
+                .acme_account(account)
+                .await
+                .map_err(|e| CliError::from(e).context("--issuer"))?;
+            if account.status != "valid" {
+                return Err(CliError::bad_input(format!(
+                    "--issuer: ACME account {:?} is {}",
+                    account.name, account.status
+                )));
+            }
+        }
+        IssuerRef::Manual | IssuerRef::Import => {}
     }
     let credential = store.create_credential(&new).await?;
     if json {

@@ -9,8 +9,8 @@ use certmgr_pki::{
 use certmgr_store::{CredentialRecord, NewKeyVersion, Outcome, Store, VersionSource};
 use serde_json::json;
 
-use crate::cli::CredCsrArgs;
-use crate::commands::{certificate_record, outcome_for};
+use crate::cli::{CredCsrArgs, CredIssueArgs, CredRevokeArgs};
+use crate::commands::{acme_issue, certificate_record, outcome_for};
 use crate::error::{CliError, CliResult};
 use crate::input::write_file;
 use crate::output::print_json;
@@ -18,10 +18,12 @@ use crate::output::print_json;
 /// Validity of MicroCA leaves when the credential sets none.
 pub const DEFAULT_LEAF_VALIDITY_DAYS: u32 = 90;
 
-pub async fn issue(store: &Store, name: &str, json: bool) -> CliResult<()> {
+pub async fn issue(store: &Store, args: &CredIssueArgs, json: bool) -> CliResult<()> {
+    let name = args.name.as_str();
     let credential = store.credential(name).await?;
     let version = match &credential.issuer {
         IssuerRef::MicroCa(_) => issue_from_microca(store, &credential).await?,
+        IssuerRef::Acme(_) => acme_issue::issue(store, &credential, args, json).await?,
         IssuerRef::Manual => {
             return Err(CliError::bad_input(format!(
                 "credential {name:?} uses the manual flow: run `certmgr cred csr {name} --out req.pem`, have the CSR signed, then `certmgr cred import {name} --cert signed.pem`"
@@ -32,16 +34,30 @@ pub async fn issue(store: &Store, name: &str, json: bool) -> CliResult<()> {
                 "credential {name:?} is imported: run `certmgr cred import {name} --cert FILE --key FILE`"
             )));
         }
-        IssuerRef::Acme(_) => {
-            return Err(CliError::bad_input(
-                "ACME issuance is not available in this version yet",
-            ));
-        }
     };
+    let credential = store.credential(name).await?;
     if json {
-        return print_json(&json!({ "name": name, "version": version, "status": "valid" }));
+        return print_json(&json!({
+            "name": name,
+            "version": version,
+            "status": credential.status,
+            "not_after": credential.not_after,
+        }));
     }
-    println!("credential {name:?} issued (version {version})");
+    println!(
+        "credential {name:?} issued (version {version}, status {})",
+        credential.status
+    );
+    Ok(())
+}
+
+pub async fn revoke(store: &Store, args: &CredRevokeArgs, json: bool) -> CliResult<()> {
+    let credential = store.credential(&args.name).await?;
+    let count = acme_issue::revoke(store, &credential, &args.reason).await?;
+    if json {
+        return print_json(&json!({ "name": args.name, "revoked": count, "reason": args.reason }));
+    }
+    println!("{count} certificate(s) of {:?} revoked", args.name);
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! One module per noun; each command takes the opened store and its arguments.
 
+mod acme;
+mod acme_issue;
 mod ca;
 mod cred;
 mod export;
@@ -12,7 +14,9 @@ use certmgr_core::{Health, Status};
 use certmgr_pki::{TrustAnchors, VerifiedChain, certificate_info};
 use certmgr_store::{CertificateRecord, Outcome, Store};
 
-use crate::cli::{CaCommand, Cli, Command, CredCommand, TrustCommand};
+use crate::cli::{
+    AcmeAccountCommand, AcmeCommand, CaCommand, Cli, Command, CredCommand, TrustCommand,
+};
 use crate::context::Location;
 use crate::error::CliResult;
 
@@ -31,7 +35,8 @@ pub async fn run(cli: Cli) -> CliResult<()> {
             CredCommand::List => cred::list(&store, json).await,
             CredCommand::Show(args) => cred::show(&store, &args, json).await,
             CredCommand::Delete(args) => cred::delete(&store, &args.name, json).await,
-            CredCommand::Issue(args) => issue::issue(&store, &args.name, json).await,
+            CredCommand::Issue(args) => issue::issue(&store, &args, json).await,
+            CredCommand::Revoke(args) => issue::revoke(&store, &args, json).await,
             CredCommand::Csr(args) => issue::csr(&store, &args, json).await,
             CredCommand::Import(args) => import::run(&store, &args, json).await,
             CredCommand::Export(args) => export::run(&store, &args, json).await,
@@ -40,6 +45,20 @@ pub async fn run(cli: Cli) -> CliResult<()> {
             CaCommand::Create(args) => ca::create(&store, &args, json).await,
             CaCommand::List => ca::list(&store, json).await,
             CaCommand::Show(args) => ca::show(&store, &args, json).await,
+        },
+        Command::Acme(command) => match command {
+            AcmeCommand::Cas => acme::cas(json).await,
+            AcmeCommand::Account(command) => match command {
+                AcmeAccountCommand::Create(args) => acme::create(&store, &args, json).await,
+                AcmeAccountCommand::List => acme::list(&store, json).await,
+                AcmeAccountCommand::Show(args) => acme::show(&store, &args.name, json).await,
+                AcmeAccountCommand::Rollover(args) => {
+                    acme::rollover(&store, &args.name, json).await
+                }
+                AcmeAccountCommand::Deactivate(args) => {
+                    acme::deactivate(&store, &args.name, json).await
+                }
+            },
         },
         Command::Trust(command) => match command {
             TrustCommand::Add(args) => trust::add(&store, &args, json).await,

@@ -6,6 +6,7 @@
 
 mod util;
 
+mod acme;
 mod bad_input;
 mod import_export;
 mod manual_flow;

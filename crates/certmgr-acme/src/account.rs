@@ -1,0 +1,272 @@
+//! ACME accounts (RFC 8555 §7.3): creation with optional External Account
+//! Binding, restore from stored credentials, key rollover, deactivation,
+//! revocation.
+
+use std::io::Write;
+
+use instant_acme::{
+    Account, AccountBuilder, AccountCredentials, ExternalAccountKey, NewAccount, RevocationRequest,
+};
+use rustls::pki_types::CertificateDer;
+use zeroize::Zeroizing;
+
+use crate::AcmeError;
+
+/// What is needed to register an account with a CA.
+#[derive(Debug, Clone)]
+pub struct AccountRequest {
+    /// ACME directory URL.
+    pub directory_url: String,
+    /// Contact e-mail addresses (without `mailto:`).
+    pub emails: Vec<String>,
+    /// The user agreed to the CA's terms of service.
+    pub agree_tos: bool,
+    /// External Account Binding: key id and the raw HMAC key.
+    pub eab: Option<(String, Zeroizing<Vec<u8>>)>,
+    /// Extra trust (PEM) for the directory's TLS certificate, for private ACME CAs.
+    pub ca_bundle_pem: Option<String>,
+}
+
+/// A usable account at one CA. Cheap to clone.
+#[derive(Clone)]
+pub struct AcmeAccount {
+    pub(crate) inner: Account,
+    pub(crate) directory_url: String,
+}
+
+impl std::fmt::Debug for AcmeAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcmeAccount")
+            .field("url", &self.inner.id())
+            .field("directory_url", &self.directory_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a certificate is revoked (RFC 5280 §5.3.1): the reasons a subscriber may give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationReason {
+    /// No reason given.
+    Unspecified,
+    /// The private key was (or may have been) exposed.
+    KeyCompromise,
+    /// The subject's affiliation changed.
+    AffiliationChanged,
+    /// A new certificate replaces this one.
+    Superseded,
+    /// The certificate is no longer needed.
+    CessationOfOperation,
+    /// The subject no longer controls the names.
+    PrivilegeWithdrawn,
+}
+
+impl std::str::FromStr for RevocationReason {
+    type Err = AcmeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let normalised: String = s
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        Ok(match normalised.as_str() {
+            "unspecified" => RevocationReason::Unspecified,
+            "keycompromise" => RevocationReason::KeyCompromise,
+            "affiliationchanged" => RevocationReason::AffiliationChanged,
+            "superseded" => RevocationReason::Superseded,
+            "cessationofoperation" => RevocationReason::CessationOfOperation,
+            "privilegewithdrawn" => RevocationReason::PrivilegeWithdrawn,
+            _ => {
+                return Err(AcmeError::BadInput(format!(
+                    "unknown revocation reason {s:?}: use unspecified, key-compromise, affiliation-changed, superseded, cessation-of-operation or privilege-withdrawn"
+                )));
+            }
+        })
+    }
+}
+
+impl RevocationReason {
+    /// The RFC 5280 reason code.
+    pub fn code(self) -> u8 {
+        match self {
+            RevocationReason::Unspecified => 0,
+            RevocationReason::KeyCompromise => 1,
+            RevocationReason::AffiliationChanged => 3,
+            RevocationReason::Superseded => 4,
+            RevocationReason::CessationOfOperation => 5,
+            RevocationReason::PrivilegeWithdrawn => 9,
+        }
+    }
+
+    fn to_client(self) -> instant_acme::RevocationReason {
+        match self {
+            RevocationReason::Unspecified => instant_acme::RevocationReason::Unspecified,
+            RevocationReason::KeyCompromise => instant_acme::RevocationReason::KeyCompromise,
+            RevocationReason::AffiliationChanged => {
+                instant_acme::RevocationReason::AffiliationChanged
+            }
+            RevocationReason::Superseded => instant_acme::RevocationReason::Superseded,
+            RevocationReason::CessationOfOperation => {
+                instant_acme::RevocationReason::CessationOfOperation
+            }
+            RevocationReason::PrivilegeWithdrawn => {
+                instant_acme::RevocationReason::PrivilegeWithdrawn
+            }
+        }
+    }
+}
+
+fn builder(directory_url: &str, ca_bundle_pem: Option<&str>) -> Result<AccountBuilder, AcmeError> {
+    let connection = |reason: String| AcmeError::Connection {
+        directory: directory_url.to_owned(),
+        reason,
+    };
+    match ca_bundle_pem {
+        None => Account::builder().map_err(|e| connection(e.to_string())),
+        Some(pem) => {
+            // instant-acme reads extra trust from a file; it lives only for this call.
+            let mut file = tempfile::NamedTempFile::new()
+                .map_err(|e| connection(format!("cannot write the CA bundle: {e}")))?;
+            file.write_all(pem.as_bytes())
+                .map_err(|e| connection(format!("cannot write the CA bundle: {e}")))?;
+            Account::builder_with_root(file.path()).map_err(|e| {
+                AcmeError::BadInput(format!(
+                    "the CA bundle is not a usable PEM certificate: {e}"
+                ))
+            })
+        }
+    }
+}
+
+impl AcmeAccount {
+    /// Register a new account; returns it with its credentials (JSON holding the
+    /// private key) to be sealed into the store.
+    pub async fn create(
+        request: &AccountRequest,
+    ) -> Result<(AcmeAccount, Zeroizing<Vec<u8>>), AcmeError> {
+        if !request.agree_tos {
+            return Err(AcmeError::BadInput(
+                "the CA's terms of service must be accepted: pass --agree-tos".into(),
+            ));
+        }
+        let contacts: Vec<String> = request
+            .emails
+            .iter()
+            .map(|e| format!("mailto:{e}"))
+            .collect();
+        let contact_refs: Vec<&str> = contacts.iter().map(String::as_str).collect();
+        let eab = request
+            .eab
+            .as_ref()
+            .map(|(kid, key)| ExternalAccountKey::new(kid.clone(), key));
+        let (inner, credentials) =
+            builder(&request.directory_url, request.ca_bundle_pem.as_deref())?
+                .create(
+                    &NewAccount {
+                        contact: &contact_refs,
+                        terms_of_service_agreed: true,
+                        only_return_existing: false,
+                    },
+                    request.directory_url.clone(),
+                    eab.as_ref(),
+                )
+                .await
+                .map_err(|e| AcmeError::from_client(&request.directory_url, e))?;
+        let json = credentials_json(&credentials)?;
+        Ok((
+            AcmeAccount {
+                inner,
+                directory_url: request.directory_url.clone(),
+            },
+            json,
+        ))
+    }
+
+    /// Restore an account from its stored credentials.
+    pub async fn restore(
+        credentials_json: &[u8],
+        directory_url: &str,
+        ca_bundle_pem: Option<&str>,
+    ) -> Result<AcmeAccount, AcmeError> {
+        let credentials: AccountCredentials =
+            serde_json::from_slice(credentials_json).map_err(|e| {
+                AcmeError::BadInput(format!("stored account credentials do not parse: {e}"))
+            })?;
+        let inner = builder(directory_url, ca_bundle_pem)?
+            .from_credentials(credentials)
+            .await
+            .map_err(|e| AcmeError::from_client(directory_url, e))?;
+        Ok(AcmeAccount {
+            inner,
+            directory_url: directory_url.to_owned(),
+        })
+    }
+
+    /// The account URL (its key id at the CA).
+    pub fn url(&self) -> &str {
+        self.inner.id()
+    }
+
+    /// Replace the account key (RFC 8555 §7.3.5); returns the new credentials.
+    pub async fn rollover(&mut self) -> Result<Zeroizing<Vec<u8>>, AcmeError> {
+        let credentials = self
+            .inner
+            .update_key()
+            .await
+            .map_err(|e| AcmeError::from_client(&self.directory_url, e))?;
+        credentials_json(&credentials)
+    }
+
+    /// Deactivate the account at the CA (RFC 8555 §7.3.6); it cannot be used again.
+    pub async fn deactivate(self) -> Result<(), AcmeError> {
+        let directory = self.directory_url.clone();
+        self.inner
+            .deactivate()
+            .await
+            .map_err(|e| AcmeError::from_client(&directory, e))
+    }
+
+    /// Revoke a certificate this account ordered (RFC 8555 §7.6).
+    pub async fn revoke(&self, cert_der: &[u8], reason: RevocationReason) -> Result<(), AcmeError> {
+        let certificate = CertificateDer::from(cert_der.to_vec());
+        self.inner
+            .revoke(&RevocationRequest {
+                certificate: &certificate,
+                reason: Some(reason.to_client()),
+            })
+            .await
+            .map_err(|e| AcmeError::from_client(&self.directory_url, e))
+    }
+}
+
+fn credentials_json(credentials: &AccountCredentials) -> Result<Zeroizing<Vec<u8>>, AcmeError> {
+    serde_json::to_vec(credentials)
+        .map(Zeroizing::new)
+        .map_err(|e| AcmeError::BadInput(format!("cannot encode account credentials: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revocation_reasons_parse_in_any_spelling() {
+        assert_eq!(
+            "key-compromise".parse::<RevocationReason>().unwrap().code(),
+            1
+        );
+        assert_eq!(
+            "keyCompromise".parse::<RevocationReason>().unwrap().code(),
+            1
+        );
+        assert_eq!("superseded".parse::<RevocationReason>().unwrap().code(), 4);
+        assert_eq!(
+            "PRIVILEGE_WITHDRAWN"
+                .parse::<RevocationReason>()
+                .unwrap()
+                .code(),
+            9
+        );
+        assert!("ca-compromise".parse::<RevocationReason>().is_err());
+    }
+}

@@ -1,0 +1,105 @@
+//! The ACME engine's error type.
+
+/// Everything that can go wrong talking to an ACME CA. ACME problem documents
+/// are kept whole in [`AcmeError::Problem`], so the CA's own words reach the user.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AcmeError {
+    /// The catalog file does not parse (a build problem).
+    #[error("the CA catalog is damaged: {0}")]
+    Catalog(String),
+    /// No catalog entry has this id.
+    #[error("unknown CA {id:?}: use one of {known}, or --directory URL")]
+    UnknownCa {
+        /// What the user asked for.
+        id: String,
+        /// The ids that exist.
+        known: String,
+    },
+    /// The CA answered with a problem document (RFC 8555 §6.7).
+    #[error("the CA refused: {0}")]
+    Problem(String),
+    /// The CA could not be reached or spoke no valid ACME.
+    #[error("cannot talk to the ACME CA at {directory}: {reason}")]
+    Connection {
+        /// The directory URL.
+        directory: String,
+        /// What failed.
+        reason: String,
+    },
+    /// An authorization failed validation.
+    #[error("validation of {identifier} failed: {problem}")]
+    Validation {
+        /// The identifier that failed.
+        identifier: String,
+        /// The CA's problem document, in words.
+        problem: String,
+    },
+    /// The CA offers none of the challenge types we can answer for an identifier.
+    #[error("the CA offers no {challenge} challenge for {identifier}")]
+    ChallengeUnavailable {
+        /// The identifier.
+        identifier: String,
+        /// The challenge type the credential asks for.
+        challenge: String,
+    },
+    /// A challenge responder could not listen.
+    #[error(
+        "cannot listen on {address} for {challenge}: {reason}; pass another address (--http01-listen / --tls-alpn01-listen) or run `certmgr server`"
+    )]
+    Listen {
+        /// The address.
+        address: String,
+        /// http-01 or tls-alpn-01.
+        challenge: &'static str,
+        /// The OS error.
+        reason: String,
+    },
+    /// The order did not become ready or valid in time.
+    #[error(
+        "the order at {url} did not complete in time (status {status}); it can be resumed by issuing again"
+    )]
+    Timeout {
+        /// The order URL.
+        url: String,
+        /// Its last status.
+        status: String,
+    },
+    /// Input the user gave is unusable (EAB key, CA bundle, ...).
+    #[error("{0}")]
+    BadInput(String),
+    /// The certificate the CA returned is unusable.
+    #[error("the CA returned an unusable certificate: {0}")]
+    BadCertificate(String),
+    /// A PKI operation failed.
+    #[error(transparent)]
+    Pki(#[from] certmgr_pki::PkiError),
+}
+
+impl AcmeError {
+    /// Wrap an instant-acme error, keeping problem documents intact.
+    pub(crate) fn from_client(directory: &str, error: instant_acme::Error) -> AcmeError {
+        match error {
+            instant_acme::Error::Api(problem) => AcmeError::Problem(problem_text(&problem)),
+            other => AcmeError::Connection {
+                directory: directory.to_owned(),
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+/// A problem document in one line: detail, type and subproblems.
+pub(crate) fn problem_text(problem: &instant_acme::Problem) -> String {
+    let mut text = problem
+        .detail
+        .clone()
+        .unwrap_or_else(|| "no detail given".to_owned());
+    if let Some(kind) = &problem.r#type {
+        text.push_str(&format!(" ({kind})"));
+    }
+    for sub in &problem.subproblems {
+        text.push_str(&format!("; {sub}"));
+    }
+    text
+}

@@ -1,0 +1,99 @@
+//! The built-in HTTP-01 responder (RFC 8555 §8.3): answers
+//! `GET /.well-known/acme-challenge/<token>` with the key authorization.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::task::JoinHandle;
+
+use crate::AcmeError;
+
+/// The tokens being answered, shared between the order flow and the responder.
+#[derive(Debug, Clone, Default)]
+pub struct Http01Tokens(Arc<RwLock<HashMap<String, String>>>);
+
+impl Http01Tokens {
+    /// Answer `token` with `key_authorization` from now on.
+    pub fn insert(&self, token: &str, key_authorization: &str) {
+        // A poisoned lock only means another thread panicked while holding it;
+        // the map itself is still consistent (single insert/remove operations).
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(token.to_owned(), key_authorization.to_owned());
+    }
+
+    /// Stop answering `token`.
+    pub fn remove(&self, token: &str) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        map.remove(token);
+    }
+
+    /// The key authorization for `token`, if it is being answered.
+    pub fn get(&self, token: &str) -> Option<String> {
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        map.get(token).cloned()
+    }
+}
+
+/// A running HTTP-01 responder; stops when dropped.
+#[derive(Debug)]
+pub struct Http01Responder {
+    address: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Http01Responder {
+    /// Listen on `address` and answer the tokens in `tokens`.
+    pub async fn start(address: SocketAddr, tokens: Http01Tokens) -> Result<Self, AcmeError> {
+        let listener =
+            tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| AcmeError::Listen {
+                    address: address.to_string(),
+                    challenge: "http-01",
+                    reason: e.to_string(),
+                })?;
+        let address = listener.local_addr().unwrap_or(address);
+        let task = tokio::spawn(async move {
+            // The server only ends when the task is aborted; an accept error is
+            // logged by axum and the loop goes on.
+            let _ = axum::serve(listener, router(tokens)).await;
+        });
+        Ok(Http01Responder { address, task })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+impl Drop for Http01Responder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The responder's routes, for embedding in a larger server.
+pub fn router(tokens: Http01Tokens) -> Router {
+    Router::new()
+        .route("/.well-known/acme-challenge/{token}", get(answer))
+        .with_state(tokens)
+}
+
+async fn answer(State(tokens): State<Http01Tokens>, Path(token): Path<String>) -> Response {
+    match tokens.get(&token) {
+        Some(key_authorization) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            key_authorization,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "unknown ACME challenge token\n").into_response(),
+    }
+}

@@ -1,0 +1,177 @@
+//! The built-in TLS-ALPN-01 responder (RFC 8737): during validation it presents,
+//! for the name in the SNI, a self-signed certificate carrying the
+//! `acmeIdentifier` extension with the SHA-256 of the key authorization, on a
+//! connection that negotiated ALPN `acme-tls/1`.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+
+use rcgen::{CertificateParams, CustomExtension, KeyPair, SanType};
+use rustls::ServerConfig;
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::AcmeError;
+
+/// The ALPN protocol name of RFC 8737.
+const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
+/// Validation certificates being presented, by SNI name.
+#[derive(Debug, Clone, Default)]
+pub struct TlsAlpnCertificates(Arc<RwLock<HashMap<String, Arc<CertifiedKey>>>>);
+
+impl TlsAlpnCertificates {
+    /// Present a validation certificate for `identifier` (a DNS name or an IP
+    /// address) with `digest` = SHA-256 of the key authorization.
+    pub fn insert(&self, identifier: &str, digest: &[u8]) -> Result<(), AcmeError> {
+        let (sni, san) = match identifier.parse::<IpAddr>() {
+            // RFC 8738 §6: the SNI of an IP identifier is its reverse-DNS name.
+            Ok(ip) => (reverse_name(ip), SanType::IpAddress(ip)),
+            Err(_) => (
+                identifier.to_ascii_lowercase(),
+                SanType::DnsName(identifier.try_into().map_err(|e| {
+                    AcmeError::BadInput(format!("{identifier} is not a DNS name: {e}"))
+                })?),
+            ),
+        };
+        let mut params = CertificateParams::default();
+        params.subject_alt_names = vec![san];
+        params.custom_extensions = vec![CustomExtension::new_acme_identifier(digest)];
+        let key = KeyPair::generate().map_err(|e| AcmeError::BadInput(e.to_string()))?;
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| AcmeError::BadInput(e.to_string()))?;
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der)
+            .map_err(|e| AcmeError::BadInput(e.to_string()))?;
+        let certified = Arc::new(CertifiedKey::new(vec![cert.der().clone()], signing));
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(sni, certified);
+        Ok(())
+    }
+
+    /// Stop presenting a certificate for `identifier`.
+    pub fn remove(&self, identifier: &str) {
+        let sni = match identifier.parse::<IpAddr>() {
+            Ok(ip) => reverse_name(ip),
+            Err(_) => identifier.to_ascii_lowercase(),
+        };
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        map.remove(&sni);
+    }
+}
+
+/// `in-addr.arpa` / `ip6.arpa` name of an address (RFC 8738 §6).
+fn reverse_name(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0])
+        }
+        IpAddr::V6(v6) => {
+            let mut labels: Vec<String> = Vec::with_capacity(34);
+            for byte in v6.octets().iter().rev() {
+                labels.push(format!("{:x}", byte & 0x0f));
+                labels.push(format!("{:x}", byte >> 4));
+            }
+            labels.push("ip6.arpa".into());
+            labels.join(".")
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Resolver(TlsAlpnCertificates);
+
+impl ResolvesServerCert for Resolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let offers_acme = hello
+            .alpn()
+            .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN));
+        if !offers_acme {
+            return None;
+        }
+        let name = hello.server_name()?.to_ascii_lowercase();
+        let map = self.0.0.read().unwrap_or_else(|e| e.into_inner());
+        map.get(&name).cloned()
+    }
+}
+
+/// A running TLS-ALPN-01 responder; stops when dropped.
+#[derive(Debug)]
+pub struct TlsAlpnResponder {
+    address: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl TlsAlpnResponder {
+    /// Listen on `address` and present the certificates in `certificates`.
+    pub async fn start(
+        address: SocketAddr,
+        certificates: TlsAlpnCertificates,
+    ) -> Result<Self, AcmeError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| AcmeError::BadInput(e.to_string()))?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(Resolver(certificates)));
+        config.alpn_protocols = vec![ACME_TLS_ALPN.to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener =
+            tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| AcmeError::Listen {
+                    address: address.to_string(),
+                    challenge: "tls-alpn-01",
+                    reason: e.to_string(),
+                })?;
+        let address = listener.local_addr().unwrap_or(address);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // The handshake is the whole validation; nothing is exchanged after it.
+                    if let Ok(mut tls) = acceptor.accept(stream).await {
+                        let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+                    }
+                });
+            }
+        });
+        Ok(TlsAlpnResponder { address, task })
+    }
+
+    /// The address actually bound.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+impl Drop for TlsAlpnResponder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reverse_names_follow_rfc_8738() {
+        assert_eq!(
+            reverse_name("192.0.2.7".parse().unwrap()),
+            "7.2.0.192.in-addr.arpa"
+        );
+        let v6 = reverse_name("2001:db8::1".parse().unwrap());
+        assert!(v6.starts_with("1.0.0.0.0.0.0.0"), "{v6}");
+        assert!(v6.ends_with("8.b.d.0.1.0.0.2.ip6.arpa"), "{v6}");
+    }
+}
