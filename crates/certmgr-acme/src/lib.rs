@@ -4,8 +4,9 @@ certmgr's ACME engine (RFC 8555), on top of instant-acme.
 - [`catalog()`] lists the CAs certmgr knows by name (`catalog/acme-cas.toml`).
 - [`AcmeAccount`] registers (with External Account Binding where a CA needs
   it), restores, rolls over, deactivates, and revokes.
-- [`order_certificate`] runs one order: authorizations, challenges answered
-  through [`Solvers`], finalize with our CSR, download the chain.
+- [`AcmeOrder`] places an order or finds it again by URL, and drives it from
+  any state to the certificate: challenges answered through [`Solvers`],
+  finalize with our CSR, download the chain. Bad nonces are retried.
 - [`Http01Responder`] and [`TlsAlpnResponder`] answer the CA's validation
   requests from the tokens and certificates published in [`Solvers`].
 
@@ -16,6 +17,7 @@ caller; this crate only speaks ACME.
 mod account;
 mod catalog;
 mod error;
+mod failpoint;
 mod http01;
 mod order;
 mod tls_alpn01;
@@ -23,6 +25,7 @@ mod tls_alpn01;
 pub use account::{AccountRequest, AcmeAccount, RevocationReason};
 pub use catalog::{CaEntry, catalog, find_ca};
 pub use error::AcmeError;
+pub use failpoint::{FAILPOINT_ENV, failpoint};
 pub use http01::{Http01Responder, Http01Tokens, router as http01_router};
-pub use order::{IssuedChain, OrderRequest, Solvers, order_certificate};
+pub use order::{AcmeOrder, IssuedChain, OrderRequest, Solvers};
 pub use tls_alpn01::{TlsAlpnCertificates, TlsAlpnResponder};

@@ -326,3 +326,31 @@ impl fmt::Debug for AcmeAccountRecord {
             .finish_non_exhaustive()
     }
 }
+
+/// An ACME order in flight for one key of a credential: the key is sealed in
+/// the store before the CA is contacted, and the order URL is recorded as soon
+/// as the CA returns it, so a killed process resumes the same order.
+#[derive(Clone)]
+pub struct PendingOrder {
+    /// Stable id.
+    pub id: String,
+    /// The credential.
+    pub credential_id: String,
+    /// The key's algorithm and size.
+    pub spec: KeySpec,
+    /// The order URL, once the CA created the order.
+    pub order_url: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub(crate) sealed_key: Vec<u8>,
+}
+
+impl fmt::Debug for PendingOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingOrder")
+            .field("credential_id", &self.credential_id)
+            .field("spec", &self.spec)
+            .field("order_url", &self.order_url)
+            .finish_non_exhaustive()
+    }
+}

@@ -10,7 +10,8 @@ use zeroize::Zeroizing;
 use crate::der;
 use crate::model::{
     AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion,
-    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, TrustAnchorRecord, VersionSource,
+    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, PendingOrder, TrustAnchorRecord,
+    VersionSource,
 };
 use crate::{MasterKey, StoreError};
 
@@ -76,6 +77,10 @@ fn new_id() -> String {
 
 fn key_context(credential_id: &str, version: i64, family: KeyFamily) -> String {
     format!("credential_keys/{credential_id}/{version}/{family}")
+}
+
+fn order_context(order_id: &str) -> String {
+    format!("acme_orders/{order_id}/key")
 }
 
 fn acme_context(account_id: &str) -> String {
@@ -340,6 +345,11 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
+        // A new version supersedes whatever order was in flight.
+        sqlx::query("DELETE FROM acme_orders WHERE credential_id = $1")
+            .bind(credential_id)
+            .execute(&mut **tx)
+            .await?;
         update_credential(tx, credential_id, Some(version), outcome, at).await?;
         insert_event(tx, Some((credential_id, credential_name)), event.0, event.1).await?;
         Ok(version)
@@ -728,6 +738,158 @@ impl Store {
         Ok(())
     }
 
+    // ----- orders in flight and the issuance lease ------------------------------
+
+    /// Take the credential's issuance lease for `owner` until `ttl_secs` from
+    /// now. Returns `None` when taken, or the current holder when someone else
+    /// holds an unexpired lease. `steal_from` takes it over from that holder
+    /// (the caller has established that the holder is dead).
+    pub async fn take_lease(
+        &self,
+        credential: &CredentialRecord,
+        owner: &str,
+        ttl_secs: i64,
+        steal_from: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let taken = sqlx::query(
+            "UPDATE credentials SET lease_owner = $1, lease_until = $2 WHERE id = $3 AND \
+             (lease_owner IS NULL OR lease_until < $4 OR lease_owner = $1 OR lease_owner = $5)",
+        )
+        .bind(owner)
+        .bind(at + ttl_secs)
+        .bind(&credential.id)
+        .bind(at)
+        .bind(steal_from.unwrap_or(owner))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let holder = if taken == 1 {
+            None
+        } else {
+            sqlx::query("SELECT lease_owner FROM credentials WHERE id = $1")
+                .bind(&credential.id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| row.try_get::<Option<String>, _>("lease_owner"))
+                .transpose()?
+                .flatten()
+        };
+        tx.commit().await?;
+        Ok(holder)
+    }
+
+    /// Give the lease back (only if `owner` still holds it).
+    pub async fn release_lease(
+        &self,
+        credential: &CredentialRecord,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE credentials SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(&credential.id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Seal a new key for an order about to be placed (before any network step).
+    pub async fn save_pending_order(
+        &self,
+        credential: &CredentialRecord,
+        spec: KeySpec,
+        pkcs8_der: &[u8],
+    ) -> Result<PendingOrder, StoreError> {
+        let id = new_id();
+        let sealed = self.key.seal(pkcs8_der, &order_context(&id))?;
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO acme_orders (id, credential_id, family, key_spec, sealed_key, order_url, created_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+        )
+        .bind(&id)
+        .bind(&credential.id)
+        .bind(spec.family().as_str())
+        .bind(spec.as_str())
+        .bind(sealed.clone())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            StoreError::on_unique(e, "order in flight for this key of", &credential.name)
+        })?;
+        tx.commit().await?;
+        Ok(PendingOrder {
+            id,
+            credential_id: credential.id.clone(),
+            spec,
+            order_url: None,
+            created_at: at,
+            sealed_key: sealed,
+        })
+    }
+
+    /// Record the order URL the CA returned.
+    pub async fn set_pending_order_url(
+        &self,
+        order: &PendingOrder,
+        url: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE acme_orders SET order_url = $1 WHERE id = $2")
+            .bind(url)
+            .bind(&order.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Forget an order in flight (it failed or expired at the CA).
+    pub async fn delete_pending_order(&self, order: &PendingOrder) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM acme_orders WHERE id = $1")
+            .bind(&order.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The orders in flight for a credential.
+    pub async fn pending_orders(
+        &self,
+        credential: &CredentialRecord,
+    ) -> Result<Vec<PendingOrder>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, credential_id, key_spec, sealed_key, order_url, created_at FROM acme_orders \
+             WHERE credential_id = $1 ORDER BY family",
+        )
+        .bind(&credential.id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PendingOrder {
+                    id: row.try_get("id")?,
+                    credential_id: row.try_get("credential_id")?,
+                    spec: parse_text::<KeySpec>(row, "key_spec")?,
+                    order_url: row.try_get("order_url")?,
+                    created_at: row.try_get("created_at")?,
+                    sealed_key: row.try_get("sealed_key")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Decrypt the key of an order in flight.
+    pub fn unseal_pending_key(
+        &self,
+        order: &PendingOrder,
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        self.key.open(&order.sealed_key, &order_context(&order.id))
+    }
+
     // ----- integrity ---------------------------------------------------------
 
     /// A SHA-256 digest over every row of every table, in a fixed order.
@@ -778,6 +940,10 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
         "acme_accounts",
         "SELECT id, name, ca_id, directory_url, account_url, contacts, eab_kid, sealed_credentials, \
          ca_bundle_pem, status, created_at, updated_at FROM acme_accounts ORDER BY id",
+    ),
+    (
+        "acme_orders",
+        "SELECT id, credential_id, family, key_spec, sealed_key, order_url, created_at FROM acme_orders ORDER BY id",
     ),
     (
         "trust_anchors",

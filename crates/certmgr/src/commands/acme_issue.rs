@@ -1,14 +1,23 @@
 //! ACME issuance and revocation of a credential: one order per key (a dual
 //! credential gets two certificates), answered by responders this process runs.
+//!
+//! Crash safety: the issuance lease is taken first, so only one order per
+//! credential is in flight; each key is sealed into the store before the CA
+//! is contacted, and the order URL is recorded as soon as the CA returns it.
+//! A run that finds such a pending order resumes it (or starts over with the
+//! same key when the CA no longer knows it).
 
 use std::net::SocketAddr;
 
 use certmgr_acme::{
-    Http01Responder, OrderRequest, RevocationReason, Solvers, TlsAlpnResponder, order_certificate,
+    AcmeAccount, AcmeOrder, Http01Responder, OrderRequest, RevocationReason, Solvers,
+    TlsAlpnResponder, failpoint,
 };
-use certmgr_core::{ChallengeKind, Health, IssuerRef, Status};
+use certmgr_core::{ChallengeKind, Health, IssuerRef, KeySpec, Status};
 use certmgr_pki::{ChainOptions, PkiError, PrivateKey, VerifiedChain, build_chain, create_csr};
-use certmgr_store::{CredentialRecord, NewKeyVersion, Outcome, Store, VersionSource};
+use certmgr_store::{
+    CertificateRecord, CredentialRecord, NewKeyVersion, Outcome, PendingOrder, Store, VersionSource,
+};
 
 use crate::cli::CredIssueArgs;
 use crate::commands::{acme, certificate_record, outcome_for, trust_anchors};
@@ -18,6 +27,8 @@ use crate::error::{CliError, CliResult};
 const DEFAULT_HTTP01_LISTEN: &str = "0.0.0.0:80";
 /// Default address of the TLS-ALPN-01 responder (the CA connects to port 443).
 const DEFAULT_TLS_ALPN01_LISTEN: &str = "0.0.0.0:443";
+/// How long an issuance lease lasts before another process may take over.
+const LEASE_SECS: i64 = 600;
 
 /// Order certificates for every key of an ACME credential; returns the new version.
 pub async fn issue(
@@ -54,11 +65,36 @@ pub async fn issue(
         ),
         _ => None,
     };
+    let owner = lease_owner();
+    take_lease(store, credential, &owner).await?;
+    let result = order_all(store, credential, &account, challenge, &solvers, quiet).await;
+    let outcome = match result {
+        Ok(version) => Ok(version),
+        Err(error) => {
+            store
+                .record_failure(credential, "issue-failed", &error.to_string())
+                .await?;
+            Err(error)
+        }
+    };
+    store.release_lease(credential, &owner).await?;
+    outcome
+}
+
+async fn order_all(
+    store: &Store,
+    credential: &CredentialRecord,
+    account: &AcmeAccount,
+    challenge: ChallengeKind,
+    solvers: &Solvers,
+    quiet: bool,
+) -> CliResult<i64> {
     let progress = |line: &str| {
         if !quiet {
             eprintln!("  {line}");
         }
     };
+    let pending = store.pending_orders(credential).await?;
     store
         .set_outcome(
             credential,
@@ -69,71 +105,43 @@ pub async fn issue(
             },
             (
                 "issuing",
-                &format!("ordering from ACME account {account_name:?} with {challenge}"),
+                &if pending.is_empty() {
+                    format!("ordering from {} with {challenge}", credential.issuer)
+                } else {
+                    format!("resuming the order in flight with {challenge}")
+                },
             ),
         )
         .await?;
     let anchors = trust_anchors(store).await?;
-    let mut keys = Vec::with_capacity(credential.key_specs.len());
-    let mut records = Vec::with_capacity(credential.key_specs.len());
-    let mut order_urls = Vec::new();
+    let mut issued: Vec<(PrivateKey, CertificateRecord)> = Vec::new();
     let mut warnings = Vec::new();
     for spec in &credential.key_specs {
-        progress(&format!("{spec} key: new order"));
-        let result = async {
-            let key = PrivateKey::generate(*spec)?;
-            let csr_der = csr_der(&key, credential)?;
-            let chain = order_certificate(
-                &account,
-                &OrderRequest {
-                    hostnames: &credential.hostnames,
-                    csr_der: &csr_der,
-                    challenge,
-                    profile: None,
-                },
-                &solvers,
-                &progress,
-            )
-            .await?;
-            let verified = verify_acme_chain(&chain.certs_der, &anchors)?;
-            Ok::<_, CliError>((key, verified, chain.order_url))
-        }
-        .await;
-        match result {
-            Ok((key, verified, order_url)) => {
-                warnings.extend(verified.warnings.iter().cloned());
-                records.push(certificate_record(&verified)?);
-                keys.push(key);
-                order_urls.push(order_url);
-            }
-            Err(error) => {
-                store
-                    .record_failure(credential, "issue-failed", &error.to_string())
-                    .await?;
-                return Err(error);
-            }
-        }
+        let existing = pending.iter().find(|p| p.spec == *spec).cloned();
+        let (key, verified) = order_one(
+            store, credential, account, *spec, existing, challenge, solvers, &anchors, &progress,
+        )
+        .await?;
+        warnings.extend(verified.warnings.iter().cloned());
+        issued.push((key, certificate_record(&verified)?));
     }
-    for warning in &warnings {
-        if !quiet {
+    failpoint("downloaded");
+    if !quiet {
+        for warning in &warnings {
             eprintln!("warning: {warning}");
         }
     }
-    let new_keys: Vec<NewKeyVersion<'_>> = keys
+    let new_keys: Vec<NewKeyVersion<'_>> = issued
         .iter()
-        .zip(records)
         .map(|(key, record)| NewKeyVersion {
             spec: key.spec(),
             pkcs8_der: key.pkcs8_der(),
-            certificate: Some(record),
+            certificate: Some(record.clone()),
         })
         .collect();
-    let outcome = outcome_for(
-        &new_keys
-            .iter()
-            .filter_map(|k| k.certificate.as_ref())
-            .collect::<Vec<_>>(),
-    );
+    let outcome = outcome_for(&issued.iter().map(|(_, r)| r).collect::<Vec<_>>());
+    let serials: Vec<&str> = issued.iter().map(|(_, r)| r.serial.as_str()).collect();
+    // Stores the version and removes the orders in flight, in one transaction.
     let version = store
         .add_version(
             credential,
@@ -143,13 +151,123 @@ pub async fn issue(
             (
                 "issued",
                 &format!(
-                    "issued by ACME account {account_name:?} ({challenge}), order {}",
-                    order_urls.join(", ")
+                    "issued by {} ({challenge}), serial {}",
+                    credential.issuer,
+                    serials.join(", ")
                 ),
             ),
         )
         .await?;
     Ok(version)
+}
+
+/// One key: find or place its order, complete it, verify the chain.
+#[allow(clippy::too_many_arguments)]
+async fn order_one(
+    store: &Store,
+    credential: &CredentialRecord,
+    account: &AcmeAccount,
+    spec: KeySpec,
+    existing: Option<PendingOrder>,
+    challenge: ChallengeKind,
+    solvers: &Solvers,
+    anchors: &certmgr_pki::TrustAnchors,
+    progress: &(dyn Fn(&str) + Sync),
+) -> CliResult<(PrivateKey, VerifiedChain)> {
+    let (pending, key) = match existing {
+        Some(pending) => {
+            let key = PrivateKey::from_pkcs8_der(&store.unseal_pending_key(&pending)?)?;
+            (pending, key)
+        }
+        None => {
+            let key = PrivateKey::generate(spec)?;
+            let pending = store
+                .save_pending_order(credential, spec, key.pkcs8_der())
+                .await?;
+            failpoint("key-saved");
+            (pending, key)
+        }
+    };
+    let request = OrderRequest {
+        hostnames: &credential.hostnames,
+        profile: None,
+    };
+    let resumed = match &pending.order_url {
+        Some(url) => {
+            let order = AcmeOrder::resume(account, url).await?;
+            match &order {
+                Some(_) => progress(&format!("{spec} key: resuming order {url}")),
+                None => progress(&format!(
+                    "{spec} key: order {url} can no longer complete; placing a new one with the same key"
+                )),
+            }
+            order
+        }
+        None => None,
+    };
+    let mut order = match resumed {
+        Some(order) => order,
+        None => {
+            let order = AcmeOrder::create(account, &request).await?;
+            store.set_pending_order_url(&pending, order.url()).await?;
+            store
+                .record_event(
+                    credential,
+                    "order-created",
+                    &format!("{spec} key: order {}", order.url()),
+                )
+                .await?;
+            progress(&format!("{spec} key: order created: {}", order.url()));
+            failpoint("order-created");
+            order
+        }
+    };
+    let csr_der = csr_der(&key, credential)?;
+    let chain = order
+        .complete(account, &csr_der, challenge, solvers, progress)
+        .await?;
+    let verified = verify_acme_chain(&chain.certs_der, anchors)?;
+    if !certmgr_pki::key_matches(&key, &verified.leaf)? {
+        return Err(CliError::failed(
+            "the CA returned a certificate for another key: the order is not ours",
+        ));
+    }
+    Ok((key, verified))
+}
+
+/// Who holds the lease: this host and process.
+fn lease_owner() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Take the credential's lease; a lease held by a dead process on this host is
+/// taken over, a live one is an error naming the holder.
+async fn take_lease(store: &Store, credential: &CredentialRecord, owner: &str) -> CliResult<()> {
+    let Some(holder) = store
+        .take_lease(credential, owner, LEASE_SECS, None)
+        .await?
+    else {
+        return Ok(());
+    };
+    let (my_host, _) = owner.rsplit_once(':').unwrap_or((owner, ""));
+    let dead_here = holder.rsplit_once(':').is_some_and(|(host, pid)| {
+        host == my_host && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    });
+    if dead_here
+        && store
+            .take_lease(credential, owner, LEASE_SECS, Some(&holder))
+            .await?
+            .is_none()
+    {
+        return Ok(());
+    }
+    Err(CliError::failed(format!(
+        "an issuance of {:?} is already running ({holder}); wait for it, or retry after its lease expires",
+        credential.name
+    )))
 }
 
 fn listen_address(given: Option<SocketAddr>, default: &str) -> CliResult<SocketAddr> {

@@ -7,6 +7,7 @@
 mod util;
 
 mod acme;
+mod acme_faults;
 mod bad_input;
 mod import_export;
 mod manual_flow;

@@ -1,0 +1,20 @@
+//! Named points where a test can freeze the process to kill it (SIGKILL) there.
+//!
+//! With `CERTMGR_FAILPOINT=<name>` in the environment, the process prints
+//! `failpoint <name> reached` on stderr when it gets there and then stops
+//! making progress until it is killed. Crash-safety tests use this to kill an
+//! issuance at an exact step and check that the next run completes it. Without
+//! the variable a failpoint costs one environment lookup.
+
+/// The environment variable that names the failpoint to stop at.
+pub const FAILPOINT_ENV: &str = "CERTMGR_FAILPOINT";
+
+/// Stop here forever if `CERTMGR_FAILPOINT` names this point.
+pub fn failpoint(name: &str) {
+    if std::env::var(FAILPOINT_ENV).is_ok_and(|wanted| wanted == name) {
+        eprintln!("failpoint {name} reached");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+}
