@@ -5,12 +5,14 @@
 use std::io::Write;
 
 use instant_acme::{
-    Account, AccountBuilder, AccountCredentials, ExternalAccountKey, NewAccount, RevocationRequest,
+    Account, AccountBuilder, AccountCredentials, CertificateIdentifier, ExternalAccountKey,
+    NewAccount, RevocationRequest,
 };
 use rustls::pki_types::CertificateDer;
 use zeroize::Zeroizing;
 
 use crate::AcmeError;
+use crate::nonce::retry_bad_nonce;
 
 /// What is needed to register an account with a CA.
 #[derive(Debug, Clone)]
@@ -25,6 +27,19 @@ pub struct AccountRequest {
     pub eab: Option<(String, Zeroizing<Vec<u8>>)>,
     /// Extra trust (PEM) for the directory's TLS certificate, for private ACME CAs.
     pub ca_bundle_pem: Option<String>,
+}
+
+/// A CA's suggested renewal window (RFC 9773 §4.2), in Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewalWindow {
+    /// Renew no earlier than this.
+    pub start: i64,
+    /// Renew no later than this.
+    pub end: i64,
+    /// Ask again after this many seconds (the Retry-After header).
+    pub retry_after_secs: i64,
+    /// Where the CA explains the window, if it says.
+    pub explanation_url: Option<String>,
 }
 
 /// A usable account at one CA. Cheap to clone.
@@ -207,12 +222,51 @@ impl AcmeAccount {
         self.inner.id()
     }
 
+    /// The certificate profiles the CA offers (draft-ietf-acme-profiles), by name.
+    pub fn profiles(&self) -> Vec<String> {
+        self.inner.profiles().map(|p| p.name.to_owned()).collect()
+    }
+
+    /// Refuse a profile the CA does not offer, naming the ones it does.
+    pub fn check_profile(&self, profile: &str) -> Result<(), AcmeError> {
+        let offered = self.profiles();
+        if offered.iter().any(|p| p == profile) {
+            return Ok(());
+        }
+        Err(AcmeError::BadInput(if offered.is_empty() {
+            format!("the CA offers no certificate profiles, so {profile:?} cannot be ordered")
+        } else {
+            format!(
+                "the CA does not offer the profile {profile:?}; it offers: {}",
+                offered.join(", ")
+            )
+        }))
+    }
+
+    /// The CA's suggested renewal window for a certificate (RFC 9773), or
+    /// `None` when the CA offers no renewal information.
+    pub async fn renewal_window(
+        &self,
+        cert_der: &[u8],
+    ) -> Result<Option<RenewalWindow>, AcmeError> {
+        let certificate = CertificateDer::from(cert_der.to_vec());
+        let id = CertificateIdentifier::try_from(&certificate)
+            .map_err(|e| AcmeError::BadCertificate(e.to_string()))?;
+        match self.inner.renewal_info(&id).await {
+            Ok((info, retry_after)) => Ok(Some(RenewalWindow {
+                start: info.suggested_window.start.unix_timestamp(),
+                end: info.suggested_window.end.unix_timestamp(),
+                retry_after_secs: i64::try_from(retry_after.as_secs()).unwrap_or(i64::MAX),
+                explanation_url: info.explanation_url,
+            })),
+            Err(instant_acme::Error::Unsupported(_)) => Ok(None),
+            Err(other) => Err(AcmeError::from_client(&self.directory_url, other)),
+        }
+    }
+
     /// Replace the account key (RFC 8555 §7.3.5); returns the new credentials.
     pub async fn rollover(&mut self) -> Result<Zeroizing<Vec<u8>>, AcmeError> {
-        let credentials = self
-            .inner
-            .update_key()
-            .await
+        let credentials = retry_bad_nonce!(self.inner.update_key().await)
             .map_err(|e| AcmeError::from_client(&self.directory_url, e))?;
         credentials_json(&credentials)
     }
@@ -220,21 +274,19 @@ impl AcmeAccount {
     /// Deactivate the account at the CA (RFC 8555 §7.3.6); it cannot be used again.
     pub async fn deactivate(self) -> Result<(), AcmeError> {
         let directory = self.directory_url.clone();
-        self.inner
-            .deactivate()
-            .await
+        // Deactivation consumes the account; a clone serves each attempt.
+        retry_bad_nonce!(self.inner.clone().deactivate().await)
             .map_err(|e| AcmeError::from_client(&directory, e))
     }
 
     /// Revoke a certificate this account ordered (RFC 8555 §7.6).
     pub async fn revoke(&self, cert_der: &[u8], reason: RevocationReason) -> Result<(), AcmeError> {
         let certificate = CertificateDer::from(cert_der.to_vec());
-        self.inner
-            .revoke(&RevocationRequest {
-                certificate: &certificate,
-                reason: Some(reason.to_client()),
-            })
-            .await
+        let request = RevocationRequest {
+            certificate: &certificate,
+            reason: Some(reason.to_client()),
+        };
+        retry_bad_nonce!(self.inner.revoke(&request).await)
             .map_err(|e| AcmeError::from_client(&self.directory_url, e))
     }
 }

@@ -19,10 +19,11 @@ mod catalog;
 mod error;
 mod failpoint;
 mod http01;
+mod nonce;
 mod order;
 mod tls_alpn01;
 
-pub use account::{AccountRequest, AcmeAccount, RevocationReason};
+pub use account::{AccountRequest, AcmeAccount, RenewalWindow, RevocationReason};
 pub use catalog::{CaEntry, catalog, find_ca};
 pub use error::AcmeError;
 pub use failpoint::{FAILPOINT_ENV, failpoint};

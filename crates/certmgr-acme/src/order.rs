@@ -12,35 +12,11 @@ use instant_acme::{
 };
 
 use crate::error::problem_text;
+use crate::nonce::{is_bad_nonce, retry_bad_nonce};
 use crate::{AcmeAccount, AcmeError, Http01Tokens, TlsAlpnCertificates, failpoint};
 
 /// How long to wait for validation and for the certificate.
 const ORDER_TIMEOUT: Duration = Duration::from_secs(90);
-/// How often a request refused for a bad nonce is tried again, on top of the
-/// client's own three tries (CAs may reject nonces at will, RFC 8555 §6.5).
-const NONCE_RETRIES: u32 = 20;
-
-/// Retry an instant-acme call while the CA answers `badNonce`.
-macro_rules! retry_bad_nonce {
-    ($call:expr) => {{
-        let mut attempts = 0u32;
-        loop {
-            match $call {
-                Err(instant_acme::Error::Api(problem))
-                    if is_bad_nonce(&problem) && attempts < NONCE_RETRIES =>
-                {
-                    attempts += 1;
-                }
-                other => break other,
-            }
-        }
-    }};
-}
-
-fn is_bad_nonce(problem: &instant_acme::Problem) -> bool {
-    problem.r#type.as_deref() == Some("urn:ietf:params:acme:error:badNonce")
-}
-
 /// What to order.
 #[derive(Debug, Clone)]
 pub struct OrderRequest<'a> {
@@ -48,6 +24,8 @@ pub struct OrderRequest<'a> {
     pub hostnames: &'a [Hostname],
     /// A certificate profile (draft-ietf-acme-profiles), if the credential asks for one.
     pub profile: Option<&'a str>,
+    /// The certificate (DER) this order replaces, sent as ARI `replaces` (RFC 9773 §5).
+    pub replaces: Option<&'a [u8]>,
 }
 
 /// Where challenge answers are published for the responders.
@@ -90,8 +68,32 @@ impl AcmeOrder {
         if let Some(profile) = request.profile {
             new_order = new_order.profile(profile);
         }
-        let inner = retry_bad_nonce!(account.inner.new_order(&new_order).await)
-            .map_err(|e| AcmeError::from_client(&account.directory_url, e))?;
+        let replaced = match request.replaces {
+            Some(der) => {
+                let certificate = rustls::pki_types::CertificateDer::from(der.to_vec());
+                Some(
+                    instant_acme::CertificateIdentifier::try_from(&certificate)
+                        .map_err(|e| AcmeError::BadCertificate(e.to_string()))?
+                        .into_owned(),
+                )
+            }
+            None => None,
+        };
+        if let Some(id) = replaced {
+            new_order = new_order.replaces(id);
+        }
+        let inner = match retry_bad_nonce!(account.inner.new_order(&new_order).await) {
+            // `replaces` needs ARI; a CA without it just gets a plain order.
+            Err(instant_acme::Error::Unsupported(_)) if request.replaces.is_some() => {
+                let mut plain = NewOrder::new(&identifiers);
+                if let Some(profile) = request.profile {
+                    plain = plain.profile(profile);
+                }
+                retry_bad_nonce!(account.inner.new_order(&plain).await)
+            }
+            other => other,
+        }
+        .map_err(|e| AcmeError::from_client(&account.directory_url, e))?;
         Ok(AcmeOrder { inner })
     }
 

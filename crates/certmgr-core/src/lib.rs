@@ -22,6 +22,7 @@ mod hostname;
 mod issuer;
 mod key_spec;
 mod name;
+pub mod renewal;
 mod status;
 
 pub use challenge::{ChallengeKind, ChallengeKindError};

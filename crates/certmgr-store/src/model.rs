@@ -22,6 +22,8 @@ pub struct NewCredential {
     pub renew_before_days: Option<u32>,
     /// The ACME challenge to validate with (ACME issuers only).
     pub challenge: Option<ChallengeKind>,
+    /// ACME certificate profile; `None` = the account's default.
+    pub profile: Option<String>,
 }
 
 /// A credential as stored, with the earliest expiry of its current certificates.
@@ -49,6 +51,16 @@ pub struct CredentialRecord {
     pub renew_before_days: Option<u32>,
     /// The ACME challenge to validate with, if any.
     pub challenge: Option<ChallengeKind>,
+    /// ACME certificate profile, if set.
+    pub profile: Option<String>,
+    /// When the current certificates are due for renewal (Unix seconds), once planned.
+    pub renew_at: Option<i64>,
+    /// When to ask the CA's renewalInfo (ARI) again.
+    pub ari_next_check: Option<i64>,
+    /// Failed attempts in a row.
+    pub failure_count: u32,
+    /// No new attempt before this time (backoff after failures).
+    pub next_attempt_at: Option<i64>,
     /// Number of the current version (0: none yet).
     pub current_version: i64,
     /// Unix seconds.
@@ -283,6 +295,10 @@ pub struct NewAcmeAccount<'a> {
     pub credentials_json: &'a [u8],
     /// Extra trust for the directory's TLS certificate (PEM), for private ACME CAs.
     pub ca_bundle_pem: Option<String>,
+    /// Default certificate profile of this account's orders.
+    pub profile: Option<String>,
+    /// How many orders may run at once against this CA (`None` = certmgr's default).
+    pub max_concurrent_orders: Option<u32>,
 }
 
 /// An ACME account as stored; its credentials stay sealed until
@@ -308,6 +324,10 @@ pub struct AcmeAccountRecord {
     pub ca_bundle_pem: Option<String>,
     /// `valid` or `deactivated`.
     pub status: String,
+    /// Default certificate profile of this account's orders.
+    pub profile: Option<String>,
+    /// How many orders may run at once against this CA.
+    pub max_concurrent_orders: Option<u32>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.

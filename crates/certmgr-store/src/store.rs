@@ -18,7 +18,8 @@ use crate::{MasterKey, StoreError};
 macro_rules! credential_select {
     () => {
         "SELECT c.id, c.name, c.hostnames, c.key_specs, c.issuer, c.status, \
-    c.health, c.last_error, c.validity_days, c.renew_before_days, c.challenge, c.current_version, c.created_at, \
+    c.health, c.last_error, c.validity_days, c.renew_before_days, c.challenge, c.profile, c.renew_at, \
+    c.ari_next_check, c.failure_count, c.next_attempt_at, c.current_version, c.created_at, \
     c.updated_at, (SELECT MIN(k.not_after) FROM credential_keys k \
     WHERE k.credential_id = c.id AND k.version = c.current_version) AS not_after FROM credentials c"
     };
@@ -34,7 +35,7 @@ macro_rules! key_select {
 macro_rules! acme_select {
     () => {
         "SELECT id, name, ca_id, directory_url, account_url, contacts, eab_kid, sealed_credentials, \
-         ca_bundle_pem, status, created_at, updated_at FROM acme_accounts"
+         ca_bundle_pem, status, profile, max_concurrent_orders, created_at, updated_at FROM acme_accounts"
     };
 }
 
@@ -350,6 +351,14 @@ impl Store {
             .bind(credential_id)
             .execute(&mut **tx)
             .await?;
+        // New certificates: plan their renewal afresh, and forget past failures.
+        sqlx::query(
+            "UPDATE credentials SET renew_at = NULL, ari_next_check = NULL, failure_count = 0, \
+             next_attempt_at = NULL WHERE id = $1",
+        )
+        .bind(credential_id)
+        .execute(&mut **tx)
+        .await?;
         update_credential(tx, credential_id, Some(version), outcome, at).await?;
         insert_event(tx, Some((credential_id, credential_name)), event.0, event.1).await?;
         Ok(version)
@@ -402,20 +411,57 @@ impl Store {
         Ok(())
     }
 
-    /// Mark an operation on a credential as failed, with the reason.
+    /// Mark an operation on a credential as failed, with the reason, and back
+    /// off: the next automatic attempt waits [`certmgr_core::renewal::backoff_secs`].
+    /// Returns when the next attempt may be made.
     pub async fn record_failure(
         &self,
         credential: &CredentialRecord,
         kind: &str,
         message: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<i64, StoreError> {
+        let failures = credential.failure_count.saturating_add(1);
+        let next_attempt = now() + certmgr_core::renewal::backoff_secs(failures);
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE credentials SET failure_count = $1, next_attempt_at = $2 WHERE id = $3",
+        )
+        .bind(i64::from(failures))
+        .bind(next_attempt)
+        .bind(&credential.id)
+        .execute(&mut *tx)
+        .await?;
         let outcome = Outcome {
             status: Status::Failed,
             health: Health::Error,
             last_error: Some(message.to_owned()),
         };
-        self.set_outcome(credential, &outcome, (kind, message))
-            .await
+        update_credential(&mut tx, &credential.id, None, &outcome, now()).await?;
+        insert_event(
+            &mut tx,
+            Some((&credential.id, &credential.name)),
+            kind,
+            &format!("{message} (attempt {failures}; next automatic attempt after {next_attempt})"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(next_attempt)
+    }
+
+    /// Record the renewal plan of the current certificates.
+    pub async fn set_renewal_plan(
+        &self,
+        credential: &CredentialRecord,
+        renew_at: i64,
+        ari_next_check: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE credentials SET renew_at = $1, ari_next_check = $2 WHERE id = $3")
+            .bind(renew_at)
+            .bind(ari_next_check)
+            .bind(&credential.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Set a credential's status, health and last error, with an event.
@@ -654,8 +700,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO acme_accounts (id, name, ca_id, directory_url, account_url, contacts, eab_kid, \
-             sealed_credentials, ca_bundle_pem, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $10)",
+             sealed_credentials, ca_bundle_pem, status, profile, max_concurrent_orders, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $11, $12, $12)",
         )
         .bind(&id)
         .bind(&new.name)
@@ -666,6 +712,8 @@ impl Store {
         .bind(new.eab_kid.clone())
         .bind(sealed)
         .bind(new.ca_bundle_pem.clone())
+        .bind(new.profile.clone())
+        .bind(new.max_concurrent_orders.map(i64::from))
         .bind(at)
         .execute(&mut *tx)
         .await
@@ -919,7 +967,8 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
     (
         "credentials",
         "SELECT id, name, hostnames, key_specs, issuer, status, health, last_error, validity_days, \
-         renew_before_days, challenge, current_version, created_at, updated_at FROM credentials ORDER BY id",
+         renew_before_days, challenge, profile, renew_at, ari_next_check, failure_count, next_attempt_at, \
+         current_version, created_at, updated_at FROM credentials ORDER BY id",
     ),
     (
         "credential_keys",
@@ -939,7 +988,7 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
     (
         "acme_accounts",
         "SELECT id, name, ca_id, directory_url, account_url, contacts, eab_kid, sealed_credentials, \
-         ca_bundle_pem, status, created_at, updated_at FROM acme_accounts ORDER BY id",
+         ca_bundle_pem, status, profile, max_concurrent_orders, created_at, updated_at FROM acme_accounts ORDER BY id",
     ),
     (
         "acme_orders",
@@ -1001,6 +1050,11 @@ fn credential_from_row(row: &AnyRow) -> Result<CredentialRecord, StoreError> {
             Some(text) => Some(text.parse().map_err(|_| corrupt("challenge", &text))?),
             None => None,
         },
+        profile: row.try_get("profile")?,
+        renew_at: row.try_get("renew_at")?,
+        ari_next_check: row.try_get("ari_next_check")?,
+        failure_count: u32::try_from(row.try_get::<i64, _>("failure_count")?).unwrap_or(u32::MAX),
+        next_attempt_at: row.try_get("next_attempt_at")?,
         current_version: row.try_get("current_version")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -1059,6 +1113,8 @@ fn acme_account_from_row(row: &AnyRow) -> Result<AcmeAccountRecord, StoreError> 
         eab_kid: row.try_get("eab_kid")?,
         ca_bundle_pem: row.try_get("ca_bundle_pem")?,
         status: row.try_get("status")?,
+        profile: row.try_get("profile")?,
+        max_concurrent_orders: days(row.try_get("max_concurrent_orders")?),
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         sealed_credentials: row.try_get("sealed_credentials")?,
@@ -1130,8 +1186,8 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
         serde_json::to_string(&new.key_specs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO credentials (id, name, hostnames, key_specs, issuer, status, health, \
-         validity_days, renew_before_days, challenge, current_version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11)",
+         validity_days, renew_before_days, challenge, profile, current_version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12)",
     )
     .bind(&id)
     .bind(&new.name)
@@ -1143,6 +1199,7 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
     .bind(new.validity_days.map(i64::from))
     .bind(new.renew_before_days.map(i64::from))
     .bind(new.challenge.map(|c| c.as_str().to_owned()))
+    .bind(new.profile.clone())
     .bind(at)
     .execute(&mut **tx)
     .await

@@ -28,6 +28,7 @@ fn new_credential(name: &str) -> NewCredential {
         validity_days: Some(30),
         renew_before_days: None,
         challenge: None,
+        profile: None,
     }
 }
 

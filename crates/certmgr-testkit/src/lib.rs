@@ -10,11 +10,17 @@ PostgreSQL, its own database, dropped when the value is dropped.
 [`Pebble`] (module [`pebble`]) starts a private ACME test CA per test
 (Debian's `pebble` + `pebble-challtestsrv` on 127.0.0.1, free ports),
 killed when the value is dropped.
+
+[`AriProxy`] (module [`ari_proxy`]) is an HTTPS reverse proxy in front of a
+[`Pebble`] that adds ACME Renewal Information (RFC 9773) and certificate
+profiles, which pebble 2.4 lacks, and records what the client sent.
 */
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
+pub mod ari_proxy;
 pub mod pebble;
 
+pub use ari_proxy::{AriProxy, AriProxyOptions, RenewalWindowRule};
 pub use pebble::{Pebble, PebbleOptions, pebble_available};
 
 use std::path::{Path, PathBuf};

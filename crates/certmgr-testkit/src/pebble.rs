@@ -448,7 +448,7 @@ fn spawn_watchdog(pids: &[u32]) -> (Child, ChildStdin) {
 /// A free port on 127.0.0.1 (TCP, and UDP too when `udp`), never handed out twice by this
 /// process. Chosen below the kernel's ephemeral range when possible, so outgoing connections
 /// cannot take it before the server binds it.
-fn free_port(udp: bool) -> u16 {
+pub(crate) fn free_port(udp: bool) -> u16 {
     static USED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
     let (low, high) = candidate_range();
     let mut random = RandomState::new().build_hasher();
@@ -486,7 +486,7 @@ fn candidate_range() -> (u16, u16) {
 
 /// Makes a TLS CA and a `localhost`/127.0.0.1 server certificate for pebble's listeners;
 /// returns the CA bundle path.
-fn write_tls_files(dir: &Path) -> PathBuf {
+pub(crate) fn write_tls_files(dir: &Path) -> PathBuf {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
         KeyPair, KeyUsagePurpose,

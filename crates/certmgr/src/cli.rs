@@ -48,10 +48,31 @@ pub enum Command {
     /// ACME: accounts at certificate authorities, and the catalog of known CAs.
     #[command(subcommand)]
     Acme(AcmeCommand),
+    /// Issue or renew every credential that is due (for cron; `certmgr server` does it by itself).
+    Renew(RenewArgs),
+}
+
+/// `certmgr renew`.
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// Only the credentials that are due: never issued, inside their renewal
+    /// window (ARI or policy), or past their backoff after a failure.
+    #[arg(long, required = true)]
+    pub due: bool,
+    /// Show what would be done, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// ACME http-01: answer the CA on this address (default 0.0.0.0:80).
+    #[arg(long, value_name = "ADDR")]
+    pub http01_listen: Option<std::net::SocketAddr>,
+    /// ACME tls-alpn-01: answer the CA on this address (default 0.0.0.0:443).
+    #[arg(long, value_name = "ADDR")]
+    pub tls_alpn01_listen: Option<std::net::SocketAddr>,
 }
 
 /// `certmgr acme ...`.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
 pub enum AcmeCommand {
     /// Manage ACME accounts.
     #[command(subcommand)]
@@ -113,6 +134,12 @@ pub struct AcmeAccountCreateArgs {
     /// PEM file of the CA that signed the directory's TLS certificate (private ACME CAs).
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
+    /// Default certificate profile of this account's orders (see the CA's directory).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// How many orders may run at once against this CA (default 4); mind its rate limits.
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_orders: Option<u32>,
 }
 
 /// `certmgr init`.
@@ -197,6 +224,9 @@ pub struct CredCreateArgs {
     /// ACME only: http-01 (default), tls-alpn-01 or dns-01.
     #[arg(long, value_name = "TYPE")]
     pub challenge: Option<String>,
+    /// ACME only: the certificate profile to order (e.g. shortlived); default: the account's.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Validity of MicroCA-issued certificates in days (default 90).
     #[arg(long, value_name = "DAYS")]
     pub validity_days: Option<u32>,

@@ -117,7 +117,15 @@ pub async fn create(store: &Store, args: &AcmeAccountCreateArgs, json: bool) -> 
         eab,
         ca_bundle_pem: ca_bundle_pem.clone(),
     };
+    if args.max_concurrent_orders == Some(0) {
+        return Err(CliError::bad_input(
+            "--max-concurrent-orders must be at least 1",
+        ));
+    }
     let (account, credentials) = AcmeAccount::create(&request).await?;
+    if let Some(profile) = &args.profile {
+        account.check_profile(profile)?;
+    }
     let record = store
         .create_acme_account(&NewAcmeAccount {
             name: args.name.clone(),
@@ -128,6 +136,8 @@ pub async fn create(store: &Store, args: &AcmeAccountCreateArgs, json: bool) -> 
             eab_kid: args.eab_kid.clone(),
             credentials_json: &credentials,
             ca_bundle_pem,
+            profile: args.profile.clone(),
+            max_concurrent_orders: args.max_concurrent_orders,
         })
         .await?;
     if json {

@@ -16,7 +16,8 @@ use certmgr_acme::{
 use certmgr_core::{ChallengeKind, Health, IssuerRef, KeySpec, Status};
 use certmgr_pki::{ChainOptions, PkiError, PrivateKey, VerifiedChain, build_chain, create_csr};
 use certmgr_store::{
-    CertificateRecord, CredentialRecord, NewKeyVersion, Outcome, PendingOrder, Store, VersionSource,
+    AcmeAccountRecord, CertificateRecord, CredentialRecord, NewKeyVersion, Outcome, PendingOrder,
+    Store, VersionSource,
 };
 
 use crate::cli::CredIssueArgs;
@@ -30,44 +31,119 @@ const DEFAULT_TLS_ALPN01_LISTEN: &str = "0.0.0.0:443";
 /// How long an issuance lease lasts before another process may take over.
 const LEASE_SECS: i64 = 600;
 
-/// Order certificates for every key of an ACME credential; returns the new version.
+/// The challenge responders of one run, shared by every order it places.
+pub struct Responders {
+    /// Where orders publish their answers.
+    pub solvers: Solvers,
+    _http: Option<Http01Responder>,
+    _alpn: Option<TlsAlpnResponder>,
+}
+
+impl Responders {
+    /// Start a responder for each challenge kind in `kinds` (before any order
+    /// tells the CA to validate).
+    pub async fn start(
+        kinds: &[ChallengeKind],
+        http01_listen: Option<SocketAddr>,
+        tls_alpn01_listen: Option<SocketAddr>,
+    ) -> CliResult<Responders> {
+        let solvers = Solvers::default();
+        let http = if kinds.contains(&ChallengeKind::Http01) {
+            Some(
+                Http01Responder::start(
+                    listen_address(http01_listen, DEFAULT_HTTP01_LISTEN)?,
+                    solvers.http01.clone(),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let alpn = if kinds.contains(&ChallengeKind::TlsAlpn01) {
+            Some(
+                TlsAlpnResponder::start(
+                    listen_address(tls_alpn01_listen, DEFAULT_TLS_ALPN01_LISTEN)?,
+                    solvers.tls_alpn01.clone(),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        Ok(Responders {
+            solvers,
+            _http: http,
+            _alpn: alpn,
+        })
+    }
+}
+
+/// Order certificates for every key of an ACME credential, answering the
+/// challenges with responders started for this run; returns the new version.
 pub async fn issue(
     store: &Store,
     credential: &CredentialRecord,
     args: &CredIssueArgs,
     quiet: bool,
 ) -> CliResult<i64> {
+    let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
+    let responders =
+        Responders::start(&[challenge], args.http01_listen, args.tls_alpn01_listen).await?;
+    let (record, account) = connect_for(store, credential).await?;
+    issue_with(
+        store,
+        credential,
+        &record,
+        &account,
+        &responders.solvers,
+        quiet,
+    )
+    .await
+}
+
+/// The ACME account of a credential, connected.
+pub async fn connect_for(
+    store: &Store,
+    credential: &CredentialRecord,
+) -> CliResult<(AcmeAccountRecord, AcmeAccount)> {
     let IssuerRef::Acme(account_name) = &credential.issuer else {
         return Err(CliError::bad_input("the credential is not issued by ACME"));
     };
     let record = store.acme_account(account_name).await?;
     let account = acme::connect(store, &record).await?;
+    Ok((record, account))
+}
+
+/// Order certificates for every key of an ACME credential with responders
+/// already running, under the credential's issuance lease.
+pub async fn issue_with(
+    store: &Store,
+    credential: &CredentialRecord,
+    record: &AcmeAccountRecord,
+    account: &AcmeAccount,
+    solvers: &Solvers,
+    quiet: bool,
+) -> CliResult<i64> {
     let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
-    let solvers = Solvers::default();
-    // The responder must be listening before the CA is told to validate.
-    let _http = match challenge {
-        ChallengeKind::Http01 => Some(
-            Http01Responder::start(
-                listen_address(args.http01_listen, DEFAULT_HTTP01_LISTEN)?,
-                solvers.http01.clone(),
-            )
-            .await?,
-        ),
-        _ => None,
-    };
-    let _alpn = match challenge {
-        ChallengeKind::TlsAlpn01 => Some(
-            TlsAlpnResponder::start(
-                listen_address(args.tls_alpn01_listen, DEFAULT_TLS_ALPN01_LISTEN)?,
-                solvers.tls_alpn01.clone(),
-            )
-            .await?,
-        ),
-        _ => None,
-    };
+    let profile = credential
+        .profile
+        .clone()
+        .or_else(|| record.profile.clone());
+    if let Some(profile) = &profile {
+        account.check_profile(profile)?;
+    }
     let owner = lease_owner();
     take_lease(store, credential, &owner).await?;
-    let result = order_all(store, credential, &account, challenge, &solvers, quiet).await;
+    let result = order_all(
+        store,
+        credential,
+        account,
+        challenge,
+        profile.as_deref(),
+        solvers,
+        quiet,
+    )
+    .await;
     let outcome = match result {
         Ok(version) => Ok(version),
         Err(error) => {
@@ -86,6 +162,7 @@ async fn order_all(
     credential: &CredentialRecord,
     account: &AcmeAccount,
     challenge: ChallengeKind,
+    profile: Option<&str>,
     solvers: &Solvers,
     quiet: bool,
 ) -> CliResult<i64> {
@@ -114,12 +191,26 @@ async fn order_all(
         )
         .await?;
     let anchors = trust_anchors(store).await?;
+    // The certificates being replaced, for ARI's `replaces` (RFC 9773 §5).
+    let current = store.key_versions(credential, None).await?;
     let mut issued: Vec<(PrivateKey, CertificateRecord)> = Vec::new();
     let mut warnings = Vec::new();
     for spec in &credential.key_specs {
         let existing = pending.iter().find(|p| p.spec == *spec).cloned();
+        let replaces = current
+            .iter()
+            .find(|k| k.family == spec.family())
+            .and_then(|k| k.certificate.as_ref())
+            .map(|c| c.cert_der.as_slice());
+        let order = OrderPlan {
+            spec: *spec,
+            existing,
+            challenge,
+            profile,
+            replaces,
+        };
         let (key, verified) = order_one(
-            store, credential, account, *spec, existing, challenge, solvers, &anchors, &progress,
+            store, credential, account, order, solvers, &anchors, &progress,
         )
         .await?;
         warnings.extend(verified.warnings.iter().cloned());
@@ -161,19 +252,32 @@ async fn order_all(
     Ok(version)
 }
 
+/// What to order for one key.
+struct OrderPlan<'a> {
+    spec: KeySpec,
+    existing: Option<PendingOrder>,
+    challenge: ChallengeKind,
+    profile: Option<&'a str>,
+    replaces: Option<&'a [u8]>,
+}
+
 /// One key: find or place its order, complete it, verify the chain.
-#[allow(clippy::too_many_arguments)]
 async fn order_one(
     store: &Store,
     credential: &CredentialRecord,
     account: &AcmeAccount,
-    spec: KeySpec,
-    existing: Option<PendingOrder>,
-    challenge: ChallengeKind,
+    plan: OrderPlan<'_>,
     solvers: &Solvers,
     anchors: &certmgr_pki::TrustAnchors,
     progress: &(dyn Fn(&str) + Sync),
 ) -> CliResult<(PrivateKey, VerifiedChain)> {
+    let OrderPlan {
+        spec,
+        existing,
+        challenge,
+        profile,
+        replaces,
+    } = plan;
     let (pending, key) = match existing {
         Some(pending) => {
             let key = PrivateKey::from_pkcs8_der(&store.unseal_pending_key(&pending)?)?;
@@ -190,7 +294,8 @@ async fn order_one(
     };
     let request = OrderRequest {
         hostnames: &credential.hostnames,
-        profile: None,
+        profile,
+        replaces,
     };
     let resumed = match &pending.order_url {
         Some(url) => {

@@ -74,6 +74,7 @@ fn parse_new_credential(args: &CredCreateArgs) -> CliResult<NewCredential> {
         (_, None) => None,
     };
     check_challenge_fits(challenge, &hostnames)?;
+    let issuer_is_acme = matches!(issuer, IssuerRef::Acme(_));
     if let Some(days) = args.validity_days {
         check_validity_days(days)?;
     }
@@ -85,6 +86,15 @@ fn parse_new_credential(args: &CredCreateArgs) -> CliResult<NewCredential> {
         validity_days: args.validity_days,
         renew_before_days: args.renew_before_days,
         challenge,
+        profile: match (&issuer_is_acme, &args.profile) {
+            (true, profile) => profile.clone(),
+            (false, Some(_)) => {
+                return Err(CliError::bad_input(
+                    "--profile applies to ACME issuers only (--issuer acme:ACCOUNT)",
+                ));
+            }
+            (false, None) => None,
+        },
     })
 }
 

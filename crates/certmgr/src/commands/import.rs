@@ -247,6 +247,7 @@ async fn import_key(
                     validity_days: None,
                     renew_before_days: None,
                     challenge: None,
+                    profile: None,
                 },
                 VersionSource::Import,
                 &keys,

@@ -46,6 +46,7 @@ pub async fn run(location: &Location, args: &InitArgs, json: bool) -> CliResult<
                 validity_days: None,
                 renew_before_days: None,
                 challenge: None,
+                profile: None,
             })
             .await?;
         issue::issue_from_microca(&store, &credential).await?;

@@ -8,6 +8,7 @@ mod export;
 mod import;
 mod init;
 mod issue;
+mod renew;
 mod trust;
 
 use certmgr_core::{Health, Status};
@@ -60,6 +61,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
                 }
             },
         },
+        Command::Renew(args) => renew::run(&store, &args, json).await,
         Command::Trust(command) => match command {
             TrustCommand::Add(args) => trust::add(&store, &args, json).await,
             TrustCommand::List => trust::list(&store, json).await,

@@ -8,6 +8,7 @@ mod util;
 
 mod acme;
 mod acme_faults;
+mod acme_renewal;
 mod bad_input;
 mod import_export;
 mod manual_flow;
