@@ -28,5 +28,10 @@ pub use catalog::{CaEntry, catalog, find_ca};
 pub use error::AcmeError;
 pub use failpoint::{FAILPOINT_ENV, failpoint};
 pub use http01::{Http01Responder, Http01Tokens, router as http01_router};
-pub use order::{AcmeOrder, IssuedChain, OrderRequest, Solvers};
-pub use tls_alpn01::{TlsAlpnCertificates, TlsAlpnResponder};
+pub use order::{AcmeOrder, ChallengeAnswer, ChallengeSolver, IssuedChain, OrderRequest, Solvers};
+pub use tls_alpn01::{
+    TlsAlpnCertificates, TlsAlpnResponder, identifier_from_sni, sni_name, validation_certificate,
+};
+
+/// The ALPN protocol name of TLS-ALPN-01 (RFC 8737 §6.2).
+pub const ACME_TLS_ALPN_PROTOCOL: &[u8] = b"acme-tls/1";

@@ -28,7 +28,40 @@ pub struct OrderRequest<'a> {
     pub replaces: Option<&'a [u8]>,
 }
 
-/// Where challenge answers are published for the responders.
+/// One challenge answer, as a solver publishes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeAnswer {
+    /// Which challenge.
+    pub kind: ChallengeKind,
+    /// The identifier being validated (DNS name without `*.`, or IP address).
+    pub identifier: String,
+    /// The challenge token (the HTTP-01 path segment).
+    pub token: String,
+    /// `token.thumbprint`: the HTTP-01 response body.
+    pub key_authorization: String,
+    /// SHA-256 of the key authorization: the TLS-ALPN-01 `acmeIdentifier` value.
+    pub digest: Vec<u8>,
+    /// base64url(SHA-256): the DNS-01 TXT record value.
+    pub dns_value: String,
+}
+
+/// Publishes challenge answers where the CA will look for them: in this
+/// process's responders ([`Solvers`]), in the store for a running certmgr
+/// server, in a web server's document root, and (later) in DNS.
+pub trait ChallengeSolver: Send + Sync {
+    /// Make `answer` visible to the CA.
+    fn present(
+        &self,
+        answer: &ChallengeAnswer,
+    ) -> impl std::future::Future<Output = Result<(), AcmeError>> + Send;
+    /// Withdraw `answer` (validation is over, or failed).
+    fn cleanup(
+        &self,
+        answer: &ChallengeAnswer,
+    ) -> impl std::future::Future<Output = Result<(), AcmeError>> + Send;
+}
+
+/// Answers held in memory for this process's own responders.
 #[derive(Debug, Clone, Default)]
 pub struct Solvers {
     /// HTTP-01 tokens (served by an [`crate::Http01Responder`]).
@@ -123,32 +156,49 @@ impl AcmeOrder {
 
     /// Drive the order to a certificate from whatever state it is in:
     /// answer pending authorizations, finalize with `csr_der`, download.
-    pub async fn complete(
+    pub async fn complete<S: ChallengeSolver>(
         &mut self,
         account: &AcmeAccount,
         csr_der: &[u8],
         challenge: ChallengeKind,
-        solvers: &Solvers,
+        solver: &S,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<IssuedChain, AcmeError> {
+        let mut presented = Vec::new();
+        let result = self
+            .drive(
+                account,
+                csr_der,
+                challenge,
+                solver,
+                &mut presented,
+                progress,
+            )
+            .await;
+        // Withdraw every answer, whatever happened; a failed cleanup is not
+        // worth failing an issued certificate for.
+        for answer in &presented {
+            let _ = solver.cleanup(answer).await;
+        }
+        result
+    }
+
+    async fn drive<S: ChallengeSolver>(
+        &mut self,
+        account: &AcmeAccount,
+        csr_der: &[u8],
+        challenge: ChallengeKind,
+        solver: &S,
+        presented: &mut Vec<ChallengeAnswer>,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<IssuedChain, AcmeError> {
         let directory = account.directory_url.clone();
         let client_error = |e| AcmeError::from_client(&directory, e);
-        if challenge == ChallengeKind::Dns01 {
-            return Err(AcmeError::BadInput(
-                "dns-01 needs a DNS provider, which this version does not have yet: use http-01 or tls-alpn-01"
-                    .into(),
-            ));
-        }
         let retries = RetryPolicy::new()
             .initial_delay(Duration::from_millis(100))
             .backoff(1.5)
             .timeout(ORDER_TIMEOUT);
         let url = self.inner.url().to_owned();
-        let mut published = Published {
-            solvers,
-            http_tokens: Vec::new(),
-            alpn_names: Vec::new(),
-        };
         let mut readied: HashSet<String> = HashSet::new();
         loop {
             match self.inner.state().status {
@@ -156,7 +206,8 @@ impl AcmeOrder {
                     if !present(
                         &mut self.inner,
                         challenge,
-                        &mut published,
+                        solver,
+                        presented,
                         &mut readied,
                         progress,
                     )
@@ -218,21 +269,28 @@ impl AcmeOrder {
     }
 }
 
-/// Published challenge answers, withdrawn when dropped (also on error paths).
-struct Published<'a> {
-    solvers: &'a Solvers,
-    http_tokens: Vec<String>,
-    alpn_names: Vec<String>,
-}
+impl ChallengeSolver for Solvers {
+    async fn present(&self, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
+        match answer.kind {
+            ChallengeKind::Http01 => {
+                self.http01.insert(&answer.token, &answer.key_authorization);
+                Ok(())
+            }
+            ChallengeKind::TlsAlpn01 => self.tls_alpn01.insert(&answer.identifier, &answer.digest),
+            ChallengeKind::Dns01 => Err(AcmeError::BadInput(
+                "dns-01 needs a DNS provider, which this version does not have yet: use http-01 or tls-alpn-01"
+                    .into(),
+            )),
+        }
+    }
 
-impl Drop for Published<'_> {
-    fn drop(&mut self) {
-        for token in &self.http_tokens {
-            self.solvers.http01.remove(token);
+    async fn cleanup(&self, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
+        match answer.kind {
+            ChallengeKind::Http01 => self.http01.remove(&answer.token),
+            ChallengeKind::TlsAlpn01 => self.tls_alpn01.remove(&answer.identifier),
+            ChallengeKind::Dns01 => {}
         }
-        for name in &self.alpn_names {
-            self.solvers.tls_alpn01.remove(name);
-        }
+        Ok(())
     }
 }
 
@@ -254,11 +312,12 @@ fn challenge_type(kind: ChallengeKind) -> ChallengeType {
 /// Publish the answer for every pending authorization and tell the CA about
 /// the challenges not yet under validation. Returns `false` when a request
 /// failed for a bad nonce and the walk must start again (answers already
-/// published stay; challenges already readied are remembered in `readied`).
-async fn present(
+/// presented stay; challenges already readied are remembered in `readied`).
+async fn present<S: ChallengeSolver>(
     order: &mut instant_acme::Order,
     challenge: ChallengeKind,
-    published: &mut Published<'_>,
+    solver: &S,
+    presented: &mut Vec<ChallengeAnswer>,
     readied: &mut HashSet<String>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<bool, AcmeError> {
@@ -290,22 +349,20 @@ async fn present(
         let key_authorization = handle.key_authorization();
         // Publish in every case: a resumed order may be under validation
         // right now, and this process's responder starts empty.
-        match challenge {
-            ChallengeKind::Http01 => {
-                published
-                    .solvers
-                    .http01
-                    .insert(&handle.token, key_authorization.as_str());
-                published.http_tokens.push(handle.token.clone());
-            }
-            ChallengeKind::TlsAlpn01 => {
-                published
-                    .solvers
-                    .tls_alpn01
-                    .insert(&name, key_authorization.digest().as_ref())?;
-                published.alpn_names.push(name.clone());
-            }
-            ChallengeKind::Dns01 => {}
+        let answer = ChallengeAnswer {
+            kind: challenge,
+            identifier: match &authorization_identifier(&name) {
+                Some(bare) => bare.clone(),
+                None => name.clone(),
+            },
+            token: handle.token.clone(),
+            key_authorization: key_authorization.as_str().to_owned(),
+            digest: key_authorization.digest().as_ref().to_vec(),
+            dns_value: key_authorization.dns_value(),
+        };
+        solver.present(&answer).await?;
+        if !presented.contains(&answer) {
+            presented.push(answer);
         }
         if handle.status != ChallengeStatus::Pending || readied.contains(&handle.url) {
             progress(&format!("{name}: {challenge} challenge under validation"));
@@ -327,6 +384,12 @@ async fn present(
         progress(&format!("{name}: {challenge} challenge ready"));
     }
     Ok(true)
+}
+
+/// The identifier without a wildcard label (`*.example.com` is validated as
+/// `example.com`, RFC 8555 §7.1.3).
+fn authorization_identifier(name: &str) -> Option<String> {
+    name.strip_prefix("*.").map(str::to_owned)
 }
 
 fn parse_chain(pem: &str) -> Result<Vec<Vec<u8>>, AcmeError> {

@@ -28,41 +28,83 @@ impl TlsAlpnCertificates {
     /// Present a validation certificate for `identifier` (a DNS name or an IP
     /// address) with `digest` = SHA-256 of the key authorization.
     pub fn insert(&self, identifier: &str, digest: &[u8]) -> Result<(), AcmeError> {
-        let (sni, san) = match identifier.parse::<IpAddr>() {
-            // RFC 8738 §6: the SNI of an IP identifier is its reverse-DNS name.
-            Ok(ip) => (reverse_name(ip), SanType::IpAddress(ip)),
-            Err(_) => (
-                identifier.to_ascii_lowercase(),
-                SanType::DnsName(identifier.try_into().map_err(|e| {
-                    AcmeError::BadInput(format!("{identifier} is not a DNS name: {e}"))
-                })?),
-            ),
-        };
-        let mut params = CertificateParams::default();
-        params.subject_alt_names = vec![san];
-        params.custom_extensions = vec![CustomExtension::new_acme_identifier(digest)];
-        let key = KeyPair::generate().map_err(|e| AcmeError::BadInput(e.to_string()))?;
-        let cert = params
-            .self_signed(&key)
-            .map_err(|e| AcmeError::BadInput(e.to_string()))?;
-        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der)
-            .map_err(|e| AcmeError::BadInput(e.to_string()))?;
-        let certified = Arc::new(CertifiedKey::new(vec![cert.der().clone()], signing));
+        let certified = validation_certificate(identifier, digest)?;
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        map.insert(sni, certified);
+        map.insert(sni_name(identifier), certified);
         Ok(())
+    }
+
+    /// The validation certificate presented for an SNI name, if any.
+    pub fn get(&self, sni: &str) -> Option<Arc<CertifiedKey>> {
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        map.get(&sni.to_ascii_lowercase()).cloned()
     }
 
     /// Stop presenting a certificate for `identifier`.
     pub fn remove(&self, identifier: &str) {
-        let sni = match identifier.parse::<IpAddr>() {
-            Ok(ip) => reverse_name(ip),
-            Err(_) => identifier.to_ascii_lowercase(),
-        };
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        map.remove(&sni);
+        map.remove(&sni_name(identifier));
     }
+}
+
+/// The self-signed certificate RFC 8737 §3 asks for: the identifier as its
+/// only SAN and the critical `acmeIdentifier` extension holding `digest`.
+pub fn validation_certificate(
+    identifier: &str,
+    digest: &[u8],
+) -> Result<Arc<CertifiedKey>, AcmeError> {
+    let san =
+        match identifier.parse::<IpAddr>() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => SanType::DnsName(identifier.try_into().map_err(|e| {
+                AcmeError::BadInput(format!("{identifier} is not a DNS name: {e}"))
+            })?),
+        };
+    let mut params = CertificateParams::default();
+    params.subject_alt_names = vec![san];
+    params.custom_extensions = vec![CustomExtension::new_acme_identifier(digest)];
+    let key = KeyPair::generate().map_err(|e| AcmeError::BadInput(e.to_string()))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| AcmeError::BadInput(e.to_string()))?;
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der)
+        .map_err(|e| AcmeError::BadInput(e.to_string()))?;
+    Ok(Arc::new(CertifiedKey::new(
+        vec![cert.der().clone()],
+        signing,
+    )))
+}
+
+/// The SNI name a CA sends when validating `identifier`: the name itself, or
+/// for an IP address its reverse-DNS name (RFC 8738 §6).
+pub fn sni_name(identifier: &str) -> String {
+    match identifier.parse::<IpAddr>() {
+        Ok(ip) => reverse_name(ip),
+        Err(_) => identifier.to_ascii_lowercase(),
+    }
+}
+
+/// The identifier an SNI name stands for (inverse of [`sni_name`]).
+pub fn identifier_from_sni(sni: &str) -> String {
+    let sni = sni.to_ascii_lowercase();
+    if let Some(rest) = sni.strip_suffix(".in-addr.arpa") {
+        let mut octets: Vec<&str> = rest.split('.').collect();
+        octets.reverse();
+        if let Ok(ip) = octets.join(".").parse::<std::net::Ipv4Addr>() {
+            return ip.to_string();
+        }
+    }
+    if let Some(rest) = sni.strip_suffix(".ip6.arpa") {
+        let nibbles: String = rest.split('.').rev().collect();
+        if nibbles.len() == 32 && nibbles.chars().all(|c| c.is_ascii_hexdigit()) {
+            let groups: Vec<&str> = (0..8).map(|i| &nibbles[i * 4..i * 4 + 4]).collect();
+            if let Ok(ip) = groups.join(":").parse::<std::net::Ipv6Addr>() {
+                return ip.to_string();
+            }
+        }
+    }
+    sni
 }
 
 /// `in-addr.arpa` / `ip6.arpa` name of an address (RFC 8738 §6).
@@ -95,9 +137,7 @@ impl ResolvesServerCert for Resolver {
         if !offers_acme {
             return None;
         }
-        let name = hello.server_name()?.to_ascii_lowercase();
-        let map = self.0.0.read().unwrap_or_else(|e| e.into_inner());
-        map.get(&name).cloned()
+        self.0.get(hello.server_name()?)
     }
 }
 
@@ -163,6 +203,13 @@ impl Drop for TlsAlpnResponder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sni_names_round_trip() {
+        for identifier in ["www.example.test", "192.0.2.7", "2001:db8::1"] {
+            assert_eq!(identifier_from_sni(&sni_name(identifier)), identifier);
+        }
+    }
 
     #[test]
     fn reverse_names_follow_rfc_8738() {

@@ -30,8 +30,8 @@ mod store;
 pub use error::StoreError;
 pub use model::{
     AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion,
-    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, PendingOrder, TrustAnchorRecord,
-    VersionSource,
+    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, PendingOrder, ServerRecord,
+    TrustAnchorRecord, VersionSource,
 };
 pub use seal::{MASTER_KEY_ENV, MASTER_KEY_LEN, MasterKey};
 pub use store::{Backend, Store};

@@ -374,3 +374,23 @@ impl fmt::Debug for PendingOrder {
             .finish_non_exhaustive()
     }
 }
+
+/// A running `certmgr server`, as it registers itself in the store so that
+/// other processes sharing the store can let it answer challenges.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerRecord {
+    /// Stable id of this server run.
+    pub id: String,
+    /// Host name.
+    pub host: String,
+    /// Process id.
+    pub pid: i64,
+    /// Where it answers HTTP-01.
+    pub http_listen: Option<String>,
+    /// Where it answers TLS-ALPN-01 and HTTP-01 over HTTPS.
+    pub https_listen: Option<String>,
+    /// Unix seconds.
+    pub started_at: i64,
+    /// Last sign of life, Unix seconds.
+    pub heartbeat_at: i64,
+}

@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use certmgr_core::{Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
+use certmgr_core::{ChallengeKind, Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use zeroize::Zeroizing;
@@ -10,8 +10,8 @@ use zeroize::Zeroizing;
 use crate::der;
 use crate::model::{
     AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion,
-    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, PendingOrder, TrustAnchorRecord,
-    VersionSource,
+    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, PendingOrder, ServerRecord,
+    TrustAnchorRecord, VersionSource,
 };
 use crate::{MasterKey, StoreError};
 
@@ -936,6 +936,136 @@ impl Store {
         order: &PendingOrder,
     ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         self.key.open(&order.sealed_key, &order_context(&order.id))
+    }
+
+    // ----- challenge answers and servers ----------------------------------------
+
+    /// Publish a challenge answer for the certmgr servers sharing this store.
+    pub async fn publish_challenge(
+        &self,
+        kind: ChallengeKind,
+        identifier: &str,
+        token: &str,
+        key_authorization: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM acme_challenges WHERE token = $1")
+            .bind(token)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO acme_challenges (token, kind, identifier, key_authorization, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token)
+        .bind(kind.as_str())
+        .bind(identifier)
+        .bind(key_authorization)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Withdraw a published challenge answer.
+    pub async fn withdraw_challenge(&self, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM acme_challenges WHERE token = $1")
+            .bind(token)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The HTTP-01 key authorization published for `token`.
+    pub async fn http01_answer(&self, token: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT key_authorization FROM acme_challenges WHERE token = $1 AND kind = 'http-01'",
+        )
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("key_authorization")).transpose()?)
+    }
+
+    /// The TLS-ALPN-01 key authorization published for `identifier` (newest first).
+    pub async fn tls_alpn01_answer(&self, identifier: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT key_authorization FROM acme_challenges WHERE kind = 'tls-alpn-01' \
+             AND identifier = $1 ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(identifier)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("key_authorization")).transpose()?)
+    }
+
+    /// Forget answers older than `max_age_secs` (left by killed processes).
+    pub async fn expire_challenges(&self, max_age_secs: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM acme_challenges WHERE created_at < $1")
+                .bind(now() - max_age_secs)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Register a running server (or refresh its heartbeat).
+    pub async fn register_server(&self, server: &ServerRecord) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM servers WHERE id = $1")
+            .bind(&server.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO servers (id, host, pid, http_listen, https_listen, started_at, heartbeat_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&server.id)
+        .bind(&server.host)
+        .bind(server.pid)
+        .bind(server.http_listen.clone())
+        .bind(server.https_listen.clone())
+        .bind(server.started_at)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Remove a server's registration (it is stopping).
+    pub async fn unregister_server(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM servers WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Servers whose heartbeat is at most `max_age_secs` old.
+    pub async fn live_servers(&self, max_age_secs: i64) -> Result<Vec<ServerRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, host, pid, http_listen, https_listen, started_at, heartbeat_at FROM servers \
+             WHERE heartbeat_at >= $1 ORDER BY started_at",
+        )
+        .bind(now() - max_age_secs)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ServerRecord {
+                    id: row.try_get("id")?,
+                    host: row.try_get("host")?,
+                    pid: row.try_get("pid")?,
+                    http_listen: row.try_get("http_listen")?,
+                    https_listen: row.try_get("https_listen")?,
+                    started_at: row.try_get("started_at")?,
+                    heartbeat_at: row.try_get("heartbeat_at")?,
+                })
+            })
+            .collect()
     }
 
     // ----- integrity ---------------------------------------------------------

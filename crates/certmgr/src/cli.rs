@@ -50,6 +50,28 @@ pub enum Command {
     Acme(AcmeCommand),
     /// Issue or renew every credential that is due (for cron; `certmgr server` does it by itself).
     Renew(RenewArgs),
+    /// Run the node: answer HTTP-01 / TLS-ALPN-01 for every process sharing the store, renew on schedule.
+    Server(ServerArgs),
+}
+
+/// `certmgr server`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Where to answer HTTP-01 (the CA connects to port 80).
+    #[arg(long, default_value = "0.0.0.0:80", value_name = "ADDR")]
+    pub http_listen: std::net::SocketAddr,
+    /// Where to answer TLS-ALPN-01, and HTTP-01 over HTTPS for sites that redirect to 443.
+    #[arg(long, default_value = "0.0.0.0:443", value_name = "ADDR")]
+    pub https_listen: std::net::SocketAddr,
+    /// Do not listen for TLS-ALPN-01 / HTTPS.
+    #[arg(long)]
+    pub no_https: bool,
+    /// Seconds between renewal runs.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub renew_interval: u64,
+    /// Do not renew on schedule (answer challenges only).
+    #[arg(long)]
+    pub no_renew: bool,
 }
 
 /// `certmgr renew`.
@@ -68,6 +90,10 @@ pub struct RenewArgs {
     /// ACME tls-alpn-01: answer the CA on this address (default 0.0.0.0:443).
     #[arg(long, value_name = "ADDR")]
     pub tls_alpn01_listen: Option<std::net::SocketAddr>,
+    /// ACME http-01: write the answers under this web server document root
+    /// (DIR/.well-known/acme-challenge/TOKEN) instead of answering here.
+    #[arg(long, value_name = "DIR", conflicts_with = "http01_listen")]
+    pub webroot: Option<std::path::PathBuf>,
 }
 
 /// `certmgr acme ...`.
@@ -192,6 +218,10 @@ pub struct CredIssueArgs {
     /// ACME tls-alpn-01: answer the CA on this address (default 0.0.0.0:443).
     #[arg(long, value_name = "ADDR")]
     pub tls_alpn01_listen: Option<std::net::SocketAddr>,
+    /// ACME http-01: write the answers under this web server document root
+    /// (DIR/.well-known/acme-challenge/TOKEN) instead of answering here.
+    #[arg(long, value_name = "DIR", conflicts_with = "http01_listen")]
+    pub webroot: Option<std::path::PathBuf>,
 }
 
 /// `certmgr cred revoke`.

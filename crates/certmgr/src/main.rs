@@ -6,6 +6,8 @@ mod context;
 mod error;
 mod input;
 mod output;
+mod server;
+mod solver;
 
 use std::process::ExitCode;
 

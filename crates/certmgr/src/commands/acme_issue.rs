@@ -20,9 +20,9 @@ use certmgr_store::{
     Store, VersionSource,
 };
 
-use crate::cli::CredIssueArgs;
 use crate::commands::{acme, certificate_record, outcome_for, trust_anchors};
 use crate::error::{CliError, CliResult};
+use crate::solver::RunSolver;
 
 /// Default address of the HTTP-01 responder (the CA connects to port 80).
 const DEFAULT_HTTP01_LISTEN: &str = "0.0.0.0:80";
@@ -31,27 +31,68 @@ const DEFAULT_TLS_ALPN01_LISTEN: &str = "0.0.0.0:443";
 /// How long an issuance lease lasts before another process may take over.
 const LEASE_SECS: i64 = 600;
 
-/// The challenge responders of one run, shared by every order it places.
-pub struct Responders {
+/// Heartbeats older than this mean the server is gone.
+const SERVER_LIVENESS_SECS: i64 = 30;
+
+/// How one run answers challenges, with the responders it started (if any),
+/// shared by every order it places.
+pub struct Responders<'a> {
     /// Where orders publish their answers.
-    pub solvers: Solvers,
+    pub solver: RunSolver<'a>,
     _http: Option<Http01Responder>,
     _alpn: Option<TlsAlpnResponder>,
 }
 
-impl Responders {
-    /// Start a responder for each challenge kind in `kinds` (before any order
-    /// tells the CA to validate).
-    pub async fn start(
+/// How the user asked a run to answer challenges.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerOptions {
+    /// Answer HTTP-01 on this address.
+    pub http01_listen: Option<SocketAddr>,
+    /// Answer TLS-ALPN-01 on this address.
+    pub tls_alpn01_listen: Option<SocketAddr>,
+    /// Write HTTP-01 answers under this document root.
+    pub webroot: Option<std::path::PathBuf>,
+}
+
+impl<'a> Responders<'a> {
+    /// Decide how to answer `kinds` of challenges: into a web root when asked;
+    /// through a running `certmgr server` sharing the store when there is one
+    /// and no listen address was given; otherwise with responders started here
+    /// (before any order tells the CA to validate).
+    pub async fn for_run(
+        store: &'a Store,
         kinds: &[ChallengeKind],
-        http01_listen: Option<SocketAddr>,
-        tls_alpn01_listen: Option<SocketAddr>,
-    ) -> CliResult<Responders> {
+        options: &AnswerOptions,
+        quiet: bool,
+    ) -> CliResult<Responders<'a>> {
+        if let Some(root) = &options.webroot {
+            return Ok(Responders {
+                solver: RunSolver::Webroot(root.clone()),
+                _http: None,
+                _alpn: None,
+            });
+        }
+        if options.http01_listen.is_none() && options.tls_alpn01_listen.is_none() {
+            let servers = store.live_servers(SERVER_LIVENESS_SECS).await?;
+            if let Some(server) = servers.first() {
+                if !quiet {
+                    eprintln!(
+                        "  answering through the certmgr server on {} (pid {})",
+                        server.host, server.pid
+                    );
+                }
+                return Ok(Responders {
+                    solver: RunSolver::Store(store),
+                    _http: None,
+                    _alpn: None,
+                });
+            }
+        }
         let solvers = Solvers::default();
         let http = if kinds.contains(&ChallengeKind::Http01) {
             Some(
                 Http01Responder::start(
-                    listen_address(http01_listen, DEFAULT_HTTP01_LISTEN)?,
+                    listen_address(options.http01_listen, DEFAULT_HTTP01_LISTEN)?,
                     solvers.http01.clone(),
                 )
                 .await?,
@@ -62,7 +103,7 @@ impl Responders {
         let alpn = if kinds.contains(&ChallengeKind::TlsAlpn01) {
             Some(
                 TlsAlpnResponder::start(
-                    listen_address(tls_alpn01_listen, DEFAULT_TLS_ALPN01_LISTEN)?,
+                    listen_address(options.tls_alpn01_listen, DEFAULT_TLS_ALPN01_LISTEN)?,
                     solvers.tls_alpn01.clone(),
                 )
                 .await?,
@@ -71,7 +112,7 @@ impl Responders {
             None
         };
         Ok(Responders {
-            solvers,
+            solver: RunSolver::Memory(solvers),
             _http: http,
             _alpn: alpn,
         })
@@ -79,23 +120,22 @@ impl Responders {
 }
 
 /// Order certificates for every key of an ACME credential, answering the
-/// challenges with responders started for this run; returns the new version.
+/// challenges as the options say; returns the new version.
 pub async fn issue(
     store: &Store,
     credential: &CredentialRecord,
-    args: &CredIssueArgs,
+    options: &AnswerOptions,
     quiet: bool,
 ) -> CliResult<i64> {
     let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
-    let responders =
-        Responders::start(&[challenge], args.http01_listen, args.tls_alpn01_listen).await?;
+    let responders = Responders::for_run(store, &[challenge], options, quiet).await?;
     let (record, account) = connect_for(store, credential).await?;
     issue_with(
         store,
         credential,
         &record,
         &account,
-        &responders.solvers,
+        &responders.solver,
         quiet,
     )
     .await
@@ -121,7 +161,7 @@ pub async fn issue_with(
     credential: &CredentialRecord,
     record: &AcmeAccountRecord,
     account: &AcmeAccount,
-    solvers: &Solvers,
+    solver: &RunSolver<'_>,
     quiet: bool,
 ) -> CliResult<i64> {
     let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
@@ -140,7 +180,7 @@ pub async fn issue_with(
         account,
         challenge,
         profile.as_deref(),
-        solvers,
+        solver,
         quiet,
     )
     .await;
@@ -163,7 +203,7 @@ async fn order_all(
     account: &AcmeAccount,
     challenge: ChallengeKind,
     profile: Option<&str>,
-    solvers: &Solvers,
+    solver: &RunSolver<'_>,
     quiet: bool,
 ) -> CliResult<i64> {
     let progress = |line: &str| {
@@ -210,7 +250,7 @@ async fn order_all(
             replaces,
         };
         let (key, verified) = order_one(
-            store, credential, account, order, solvers, &anchors, &progress,
+            store, credential, account, order, solver, &anchors, &progress,
         )
         .await?;
         warnings.extend(verified.warnings.iter().cloned());
@@ -267,7 +307,7 @@ async fn order_one(
     credential: &CredentialRecord,
     account: &AcmeAccount,
     plan: OrderPlan<'_>,
-    solvers: &Solvers,
+    solver: &RunSolver<'_>,
     anchors: &certmgr_pki::TrustAnchors,
     progress: &(dyn Fn(&str) + Sync),
 ) -> CliResult<(PrivateKey, VerifiedChain)> {
@@ -329,7 +369,7 @@ async fn order_one(
     };
     let csr_der = csr_der(&key, credential)?;
     let chain = order
-        .complete(account, &csr_der, challenge, solvers, progress)
+        .complete(account, &csr_der, challenge, solver, progress)
         .await?;
     let verified = verify_acme_chain(&chain.certs_der, anchors)?;
     if !certmgr_pki::key_matches(&key, &verified.leaf)? {
@@ -340,12 +380,16 @@ async fn order_one(
     Ok((key, verified))
 }
 
+/// This machine's host name, for leases and server registrations.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
 /// Who holds the lease: this host and process.
 fn lease_owner() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into());
-    format!("{host}:{}", std::process::id())
+    format!("{}:{}", host_name(), std::process::id())
 }
 
 /// Take the credential's lease; a lease held by a dead process on this host is

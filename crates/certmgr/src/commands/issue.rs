@@ -23,7 +23,14 @@ pub async fn issue(store: &Store, args: &CredIssueArgs, json: bool) -> CliResult
     let credential = store.credential(name).await?;
     let version = match &credential.issuer {
         IssuerRef::MicroCa(_) => issue_from_microca(store, &credential).await?,
-        IssuerRef::Acme(_) => acme_issue::issue(store, &credential, args, json).await?,
+        IssuerRef::Acme(_) => {
+            let options = acme_issue::AnswerOptions {
+                http01_listen: args.http01_listen,
+                tls_alpn01_listen: args.tls_alpn01_listen,
+                webroot: args.webroot.clone(),
+            };
+            acme_issue::issue(store, &credential, &options, json).await?
+        }
         IssuerRef::Manual => {
             return Err(CliError::bad_input(format!(
                 "credential {name:?} uses the manual flow: run `certmgr cred csr {name} --out req.pem`, have the CSR signed, then `certmgr cred import {name} --cert signed.pem`"

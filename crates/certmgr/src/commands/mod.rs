@@ -1,14 +1,14 @@
 //! One module per noun; each command takes the opened store and its arguments.
 
 mod acme;
-mod acme_issue;
+pub(crate) mod acme_issue;
 mod ca;
 mod cred;
 mod export;
 mod import;
 mod init;
 mod issue;
-mod renew;
+pub(crate) mod renew;
 mod trust;
 
 use certmgr_core::{Health, Status};
@@ -62,6 +62,14 @@ pub async fn run(cli: Cli) -> CliResult<()> {
             },
         },
         Command::Renew(args) => renew::run(&store, &args, json).await,
+        Command::Server(args) => {
+            let options = crate::server::ServerOptions {
+                http_listen: args.http_listen,
+                https_listen: (!args.no_https).then_some(args.https_listen),
+                renew_interval: (!args.no_renew).then_some(args.renew_interval),
+            };
+            return crate::server::run(store, options).await;
+        }
         Command::Trust(command) => match command {
             TrustCommand::Add(args) => trust::add(&store, &args, json).await,
             TrustCommand::List => trust::list(&store, json).await,

@@ -19,10 +19,11 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::cli::RenewArgs;
-use crate::commands::acme_issue::{Responders, issue_with};
+use crate::commands::acme_issue::{AnswerOptions, Responders, issue_with};
 use crate::commands::{acme, issue};
 use crate::error::{CliError, CliResult};
 use crate::output::{print_json, print_table, timestamp};
+use crate::solver::RunSolver;
 
 /// Orders at once per ACME account when the account sets no limit.
 const DEFAULT_CONCURRENT_ORDERS: u32 = 4;
@@ -33,7 +34,7 @@ const ARI_RECHECK_MAX_SECS: i64 = 24 * 3600;
 
 /// What `renew --due` decided for one credential, and what came of it.
 #[derive(Debug, Clone, Serialize)]
-struct Decision {
+pub struct Decision {
     name: String,
     due: bool,
     reason: String,
@@ -41,34 +42,30 @@ struct Decision {
     ok: Option<bool>,
 }
 
+/// How a renewal run answers ACME challenges.
+pub enum SolverChoice<'a> {
+    /// A solver the caller runs (the server's own responders).
+    Given(&'a RunSolver<'a>),
+    /// Decide from the user's options, and only if an ACME credential is due
+    /// (so a run with nothing to do never binds a port).
+    FromOptions(AnswerOptions),
+}
+
 pub async fn run(store: &Store, args: &RenewArgs, json: bool) -> CliResult<()> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut accounts: HashMap<String, (AcmeAccountRecord, AcmeAccount)> = HashMap::new();
-    let mut decisions = Vec::new();
-    let mut due = Vec::new();
-    for credential in store.list_credentials().await? {
-        let (is_due, reason) = decide(store, &credential, now, &mut accounts).await?;
-        decisions.push(Decision {
-            name: credential.name.clone(),
-            due: is_due,
-            reason,
-            result: None,
-            ok: None,
-        });
-        if is_due {
-            due.push(credential);
-        }
-    }
-    if !args.dry_run && !due.is_empty() {
-        let results = renew_all(store, args, &due, &accounts, json).await?;
-        for decision in &mut decisions {
-            if let Some((ok, text)) = results.get(&decision.name) {
-                decision.ok = Some(*ok);
-                decision.result = Some(text.clone());
-            }
-        }
-    }
+    let options = AnswerOptions {
+        http01_listen: args.http01_listen,
+        tls_alpn01_listen: args.tls_alpn01_listen,
+        webroot: args.webroot.clone(),
+    };
+    let decisions = plan_and_run(
+        store,
+        SolverChoice::FromOptions(options),
+        args.dry_run,
+        json,
+    )
+    .await?;
     let failed = decisions.iter().filter(|d| d.ok == Some(false)).count();
+    let due = decisions.iter().filter(|d| d.due).count();
     if json {
         print_json(&decisions)?;
     } else {
@@ -87,11 +84,71 @@ pub async fn run(store: &Store, args: &RenewArgs, json: bool) -> CliResult<()> {
     }
     if failed > 0 {
         return Err(CliError::failed(format!(
-            "{failed} of {} due credential(s) failed; see `certmgr cred show NAME --events`",
-            due.len()
+            "{failed} of {due} due credential(s) failed; see `certmgr cred show NAME --events`"
         )));
     }
     Ok(())
+}
+
+/// One scheduler run with the caller's solver (`certmgr server`).
+pub async fn renew_due(
+    store: &Store,
+    solver: &RunSolver<'_>,
+    dry_run: bool,
+    quiet: bool,
+) -> CliResult<Vec<Decision>> {
+    plan_and_run(store, SolverChoice::Given(solver), dry_run, quiet).await
+}
+
+/// One line per credential that was due, for logs.
+pub fn summary(decisions: &[Decision]) -> Vec<String> {
+    decisions
+        .iter()
+        .filter(|d| d.due)
+        .map(|d| {
+            format!(
+                "{}: {} -> {}",
+                d.name,
+                d.reason,
+                d.result.as_deref().unwrap_or("not attempted")
+            )
+        })
+        .collect()
+}
+
+async fn plan_and_run(
+    store: &Store,
+    solver: SolverChoice<'_>,
+    dry_run: bool,
+    quiet: bool,
+) -> CliResult<Vec<Decision>> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut accounts: HashMap<String, (AcmeAccountRecord, AcmeAccount)> = HashMap::new();
+    let mut decisions = Vec::new();
+    let mut due = Vec::new();
+    for credential in store.list_credentials().await? {
+        let (is_due, reason) = decide(store, &credential, now, &mut accounts).await?;
+        decisions.push(Decision {
+            name: credential.name.clone(),
+            due: is_due,
+            reason,
+            result: None,
+            ok: None,
+        });
+        if is_due {
+            due.push(credential);
+        }
+    }
+    if !dry_run && !due.is_empty() {
+        let results = renew_all(store, solver, &due, &accounts, quiet).await?;
+        for decision in &mut decisions {
+            if let Some((ok, text)) = results.get(&decision.name) {
+                decision.ok = Some(*ok);
+                decision.result = Some(text.clone());
+            }
+        }
+    }
+    Ok(decisions)
 }
 
 /// Is this credential due, and why (or until when not)?
@@ -218,7 +275,7 @@ async fn decide(
 /// ACME ones concurrently up to each account's limit.
 async fn renew_all(
     store: &Store,
-    args: &RenewArgs,
+    solver: SolverChoice<'_>,
     due: &[CredentialRecord],
     accounts: &HashMap<String, (AcmeAccountRecord, AcmeAccount)>,
     quiet: bool,
@@ -242,7 +299,18 @@ async fn renew_all(
         .iter()
         .map(|c| c.challenge.unwrap_or(ChallengeKind::Http01))
         .collect();
-    let responders = Responders::start(&kinds, args.http01_listen, args.tls_alpn01_listen).await?;
+    let (responders, given) = match solver {
+        SolverChoice::FromOptions(options) => (
+            Some(Responders::for_run(store, &kinds, &options, quiet).await?),
+            None,
+        ),
+        SolverChoice::Given(given) => (None, Some(given)),
+    };
+    let solver: &RunSolver<'_> = match (&responders, given) {
+        (Some(responders), _) => &responders.solver,
+        (None, Some(given)) => given,
+        (None, None) => return Err(CliError::failed("no challenge solver for this run")),
+    };
     let mut connected = accounts.clone();
     let mut limits: HashMap<String, Arc<Semaphore>> = HashMap::new();
     for credential in &acme_due {
@@ -267,7 +335,6 @@ async fn renew_all(
     let runs = acme_due.iter().map(|credential| {
         let connected = &connected;
         let limits = &limits;
-        let solvers = &responders.solvers;
         async move {
             let IssuerRef::Acme(name) = &credential.issuer else {
                 return (credential.name.clone(), (false, "not ACME".to_owned()));
@@ -278,7 +345,7 @@ async fn renew_all(
             };
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = limit.acquire().await;
-            let result = issue_with(store, credential, record, account, solvers, true).await;
+            let result = issue_with(store, credential, record, account, solver, true).await;
             if !quiet {
                 eprintln!(
                     "  {}: {}",

@@ -51,7 +51,7 @@ impl AcmeEnv {
         format!("127.0.0.1:{}", self.pebble.http01_port())
     }
 
-    fn tls_alpn01(&self) -> String {
+    pub fn tls_alpn01(&self) -> String {
         format!("127.0.0.1:{}", self.pebble.tls_alpn01_port())
     }
 

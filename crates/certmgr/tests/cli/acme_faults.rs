@@ -116,17 +116,21 @@ fn an_issuance_killed_at_any_step_completes_on_the_next_run() {
             "{point}: {stderr}\n{}",
             t.pebble.logs()
         );
-        // Killed after telling the CA to validate, the responder was gone when
-        // the CA came: that order failed, and a new one is placed with the same
-        // (sealed) key. At every other point the same order is resumed.
-        let (expect, orders_expected) = match point {
-            "key-saved" => ("order created", 2),
-            "challenges-ready" => ("placing a new one with the same key", 3),
-            _ => ("resuming order", 2),
+        // Killed after telling the CA to validate: if the CA came after the
+        // responder died, that order failed and a new one is placed with the
+        // same (sealed) key; if it came before, the order is resumed. At every
+        // other point the same order is resumed.
+        let (expect, orders_expected): (&[&str], &[usize]) = match point {
+            "key-saved" => (&["order created"], &[2]),
+            "challenges-ready" => (
+                &["placing a new one with the same key", "resuming order"],
+                &[3, 2],
+            ),
+            _ => (&["resuming order"], &[2]),
         };
         assert!(
-            stderr.contains(expect),
-            "{point}: expected {expect:?}: {stderr}"
+            expect.iter().any(|e| stderr.contains(e)),
+            "{point}: expected one of {expect:?}: {stderr}"
         );
         let show = t.env.json(&["cred", "show", &name, "--events"]);
         assert_eq!(show["credential"]["status"], "valid", "{point}");
@@ -140,7 +144,10 @@ fn an_issuance_killed_at_any_step_completes_on_the_next_run() {
             .iter()
             .filter(|e| e["kind"] == "order-created")
             .count();
-        assert_eq!(orders, orders_expected, "{point}: {show}");
+        assert!(
+            orders_expected.contains(&orders),
+            "{point}: {orders} orders: {show}"
+        );
         t.verify(&name, &["rsa", "ecdsa"]);
     }
 }

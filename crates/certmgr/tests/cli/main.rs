@@ -14,3 +14,4 @@ mod import_export;
 mod manual_flow;
 mod microca;
 mod secrets;
+mod server;

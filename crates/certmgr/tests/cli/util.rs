@@ -101,6 +101,20 @@ impl Env {
         })
     }
 
+    /// How many `certmgr server`s are registered as alive in the store.
+    pub fn live_servers(&self) -> usize {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let store = self.open_store().await;
+            let count = store.live_servers(30).await.unwrap().len();
+            store.close().await;
+            count
+        })
+    }
+
     async fn open_store(&self) -> Store {
         let key = MasterKey::read_file(&self.store.data_dir().join("master.key")).unwrap();
         let url = match self.store.database_url() {

@@ -1,0 +1,309 @@
+//! `certmgr server`: the long-running process of a node.
+//!
+//! - Answers HTTP-01 on `--http-listen` from its own orders and from the
+//!   store, so every node sharing the store answers for every other
+//!   (several nodes behind one load balancer all pass validation).
+//! - On `--https-listen` it answers TLS-ALPN-01 (RFC 8737) and serves the same
+//!   HTTP-01 answers over HTTPS with a self-signed certificate, for sites whose
+//!   port 80 redirects to 443 (CAs follow that redirect and do not check the
+//!   certificate).
+//! - Registers itself in the store with a heartbeat, so `certmgr cred issue`
+//!   and `certmgr renew` in other processes publish their answers for it
+//!   instead of binding the ports themselves.
+//! - Renews what is due every `--renew-interval` seconds (the scheduler).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use certmgr_acme::{ACME_TLS_ALPN_PROTOCOL, Solvers, identifier_from_sni, validation_certificate};
+use certmgr_store::{ServerRecord, Store};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use rustls::ServerConfig;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio_rustls::LazyConfigAcceptor;
+
+use crate::commands::renew;
+use crate::error::{CliError, CliResult};
+use crate::solver::RunSolver;
+
+/// How often the server refreshes its registration.
+const HEARTBEAT_SECS: u64 = 10;
+/// Answers older than this were left by killed processes.
+const STALE_ANSWER_SECS: i64 = 24 * 3600;
+
+/// What `certmgr server` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// HTTP-01 listener.
+    pub http_listen: SocketAddr,
+    /// TLS-ALPN-01 + HTTPS listener, if any.
+    pub https_listen: Option<SocketAddr>,
+    /// Seconds between scheduler runs; `None` disables the scheduler.
+    pub renew_interval: Option<u64>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    store: Arc<Store>,
+    solvers: Solvers,
+}
+
+/// Run until SIGINT/SIGTERM.
+pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
+    let store = Arc::new(store);
+    let solvers = Solvers::default();
+    let state = AppState {
+        store: store.clone(),
+        solvers: solvers.clone(),
+    };
+    let http = tokio::net::TcpListener::bind(options.http_listen)
+        .await
+        .map_err(|e| listen_error(options.http_listen, &e))?;
+    let http_address = http.local_addr().unwrap_or(options.http_listen);
+    let router = router(state.clone());
+    let http_task = tokio::spawn({
+        let router = router.clone();
+        async move {
+            // Ends only when the task is aborted at shutdown.
+            let _ = axum::serve(http, router).await;
+        }
+    });
+    let https = match options.https_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| listen_error(address, &e))?;
+            let bound = listener.local_addr().unwrap_or(address);
+            let fallback = fallback_config()?;
+            Some((
+                bound,
+                tokio::spawn(serve_https(listener, state.clone(), router, fallback)),
+            ))
+        }
+        None => None,
+    };
+    store.expire_challenges(STALE_ANSWER_SECS).await?;
+    let registration = ServerRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        host: crate::commands::acme_issue::host_name(),
+        pid: i64::from(std::process::id()),
+        http_listen: Some(http_address.to_string()),
+        https_listen: https.as_ref().map(|(a, _)| a.to_string()),
+        started_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+        heartbeat_at: 0,
+    };
+    store.register_server(&registration).await?;
+    eprintln!(
+        "certmgr server: HTTP-01 on {http_address}{}; {}",
+        https
+            .as_ref()
+            .map(|(a, _)| format!(", TLS-ALPN-01 and HTTPS on {a}"))
+            .unwrap_or_default(),
+        match options.renew_interval {
+            Some(secs) => format!("renewing what is due every {secs} s"),
+            None => "scheduler off".into(),
+        }
+    );
+    let heartbeat = tokio::spawn({
+        let store = store.clone();
+        let registration = registration.clone();
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(HEARTBEAT_SECS)).await;
+                if let Err(e) = store.register_server(&registration).await {
+                    eprintln!("certmgr server: heartbeat failed: {e}");
+                }
+            }
+        }
+    });
+    let scheduler = options.renew_interval.map(|secs| {
+        let store = store.clone();
+        let solvers = solvers.clone();
+        tokio::spawn(async move {
+            let solver = RunSolver::Memory(solvers);
+            loop {
+                match renew::renew_due(&store, &solver, false, true).await {
+                    Ok(decisions) => {
+                        for line in renew::summary(&decisions) {
+                            eprintln!("certmgr server: {line}");
+                        }
+                    }
+                    Err(e) => eprintln!("certmgr server: renewal run failed: {e}"),
+                }
+                tokio::time::sleep(Duration::from_secs(secs.max(1))).await;
+            }
+        })
+    });
+    shutdown_signal().await;
+    eprintln!("certmgr server: stopping");
+    if let Some(task) = scheduler {
+        task.abort();
+    }
+    heartbeat.abort();
+    http_task.abort();
+    if let Some((_, task)) = https {
+        task.abort();
+    }
+    store.unregister_server(&registration.id).await?;
+    store.close().await;
+    Ok(())
+}
+
+fn listen_error(address: SocketAddr, error: &std::io::Error) -> CliError {
+    CliError::failed(format!(
+        "cannot listen on {address}: {error}; pick another address with --http-listen / --https-listen"
+    ))
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/.well-known/acme-challenge/{token}", get(http01_answer))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .with_state(state)
+}
+
+async fn http01_answer(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let answer = match state.solvers.http01.get(&token) {
+        Some(answer) => Some(answer),
+        None => state.store.http01_answer(&token).await.ok().flatten(),
+    };
+    match answer {
+        Some(key_authorization) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            key_authorization,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "unknown ACME challenge token\n").into_response(),
+    }
+}
+
+/// One certificate for every handshake.
+#[derive(Debug)]
+struct Fixed(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for Fixed {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+fn tls_config(key: Arc<CertifiedKey>, alpn: &[&[u8]]) -> CliResult<Arc<ServerConfig>> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CliError::failed(format!("TLS setup: {e}")))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Fixed(key)));
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
+
+/// The self-signed certificate served to everything that is not TLS-ALPN-01.
+fn fallback_config() -> CliResult<Arc<ServerConfig>> {
+    let key = rcgen::KeyPair::generate().map_err(|e| CliError::failed(e.to_string()))?;
+    let params = rcgen::CertificateParams::new(vec!["certmgr.invalid".to_owned()])
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der)
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    tls_config(
+        Arc::new(CertifiedKey::new(vec![cert.der().clone()], signing)),
+        &[b"http/1.1"],
+    )
+}
+
+async fn serve_https(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    router: Router,
+    fallback: Arc<ServerConfig>,
+) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        let router = router.clone();
+        let fallback = fallback.clone();
+        tokio::spawn(async move {
+            let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+            let Ok(start) = acceptor.await else {
+                return;
+            };
+            let hello = start.client_hello();
+            let wants_acme = hello
+                .alpn()
+                .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN_PROTOCOL));
+            if wants_acme {
+                let Some(sni) = hello.server_name().map(str::to_owned) else {
+                    return;
+                };
+                let Some(config) = alpn_config(&state, &sni).await else {
+                    return;
+                };
+                // The handshake is the whole validation.
+                if let Ok(mut tls) = start.into_stream(config).await {
+                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+                }
+                return;
+            }
+            let Ok(tls) = start.into_stream(fallback).await else {
+                return;
+            };
+            let service = TowerToHyperService::new(router);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
+/// The TLS-ALPN-01 validation certificate for an SNI name: from this server's
+/// own orders, or built from the answer another process published.
+async fn alpn_config(state: &AppState, sni: &str) -> Option<Arc<ServerConfig>> {
+    let key = match state.solvers.tls_alpn01.get(sni) {
+        Some(key) => key,
+        None => {
+            let identifier = identifier_from_sni(sni);
+            let key_authorization = state.store.tls_alpn01_answer(&identifier).await.ok()??;
+            let digest =
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_authorization.as_bytes());
+            validation_certificate(&identifier, digest.as_ref()).ok()?
+        }
+    };
+    tls_config(key, &[ACME_TLS_ALPN_PROTOCOL]).ok()
+}

@@ -1,0 +1,100 @@
+//! Where one run publishes its challenge answers.
+//!
+//! - [`RunSolver::Memory`]: this process answers, with responders it starts
+//!   (`--http01-listen`, `--tls-alpn01-listen`), like a standalone client.
+//! - [`RunSolver::Store`]: a running `certmgr server` sharing the store answers;
+//!   the answers go into the store, so any node behind a load balancer can.
+//! - [`RunSolver::Webroot`]: an existing web server answers HTTP-01 from files
+//!   written under its document root.
+
+use std::path::PathBuf;
+
+use certmgr_acme::{AcmeError, ChallengeAnswer, ChallengeSolver, Solvers};
+use certmgr_core::ChallengeKind;
+use certmgr_store::Store;
+
+/// The solver of one run.
+pub enum RunSolver<'a> {
+    /// Answers held in memory for this process's responders.
+    Memory(Solvers),
+    /// Answers published in the store for a running certmgr server.
+    Store(&'a Store),
+    /// Answer files under a web server's document root.
+    Webroot(PathBuf),
+}
+
+impl RunSolver<'_> {
+    /// The path of an HTTP-01 answer file under a document root.
+    fn webroot_file(root: &std::path::Path, token: &str) -> Result<PathBuf, AcmeError> {
+        // Tokens are base64url (RFC 8555 §8.1); anything else must not become a path.
+        if token.is_empty()
+            || !token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(AcmeError::Problem(format!(
+                "the CA sent a token that is not base64url: {token:?}"
+            )));
+        }
+        Ok(root.join(".well-known/acme-challenge").join(token))
+    }
+}
+
+impl ChallengeSolver for RunSolver<'_> {
+    async fn present(&self, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
+        match self {
+            RunSolver::Memory(solvers) => solvers.present(answer).await,
+            RunSolver::Store(store) => match answer.kind {
+                ChallengeKind::Http01 | ChallengeKind::TlsAlpn01 => store
+                    .publish_challenge(
+                        answer.kind,
+                        &answer.identifier,
+                        &answer.token,
+                        &answer.key_authorization,
+                    )
+                    .await
+                    .map_err(|e| AcmeError::Problem(format!("cannot publish the answer: {e}"))),
+                ChallengeKind::Dns01 => Err(AcmeError::BadInput(
+                    "dns-01 needs a DNS provider, which this version does not have yet".into(),
+                )),
+            },
+            RunSolver::Webroot(root) => {
+                if answer.kind != ChallengeKind::Http01 {
+                    return Err(AcmeError::BadInput(format!(
+                        "--webroot answers http-01 only, not {}",
+                        answer.kind
+                    )));
+                }
+                let path = Self::webroot_file(root, &answer.token)?;
+                let write = || -> std::io::Result<()> {
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                    std::fs::write(&path, answer.key_authorization.as_bytes())
+                };
+                write().map_err(|e| AcmeError::Listen {
+                    address: path.display().to_string(),
+                    challenge: "http-01",
+                    reason: format!("cannot write the answer file: {e}"),
+                })
+            }
+        }
+    }
+
+    async fn cleanup(&self, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
+        match self {
+            RunSolver::Memory(solvers) => solvers.cleanup(answer).await,
+            RunSolver::Store(store) => store
+                .withdraw_challenge(&answer.token)
+                .await
+                .map_err(|e| AcmeError::Problem(format!("cannot withdraw the answer: {e}"))),
+            RunSolver::Webroot(root) => {
+                if let Ok(path) = Self::webroot_file(root, &answer.token) {
+                    // Already gone is fine.
+                    let _ = std::fs::remove_file(path);
+                }
+                Ok(())
+            }
+        }
+    }
+}
