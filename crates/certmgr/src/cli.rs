@@ -190,6 +190,8 @@ pub enum CredCommand {
     Issue(CredIssueArgs),
     /// Revoke the current certificates of a credential.
     Revoke(CredRevokeArgs),
+    /// Before ordering: does each hostname's ACME challenge reach this node?
+    Check(CredCheckArgs),
     /// Make a key (kept sealed in the store) and write a CSR for an external CA.
     Csr(CredCsrArgs),
     /// Import a signed certificate, or a key and certificate made elsewhere.
@@ -220,6 +222,28 @@ pub struct CredIssueArgs {
     pub tls_alpn01_listen: Option<std::net::SocketAddr>,
     /// ACME http-01: write the answers under this web server document root
     /// (DIR/.well-known/acme-challenge/TOKEN) instead of answering here.
+    #[arg(long, value_name = "DIR", conflicts_with = "http01_listen")]
+    pub webroot: Option<std::path::PathBuf>,
+}
+
+/// `certmgr cred check`.
+#[derive(Debug, Args)]
+pub struct CredCheckArgs {
+    /// The credential's name.
+    pub name: String,
+    /// Port the CA connects to for http-01 (80; change only for tests and labs).
+    #[arg(long, default_value_t = 80, value_name = "PORT")]
+    pub http_port: u16,
+    /// Port the CA connects to for tls-alpn-01 (443).
+    #[arg(long, default_value_t = 443, value_name = "PORT")]
+    pub tls_port: u16,
+    /// Answer the probe here instead of through a running server (like `cred issue`).
+    #[arg(long, value_name = "ADDR")]
+    pub http01_listen: Option<std::net::SocketAddr>,
+    /// Answer the tls-alpn-01 probe here.
+    #[arg(long, value_name = "ADDR")]
+    pub tls_alpn01_listen: Option<std::net::SocketAddr>,
+    /// Write the probe under this document root (like `cred issue --webroot`).
     #[arg(long, value_name = "DIR", conflicts_with = "http01_listen")]
     pub webroot: Option<std::path::PathBuf>,
 }

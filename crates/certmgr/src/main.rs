@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod context;
+mod danger;
 mod error;
 mod input;
 mod output;

@@ -3,6 +3,7 @@
 mod acme;
 pub(crate) mod acme_issue;
 mod ca;
+mod check;
 mod cred;
 mod export;
 mod import;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
             CredCommand::Delete(args) => cred::delete(&store, &args.name, json).await,
             CredCommand::Issue(args) => issue::issue(&store, &args, json).await,
             CredCommand::Revoke(args) => issue::revoke(&store, &args, json).await,
+            CredCommand::Check(args) => check::run(&store, &args, json).await,
             CredCommand::Csr(args) => issue::csr(&store, &args, json).await,
             CredCommand::Import(args) => import::run(&store, &args, json).await,
             CredCommand::Export(args) => export::run(&store, &args, json).await,

@@ -10,6 +10,7 @@ mod acme;
 mod acme_faults;
 mod acme_renewal;
 mod bad_input;
+mod check;
 mod import_export;
 mod manual_flow;
 mod microca;
