@@ -84,16 +84,9 @@ pub struct RenewArgs {
     /// Show what would be done, change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// ACME http-01: answer the CA on this address (default 0.0.0.0:80).
-    #[arg(long, value_name = "ADDR")]
-    pub http01_listen: Option<std::net::SocketAddr>,
-    /// ACME tls-alpn-01: answer the CA on this address (default 0.0.0.0:443).
-    #[arg(long, value_name = "ADDR")]
-    pub tls_alpn01_listen: Option<std::net::SocketAddr>,
-    /// ACME http-01: write the answers under this web server document root
-    /// (DIR/.well-known/acme-challenge/TOKEN) instead of answering here.
-    #[arg(long, value_name = "DIR", conflicts_with = "http01_listen")]
-    pub webroot: Option<std::path::PathBuf>,
+    /// How to answer the CA's challenges.
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 /// `certmgr acme ...`.
@@ -209,21 +202,31 @@ pub struct NameArg {
     pub name: String,
 }
 
-/// `certmgr cred issue`.
-#[derive(Debug, Args)]
-pub struct CredIssueArgs {
-    /// The credential's name.
-    pub name: String,
-    /// ACME http-01: answer the CA on this address (default 0.0.0.0:80).
+/// How a run answers ACME challenges. Without any of these, a running
+/// `certmgr server` sharing the store answers; without one, this process
+/// answers on 0.0.0.0:80 (http-01) or 0.0.0.0:443 (tls-alpn-01).
+#[derive(Debug, Clone, Args)]
+pub struct AnswerArgs {
+    /// ACME http-01: answer the CA on this address.
     #[arg(long, value_name = "ADDR")]
     pub http01_listen: Option<std::net::SocketAddr>,
-    /// ACME tls-alpn-01: answer the CA on this address (default 0.0.0.0:443).
+    /// ACME tls-alpn-01: answer the CA on this address.
     #[arg(long, value_name = "ADDR")]
     pub tls_alpn01_listen: Option<std::net::SocketAddr>,
     /// ACME http-01: write the answers under this web server document root
     /// (DIR/.well-known/acme-challenge/TOKEN) instead of answering here.
     #[arg(long, value_name = "DIR", conflicts_with = "http01_listen")]
     pub webroot: Option<std::path::PathBuf>,
+}
+
+/// `certmgr cred issue`.
+#[derive(Debug, Args)]
+pub struct CredIssueArgs {
+    /// The credential's name.
+    pub name: String,
+    /// How to answer the CA's challenges.
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 /// `certmgr cred check`.
@@ -237,15 +240,9 @@ pub struct CredCheckArgs {
     /// Port the CA connects to for tls-alpn-01 (443).
     #[arg(long, default_value_t = 443, value_name = "PORT")]
     pub tls_port: u16,
-    /// Answer the probe here instead of through a running server (like `cred issue`).
-    #[arg(long, value_name = "ADDR")]
-    pub http01_listen: Option<std::net::SocketAddr>,
-    /// Answer the tls-alpn-01 probe here.
-    #[arg(long, value_name = "ADDR")]
-    pub tls_alpn01_listen: Option<std::net::SocketAddr>,
-    /// Write the probe under this document root (like `cred issue --webroot`).
-    #[arg(long, value_name = "DIR", conflicts_with = "http01_listen")]
-    pub webroot: Option<std::path::PathBuf>,
+    /// How to answer the probe (as `cred issue` would answer the CA).
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 /// `certmgr cred revoke`.

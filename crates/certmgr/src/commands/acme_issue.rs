@@ -54,6 +54,16 @@ pub struct AnswerOptions {
     pub webroot: Option<std::path::PathBuf>,
 }
 
+impl From<&crate::cli::AnswerArgs> for AnswerOptions {
+    fn from(args: &crate::cli::AnswerArgs) -> Self {
+        AnswerOptions {
+            http01_listen: args.http01_listen,
+            tls_alpn01_listen: args.tls_alpn01_listen,
+            webroot: args.webroot.clone(),
+        }
+    }
+}
+
 impl<'a> Responders<'a> {
     /// Decide how to answer `kinds` of challenges: into a web root when asked;
     /// through a running `certmgr server` sharing the store when there is one

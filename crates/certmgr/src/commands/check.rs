@@ -44,11 +44,7 @@ pub async fn run(store: &Store, args: &CredCheckArgs, json: bool) -> CliResult<(
             "dns-01 credentials are checked with `certmgr dns account test` (a later version)",
         ));
     }
-    let options = AnswerOptions {
-        http01_listen: args.http01_listen,
-        tls_alpn01_listen: args.tls_alpn01_listen,
-        webroot: args.webroot.clone(),
-    };
+    let options = AnswerOptions::from(&args.answer);
     let responders = Responders::for_run(store, &[challenge], &options, json).await?;
     let mut probes = Vec::new();
     for hostname in &credential.hostnames {

@@ -24,12 +24,7 @@ pub async fn issue(store: &Store, args: &CredIssueArgs, json: bool) -> CliResult
     let version = match &credential.issuer {
         IssuerRef::MicroCa(_) => issue_from_microca(store, &credential).await?,
         IssuerRef::Acme(_) => {
-            let options = acme_issue::AnswerOptions {
-                http01_listen: args.http01_listen,
-                tls_alpn01_listen: args.tls_alpn01_listen,
-                webroot: args.webroot.clone(),
-            };
-            acme_issue::issue(store, &credential, &options, json).await?
+            acme_issue::issue(store, &credential, &(&args.answer).into(), json).await?
         }
         IssuerRef::Manual => {
             return Err(CliError::bad_input(format!(

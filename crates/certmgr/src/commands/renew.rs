@@ -52,11 +52,7 @@ pub enum SolverChoice<'a> {
 }
 
 pub async fn run(store: &Store, args: &RenewArgs, json: bool) -> CliResult<()> {
-    let options = AnswerOptions {
-        http01_listen: args.http01_listen,
-        tls_alpn01_listen: args.tls_alpn01_listen,
-        webroot: args.webroot.clone(),
-    };
+    let options = AnswerOptions::from(&args.answer);
     let decisions = plan_and_run(
         store,
         SolverChoice::FromOptions(options),
