@@ -47,6 +47,10 @@ pub struct RenewalWindow {
 pub struct AcmeAccount {
     pub(crate) inner: Account,
     pub(crate) directory_url: String,
+    /// The stored credentials, for the requests instant-acme cannot make
+    /// (alternate chains).
+    credentials_json: std::sync::Arc<Zeroizing<Vec<u8>>>,
+    ca_bundle_pem: Option<String>,
 }
 
 impl std::fmt::Debug for AcmeAccount {
@@ -192,6 +196,8 @@ impl AcmeAccount {
             AcmeAccount {
                 inner,
                 directory_url: request.directory_url.clone(),
+                credentials_json: std::sync::Arc::new(json.clone()),
+                ca_bundle_pem: request.ca_bundle_pem.clone(),
             },
             json,
         ))
@@ -214,6 +220,8 @@ impl AcmeAccount {
         Ok(AcmeAccount {
             inner,
             directory_url: directory_url.to_owned(),
+            credentials_json: std::sync::Arc::new(Zeroizing::new(credentials_json.to_vec())),
+            ca_bundle_pem: ca_bundle_pem.map(str::to_owned),
         })
     }
 
@@ -264,11 +272,49 @@ impl AcmeAccount {
         }
     }
 
+    /// The chain to keep for an issued certificate when the user prefers the
+    /// chain leading to `preferred` (an issuer common name): the default chain
+    /// if it already does, else the first alternate (RFC 8555 §7.4.2) that
+    /// does. `None` when no chain matches (keep the default).
+    pub async fn preferred_chain(
+        &self,
+        issued: &crate::IssuedChain,
+        preferred: &str,
+    ) -> Result<Option<Vec<Vec<u8>>>, AcmeError> {
+        let matches = |chain: &[Vec<u8>]| {
+            crate::alternate::chain_top_issuer(chain)
+                .is_some_and(|cn| cn.eq_ignore_ascii_case(preferred))
+        };
+        if matches(&issued.certs_der) {
+            return Ok(Some(issued.certs_der.clone()));
+        }
+        let Some(url) = &issued.certificate_url else {
+            return Ok(None);
+        };
+        let mut fetcher = crate::alternate::Fetcher::new(
+            &self.credentials_json,
+            &self.directory_url,
+            self.ca_bundle_pem.as_deref(),
+        )
+        .await?;
+        let (_, alternates) = fetcher.post_as_get(url).await?;
+        for alternate in alternates {
+            let (pem, _) = fetcher.post_as_get(&alternate).await?;
+            let chain = crate::order::parse_chain(&pem)?;
+            if matches(&chain) {
+                return Ok(Some(chain));
+            }
+        }
+        Ok(None)
+    }
+
     /// Replace the account key (RFC 8555 §7.3.5); returns the new credentials.
     pub async fn rollover(&mut self) -> Result<Zeroizing<Vec<u8>>, AcmeError> {
         let credentials = retry_bad_nonce!(self.inner.update_key().await)
             .map_err(|e| AcmeError::from_client(&self.directory_url, e))?;
-        credentials_json(&credentials)
+        let json = credentials_json(&credentials)?;
+        self.credentials_json = std::sync::Arc::new(json.clone());
+        Ok(json)
     }
 
     /// Deactivate the account at the CA (RFC 8555 §7.3.6); it cannot be used again.

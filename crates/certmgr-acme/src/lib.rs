@@ -15,6 +15,7 @@ caller; this crate only speaks ACME.
 */
 
 mod account;
+mod alternate;
 mod catalog;
 mod error;
 mod failpoint;
@@ -24,6 +25,7 @@ mod order;
 mod tls_alpn01;
 
 pub use account::{AccountRequest, AcmeAccount, RenewalWindow, RevocationReason};
+pub use alternate::chain_top_issuer;
 pub use catalog::{CaEntry, catalog, find_ca};
 pub use error::AcmeError;
 pub use failpoint::{FAILPOINT_ENV, failpoint};

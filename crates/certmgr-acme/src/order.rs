@@ -75,6 +75,8 @@ pub struct Solvers {
 pub struct IssuedChain {
     /// Certificates, DER, leaf first.
     pub certs_der: Vec<Vec<u8>>,
+    /// Where the CA serves it (and links its alternate chains from).
+    pub certificate_url: Option<String>,
 }
 
 /// An order at the CA, new or found again by URL.
@@ -259,7 +261,11 @@ impl AcmeOrder {
                         "certificate downloaded ({} certificates in the chain)",
                         certs_der.len()
                     ));
-                    return Ok(IssuedChain { certs_der });
+                    let certificate_url = self.inner.state().certificate.clone();
+                    return Ok(IssuedChain {
+                        certs_der,
+                        certificate_url,
+                    });
                 }
                 OrderStatus::Invalid => {
                     return Err(validation_failure(&mut self.inner, &directory).await);
@@ -392,7 +398,7 @@ fn authorization_identifier(name: &str) -> Option<String> {
     name.strip_prefix("*.").map(str::to_owned)
 }
 
-fn parse_chain(pem: &str) -> Result<Vec<Vec<u8>>, AcmeError> {
+pub(crate) fn parse_chain(pem: &str) -> Result<Vec<Vec<u8>>, AcmeError> {
     let certs: Vec<Vec<u8>> = pem::parse_many(pem.as_bytes())
         .map_err(|e| AcmeError::BadCertificate(e.to_string()))?
         .into_iter()

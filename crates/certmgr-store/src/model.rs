@@ -24,6 +24,8 @@ pub struct NewCredential {
     pub challenge: Option<ChallengeKind>,
     /// ACME certificate profile; `None` = the account's default.
     pub profile: Option<String>,
+    /// Keep the CA's chain that leads to this issuer (common name), if offered.
+    pub preferred_chain: Option<String>,
 }
 
 /// A credential as stored, with the earliest expiry of its current certificates.
@@ -53,6 +55,8 @@ pub struct CredentialRecord {
     pub challenge: Option<ChallengeKind>,
     /// ACME certificate profile, if set.
     pub profile: Option<String>,
+    /// The issuer (common name) the chain should lead to, if set.
+    pub preferred_chain: Option<String>,
     /// When the current certificates are due for renewal (Unix seconds), once planned.
     pub renew_at: Option<i64>,
     /// When to ask the CA's renewalInfo (ARI) again.
@@ -299,6 +303,8 @@ pub struct NewAcmeAccount<'a> {
     pub profile: Option<String>,
     /// How many orders may run at once against this CA (`None` = certmgr's default).
     pub max_concurrent_orders: Option<u32>,
+    /// Default preferred chain (issuer common name) of this account's certificates.
+    pub preferred_chain: Option<String>,
 }
 
 /// An ACME account as stored; its credentials stay sealed until
@@ -328,6 +334,8 @@ pub struct AcmeAccountRecord {
     pub profile: Option<String>,
     /// How many orders may run at once against this CA.
     pub max_concurrent_orders: Option<u32>,
+    /// Default preferred chain (issuer common name).
+    pub preferred_chain: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.

@@ -18,7 +18,7 @@ use crate::{MasterKey, StoreError};
 macro_rules! credential_select {
     () => {
         "SELECT c.id, c.name, c.hostnames, c.key_specs, c.issuer, c.status, \
-    c.health, c.last_error, c.validity_days, c.renew_before_days, c.challenge, c.profile, c.renew_at, \
+    c.health, c.last_error, c.validity_days, c.renew_before_days, c.challenge, c.profile, c.preferred_chain, c.renew_at, \
     c.ari_next_check, c.failure_count, c.next_attempt_at, c.current_version, c.created_at, \
     c.updated_at, (SELECT MIN(k.not_after) FROM credential_keys k \
     WHERE k.credential_id = c.id AND k.version = c.current_version) AS not_after FROM credentials c"
@@ -35,7 +35,8 @@ macro_rules! key_select {
 macro_rules! acme_select {
     () => {
         "SELECT id, name, ca_id, directory_url, account_url, contacts, eab_kid, sealed_credentials, \
-         ca_bundle_pem, status, profile, max_concurrent_orders, created_at, updated_at FROM acme_accounts"
+         ca_bundle_pem, status, profile, max_concurrent_orders, preferred_chain, created_at, updated_at \
+         FROM acme_accounts"
     };
 }
 
@@ -700,8 +701,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO acme_accounts (id, name, ca_id, directory_url, account_url, contacts, eab_kid, \
-             sealed_credentials, ca_bundle_pem, status, profile, max_concurrent_orders, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $11, $12, $12)",
+             sealed_credentials, ca_bundle_pem, status, profile, max_concurrent_orders, preferred_chain, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $11, $12, $13, $13)",
         )
         .bind(&id)
         .bind(&new.name)
@@ -714,6 +715,7 @@ impl Store {
         .bind(new.ca_bundle_pem.clone())
         .bind(new.profile.clone())
         .bind(new.max_concurrent_orders.map(i64::from))
+        .bind(new.preferred_chain.clone())
         .bind(at)
         .execute(&mut *tx)
         .await
@@ -1097,7 +1099,7 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
     (
         "credentials",
         "SELECT id, name, hostnames, key_specs, issuer, status, health, last_error, validity_days, \
-         renew_before_days, challenge, profile, renew_at, ari_next_check, failure_count, next_attempt_at, \
+         renew_before_days, challenge, profile, preferred_chain, renew_at, ari_next_check, failure_count, next_attempt_at, \
          current_version, created_at, updated_at FROM credentials ORDER BY id",
     ),
     (
@@ -1118,7 +1120,8 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
     (
         "acme_accounts",
         "SELECT id, name, ca_id, directory_url, account_url, contacts, eab_kid, sealed_credentials, \
-         ca_bundle_pem, status, profile, max_concurrent_orders, created_at, updated_at FROM acme_accounts ORDER BY id",
+         ca_bundle_pem, status, profile, max_concurrent_orders, preferred_chain, created_at, updated_at \
+         FROM acme_accounts ORDER BY id",
     ),
     (
         "acme_orders",
@@ -1181,6 +1184,7 @@ fn credential_from_row(row: &AnyRow) -> Result<CredentialRecord, StoreError> {
             None => None,
         },
         profile: row.try_get("profile")?,
+        preferred_chain: row.try_get("preferred_chain")?,
         renew_at: row.try_get("renew_at")?,
         ari_next_check: row.try_get("ari_next_check")?,
         failure_count: u32::try_from(row.try_get::<i64, _>("failure_count")?).unwrap_or(u32::MAX),
@@ -1245,6 +1249,7 @@ fn acme_account_from_row(row: &AnyRow) -> Result<AcmeAccountRecord, StoreError> 
         status: row.try_get("status")?,
         profile: row.try_get("profile")?,
         max_concurrent_orders: days(row.try_get("max_concurrent_orders")?),
+        preferred_chain: row.try_get("preferred_chain")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         sealed_credentials: row.try_get("sealed_credentials")?,
@@ -1316,8 +1321,8 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
         serde_json::to_string(&new.key_specs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO credentials (id, name, hostnames, key_specs, issuer, status, health, \
-         validity_days, renew_before_days, challenge, profile, current_version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12)",
+         validity_days, renew_before_days, challenge, profile, preferred_chain, current_version, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $13)",
     )
     .bind(&id)
     .bind(&new.name)
@@ -1330,6 +1335,7 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
     .bind(new.renew_before_days.map(i64::from))
     .bind(new.challenge.map(|c| c.as_str().to_owned()))
     .bind(new.profile.clone())
+    .bind(new.preferred_chain.clone())
     .bind(at)
     .execute(&mut **tx)
     .await

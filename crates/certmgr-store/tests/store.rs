@@ -29,6 +29,7 @@ fn new_credential(name: &str) -> NewCredential {
         renew_before_days: None,
         challenge: None,
         profile: None,
+        preferred_chain: None,
     }
 }
 

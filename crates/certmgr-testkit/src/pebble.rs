@@ -102,6 +102,9 @@ pub struct PebbleOptions {
     /// Percentage of valid nonces pebble rejects with `badNonce` (`PEBBLE_WFE_NONCEREJECT`),
     /// 0 by default.
     pub nonce_reject_percent: u8,
+    /// Number of alternate root hierarchies (`PEBBLE_ALTERNATE_ROOTS`): each
+    /// certificate is then also offered under alternate chains (RFC 8555 §7.4.2).
+    pub alternate_roots: u8,
     /// External account binding keys: key id -> base64url-encoded HMAC key
     /// (`externalAccountMACKeys`). When not empty, pebble requires external account binding
     /// (`externalAccountBindingRequired`).
@@ -213,6 +216,10 @@ impl Pebble {
                     "PEBBLE_WFE_NONCEREJECT",
                     options.nonce_reject_percent.to_string(),
                 )
+                .env(
+                    "PEBBLE_ALTERNATE_ROOTS",
+                    options.alternate_roots.to_string(),
+                )
                 .current_dir(dir.path()),
             &dir.path().join("pebble.log"),
         );
@@ -314,6 +321,11 @@ impl Pebble {
     /// (`/roots/0`). Pebble makes a new one at every start.
     pub fn root_pem(&self) -> String {
         self.management_get("/roots/0")
+    }
+
+    /// Root number `index` (0 is the default hierarchy, 1.. the alternates).
+    pub fn root_pem_at(&self, index: u8) -> String {
+        self.management_get(&format!("/roots/{index}"))
     }
 
     /// Pebble's current intermediate certificate (PEM), from its management API

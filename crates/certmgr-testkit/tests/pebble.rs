@@ -153,6 +153,7 @@ fn eab_instance_requires_external_account_binding() {
     }
     let pebble = Pebble::start_with(PebbleOptions {
         nonce_reject_percent: 15,
+        alternate_roots: 0,
         eab_keys: vec![(
             "kid-1".to_owned(),
             "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W".to_owned(),

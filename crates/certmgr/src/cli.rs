@@ -102,6 +102,7 @@ pub enum AcmeCommand {
 
 /// `certmgr acme account ...`.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
 pub enum AcmeAccountCommand {
     /// Register an account at a CA.
     Create(AcmeAccountCreateArgs),
@@ -159,6 +160,9 @@ pub struct AcmeAccountCreateArgs {
     /// How many orders may run at once against this CA (default 4); mind its rate limits.
     #[arg(long, value_name = "N")]
     pub max_concurrent_orders: Option<u32>,
+    /// Keep the alternate chain that leads to this issuer (common name) when offered.
+    #[arg(long, value_name = "ISSUER_CN")]
+    pub preferred_chain: Option<String>,
 }
 
 /// `certmgr init`.
@@ -278,6 +282,10 @@ pub struct CredCreateArgs {
     /// ACME only: the certificate profile to order (e.g. shortlived); default: the account's.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// ACME only: keep the CA's alternate chain that leads to this issuer
+    /// (common name), when the CA offers one; default: the account's.
+    #[arg(long, value_name = "ISSUER_CN")]
+    pub preferred_chain: Option<String>,
     /// Validity of MicroCA-issued certificates in days (default 90).
     #[arg(long, value_name = "DAYS")]
     pub validity_days: Option<u32>,

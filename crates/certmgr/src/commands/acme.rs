@@ -138,6 +138,7 @@ pub async fn create(store: &Store, args: &AcmeAccountCreateArgs, json: bool) -> 
             ca_bundle_pem,
             profile: args.profile.clone(),
             max_concurrent_orders: args.max_concurrent_orders,
+            preferred_chain: args.preferred_chain.clone(),
         })
         .await?;
     if json {

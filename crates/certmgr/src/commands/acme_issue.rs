@@ -174,7 +174,6 @@ pub async fn issue_with(
     solver: &RunSolver<'_>,
     quiet: bool,
 ) -> CliResult<i64> {
-    let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
     let profile = credential
         .profile
         .clone()
@@ -184,16 +183,7 @@ pub async fn issue_with(
     }
     let owner = lease_owner();
     take_lease(store, credential, &owner).await?;
-    let result = order_all(
-        store,
-        credential,
-        account,
-        challenge,
-        profile.as_deref(),
-        solver,
-        quiet,
-    )
-    .await;
+    let result = order_all(store, credential, record, account, solver, quiet).await;
     let outcome = match result {
         Ok(version) => Ok(version),
         Err(error) => {
@@ -210,12 +200,13 @@ pub async fn issue_with(
 async fn order_all(
     store: &Store,
     credential: &CredentialRecord,
+    record: &AcmeAccountRecord,
     account: &AcmeAccount,
-    challenge: ChallengeKind,
-    profile: Option<&str>,
     solver: &RunSolver<'_>,
     quiet: bool,
 ) -> CliResult<i64> {
+    let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
+    let profile = credential.profile.as_deref().or(record.profile.as_deref());
     let progress = |line: &str| {
         if !quiet {
             eprintln!("  {line}");
@@ -241,6 +232,10 @@ async fn order_all(
         )
         .await?;
     let anchors = trust_anchors(store).await?;
+    let preferred_chain = credential
+        .preferred_chain
+        .clone()
+        .or_else(|| record.preferred_chain.clone());
     // The certificates being replaced, for ARI's `replaces` (RFC 9773 §5).
     let current = store.key_versions(credential, None).await?;
     let mut issued: Vec<(PrivateKey, CertificateRecord)> = Vec::new();
@@ -257,6 +252,7 @@ async fn order_all(
             existing,
             challenge,
             profile,
+            preferred_chain: preferred_chain.as_deref(),
             replaces,
         };
         let (key, verified) = order_one(
@@ -308,6 +304,7 @@ struct OrderPlan<'a> {
     existing: Option<PendingOrder>,
     challenge: ChallengeKind,
     profile: Option<&'a str>,
+    preferred_chain: Option<&'a str>,
     replaces: Option<&'a [u8]>,
 }
 
@@ -326,6 +323,7 @@ async fn order_one(
         existing,
         challenge,
         profile,
+        preferred_chain,
         replaces,
     } = plan;
     let (pending, key) = match existing {
@@ -378,10 +376,27 @@ async fn order_one(
         }
     };
     let csr_der = csr_der(&key, credential)?;
-    let chain = order
+    let mut chain = order
         .complete(account, &csr_der, challenge, solver, progress)
         .await?;
-    let verified = verify_acme_chain(&chain.certs_der, anchors)?;
+    let mut notes = Vec::new();
+    if let Some(preferred) = preferred_chain {
+        match account.preferred_chain(&chain, preferred).await {
+            Ok(Some(certs)) => {
+                progress(&format!("{spec} key: using the chain to {preferred:?}"));
+                chain.certs_der = certs;
+            }
+            Ok(None) => notes.push(format!(
+                "no chain offered by the CA leads to {preferred:?}; kept the default chain to {:?}",
+                certmgr_acme::chain_top_issuer(&chain.certs_der).unwrap_or_default()
+            )),
+            Err(e) => notes.push(format!(
+                "could not fetch the alternate chains ({e}); kept the default chain"
+            )),
+        }
+    }
+    let mut verified = verify_acme_chain(&chain.certs_der, anchors)?;
+    verified.warnings.extend(notes);
     if !certmgr_pki::key_matches(&key, &verified.leaf)? {
         return Err(CliError::failed(
             "the CA returned a certificate for another key: the order is not ours",

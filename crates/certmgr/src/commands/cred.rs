@@ -86,15 +86,8 @@ fn parse_new_credential(args: &CredCreateArgs) -> CliResult<NewCredential> {
         validity_days: args.validity_days,
         renew_before_days: args.renew_before_days,
         challenge,
-        profile: match (&issuer_is_acme, &args.profile) {
-            (true, profile) => profile.clone(),
-            (false, Some(_)) => {
-                return Err(CliError::bad_input(
-                    "--profile applies to ACME issuers only (--issuer acme:ACCOUNT)",
-                ));
-            }
-            (false, None) => None,
-        },
+        profile: acme_only(issuer_is_acme, "--profile", &args.profile)?,
+        preferred_chain: acme_only(issuer_is_acme, "--preferred-chain", &args.preferred_chain)?,
     })
 }
 
@@ -119,6 +112,16 @@ fn check_challenge_fits(challenge: Option<ChallengeKind>, hostnames: &[Hostname]
         None => {}
     }
     Ok(())
+}
+
+/// An option that only makes sense for ACME issuers.
+fn acme_only(is_acme: bool, flag: &str, value: &Option<String>) -> CliResult<Option<String>> {
+    match (is_acme, value) {
+        (false, Some(_)) => Err(CliError::bad_input(format!(
+            "{flag} applies to ACME issuers only (--issuer acme:ACCOUNT)"
+        ))),
+        (_, value) => Ok(value.clone()),
+    }
 }
 
 /// Refuse a validity outside 1..=3650 days.

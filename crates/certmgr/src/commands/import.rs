@@ -248,6 +248,7 @@ async fn import_key(
                     renew_before_days: None,
                     challenge: None,
                     profile: None,
+                    preferred_chain: None,
                 },
                 VersionSource::Import,
                 &keys,

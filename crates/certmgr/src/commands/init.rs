@@ -47,6 +47,7 @@ pub async fn run(location: &Location, args: &InitArgs, json: bool) -> CliResult<
                 renew_before_days: None,
                 challenge: None,
                 profile: None,
+                preferred_chain: None,
             })
             .await?;
         issue::issue_from_microca(&store, &credential).await?;

@@ -457,3 +457,105 @@ fn catalog_and_account_input_errors() {
     );
     assert_eq!(env.digest(), before);
 }
+
+#[test]
+fn preferred_chain_picks_the_alternate_that_leads_to_the_named_root() {
+    need_pebble!();
+    let t = AcmeEnv::start_with(
+        PebbleOptions {
+            alternate_roots: 1,
+            ..PebbleOptions::default()
+        },
+        true,
+    );
+    let dir = t.env.store.work_dir();
+    t.env.file("alt-root.pem", t.pebble.root_pem_at(1));
+    let subject = openssl(
+        dir,
+        &[
+            "x509",
+            "-in",
+            "alt-root.pem",
+            "-noout",
+            "-subject",
+            "-nameopt",
+            "RFC2253",
+        ],
+    );
+    let cn = subject
+        .trim()
+        .trim_start_matches("subject=")
+        .trim_start_matches("CN=")
+        .to_owned();
+    assert!(cn.starts_with("Pebble"), "{subject}");
+    t.env.ok(&["trust", "add", "alt-root.pem"]);
+    t.env.ok(&[
+        "cred",
+        "create",
+        "alt",
+        "--host",
+        "alt.example.test",
+        "--issuer",
+        "acme:pb",
+        "--preferred-chain",
+        &cn,
+    ]);
+    let out = t
+        .env
+        .run(&["cred", "issue", "alt", "--http01-listen", &t.http01()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("using the chain to"), "{stderr}");
+    t.env.ok(&["cred", "export", "alt", "--out", "alt"]);
+    let verified = openssl(
+        dir,
+        &[
+            "verify",
+            "-CAfile",
+            "alt-root.pem",
+            "-untrusted",
+            "alt/chain.pem",
+            "alt/cert.pem",
+        ],
+    );
+    assert!(verified.contains(": OK"), "{verified}");
+    // Negative control: that chain does not lead to the default root.
+    let other = crate::util::openssl_output(
+        dir,
+        &[
+            "verify",
+            "-CAfile",
+            "pebble-root.pem",
+            "-untrusted",
+            "alt/chain.pem",
+            "alt/cert.pem",
+        ],
+    );
+    assert!(
+        !other.status.success(),
+        "the default root must not verify the alternate chain"
+    );
+
+    // A preference nobody offers keeps the default chain, with a warning.
+    t.env.ok(&[
+        "cred",
+        "create",
+        "none",
+        "--host",
+        "none.example.test",
+        "--issuer",
+        "acme:pb",
+        "--preferred-chain",
+        "No Such Root",
+    ]);
+    let out = t
+        .env
+        .run(&["cred", "issue", "none", "--http01-listen", &t.http01()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no chain offered by the CA leads to"),
+        "{stderr}"
+    );
+    t.verify("none", &[""]);
+}
