@@ -52,6 +52,16 @@ impl Drop for Redirector {
     }
 }
 
+/// A child process killed when the test ends, also when it fails.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -153,20 +163,22 @@ fn check_reports_ok_and_each_kind_of_breakage() {
 
     // A plain web server answers where certmgr should (a proxy without the challenge path).
     let other = free_port();
-    let mut web = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &other.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(env.store.work_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let web = KillOnDrop(
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &other.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(env.store.work_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_for_port(other);
     let out = env.run(&[
         "--json",
@@ -178,8 +190,7 @@ fn check_reports_ok_and_each_kind_of_breakage() {
         "--http01-listen",
         &listen,
     ]);
-    let _ = web.kill();
-    let _ = web.wait();
+    drop(web);
     let probes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         probes[0]["detail"]
@@ -192,20 +203,22 @@ fn check_reports_ok_and_each_kind_of_breakage() {
     // Port 80 redirects to HTTPS on another port, where a certmgr server answers: fine.
     let https = free_port();
     let http = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_certmgr"))
-        .args([
-            "server",
-            "--no-renew",
-            "--http-listen",
-            &format!("127.0.0.1:{http}"),
-            "--https-listen",
-            &format!("127.0.0.1:{https}"),
-        ])
-        .envs(env.store.env())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let _server = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_certmgr"))
+            .args([
+                "server",
+                "--no-renew",
+                "--http-listen",
+                &format!("127.0.0.1:{http}"),
+                "--https-listen",
+                &format!("127.0.0.1:{https}"),
+            ])
+            .envs(env.store.env())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_for_port(https);
     let deadline = Instant::now() + Duration::from_secs(10);
     while env.live_servers() == 0 {
@@ -248,8 +261,7 @@ fn check_reports_ok_and_each_kind_of_breakage() {
     ]);
     let result = env.json(&["cred", "check", "a", "--tls-port", &https.to_string()]);
     assert_eq!(result[0]["ok"], true, "{result}");
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(_server);
 
     // A name that does not resolve.
     env.ok(&[

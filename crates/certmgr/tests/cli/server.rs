@@ -182,20 +182,22 @@ fn webroot_mode_writes_the_answer_where_a_web_server_serves_it() {
     let root = t.env.path("htdocs");
     std::fs::create_dir_all(&root).unwrap();
     let port = t.pebble.http01_port().to_string();
-    let mut web = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &port,
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(&root)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let web = crate::check::KillOnDrop(
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(&root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", t.pebble.http01_port())).is_err() {
         assert!(Instant::now() < deadline, "web server did not start");
@@ -213,8 +215,7 @@ fn webroot_mode_writes_the_answer_where_a_web_server_serves_it() {
     let result = t
         .env
         .run(&["cred", "issue", "site", "--webroot", root.to_str().unwrap()]);
-    let _ = web.kill();
-    let _ = web.wait();
+    drop(web);
     assert!(
         result.status.success(),
         "{}",
