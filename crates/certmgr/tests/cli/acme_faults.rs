@@ -1,7 +1,7 @@
 //! ACME under faults: bad nonces, a process killed at every step of an order.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use certmgr_testkit::pebble::{PebbleOptions, pebble_available};
 
@@ -41,18 +41,14 @@ fn twenty_issuances_succeed_while_the_ca_rejects_30_percent_of_nonces() {
 
 /// Run `cred issue` until it reaches `point`, then SIGKILL it.
 fn kill_at(t: &AcmeEnv, name: &str, point: &str) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_certmgr"));
-    command
-        .args(["cred", "issue", name, "--http01-listen", &t.http01()])
-        .current_dir(t.env.store.work_dir())
+    let mut child = t
+        .env
+        .command(&["cred", "issue", name, "--http01-listen", &t.http01()])
         .env("CERTMGR_FAILPOINT", point)
-        .env_remove("CERTMGR_MASTER_KEY")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (key, value) in t.env.store.env() {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().unwrap();
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let mut seen = Vec::new();
     for line in stderr.lines() {
@@ -166,17 +162,14 @@ fn a_second_issuance_of_the_same_credential_is_refused_while_one_runs() {
         "acme:pb",
     ]);
     // Freeze one issuance at a failpoint, keep it alive, and try a second one.
-    let mut command = Command::new(env!("CARGO_BIN_EXE_certmgr"));
-    command
-        .args(["cred", "issue", "busy", "--http01-listen", &t.http01()])
-        .current_dir(t.env.store.work_dir())
+    let mut child = t
+        .env
+        .command(&["cred", "issue", "busy", "--http01-listen", &t.http01()])
         .env("CERTMGR_FAILPOINT", "order-created")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (key, value) in t.env.store.env() {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().unwrap();
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     while !line.contains("failpoint order-created reached") {

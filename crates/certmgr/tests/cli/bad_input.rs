@@ -619,9 +619,8 @@ fn bad_inputs_are_refused_and_change_nothing() {
 fn a_store_opened_with_the_wrong_master_key_is_refused() {
     let env = Env::new();
     env.ok(&["cred", "create", "x", "--host", "x.example.test"]);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certmgr"))
-        .args(["cred", "list"])
-        .envs(env.store.env())
+    let out = env
+        .command(&["cred", "list"])
         .env(
             "CERTMGR_MASTER_KEY",
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",

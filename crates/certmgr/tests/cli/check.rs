@@ -204,20 +204,18 @@ fn check_reports_ok_and_each_kind_of_breakage() {
     let https = free_port();
     let http = free_port();
     let _server = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_certmgr"))
-            .args([
-                "server",
-                "--no-renew",
-                "--http-listen",
-                &format!("127.0.0.1:{http}"),
-                "--https-listen",
-                &format!("127.0.0.1:{https}"),
-            ])
-            .envs(env.store.env())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+        env.command(&[
+            "server",
+            "--no-renew",
+            "--http-listen",
+            &format!("127.0.0.1:{http}"),
+            "--https-listen",
+            &format!("127.0.0.1:{https}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
     );
     wait_for_port(https);
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -19,17 +19,14 @@ impl Server {
     fn start(t: &AcmeEnv, extra: &[&str]) -> Server {
         let http = t.http01();
         let https = t.tls_alpn01();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_certmgr"));
-        command
-            .args(["server", "--http-listen", &http, "--https-listen", &https])
+        let mut child = t
+            .env
+            .command(&["server", "--http-listen", &http, "--https-listen", &https])
             .args(extra)
-            .current_dir(t.env.store.work_dir())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, value) in t.env.store.env() {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().unwrap();
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
         stderr.read_line(&mut line).unwrap();

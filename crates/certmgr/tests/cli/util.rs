@@ -38,8 +38,9 @@ impl Env {
         path
     }
 
-    /// Run certmgr with these arguments.
-    pub fn run(&self, args: &[&str]) -> Output {
+    /// A certmgr command on this store, run in the scratch directory (to spawn
+    /// long-running or interrupted processes).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_certmgr"));
         command
             .args(args)
@@ -48,7 +49,12 @@ impl Env {
         for (key, value) in self.store.env() {
             command.env(key, value);
         }
-        command.output().unwrap()
+        command
+    }
+
+    /// Run certmgr with these arguments.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// Run and expect success; returns stdout.
