@@ -81,7 +81,8 @@ pub struct RenewArgs {
     /// window (ARI or policy), or past their backoff after a failure.
     #[arg(long, required = true)]
     pub due: bool,
-    /// Show what would be done, change nothing.
+    /// Show what would be done and issue nothing (renewal plans are still
+    /// computed and remembered).
     #[arg(long)]
     pub dry_run: bool,
     /// How to answer the CA's challenges.

@@ -174,13 +174,16 @@ pub fn parse_key_specs(keys: &[String]) -> CliResult<Vec<KeySpec>> {
 }
 
 /// The status and health to show: a credential stored as valid whose
-/// certificate has since expired is shown as expired, without waiting for a
-/// write to notice.
+/// certificate has since expired is shown as expired, and one past its planned
+/// renewal time as renewal-due, without waiting for a write to notice.
 fn effective_state(c: &CredentialRecord) -> (Status, Health) {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    match (c.status, c.not_after) {
-        (Status::Valid | Status::RenewalDue, Some(not_after)) if not_after <= now => {
+    match (c.status, c.not_after, c.renew_at) {
+        (Status::Valid | Status::RenewalDue, Some(not_after), _) if not_after <= now => {
             (Status::Expired, Health::Error)
+        }
+        (Status::Valid, _, Some(renew_at)) if renew_at <= now => {
+            (Status::RenewalDue, Health::Warning)
         }
         _ => (c.status, c.health),
     }

@@ -237,6 +237,16 @@ fn ari_window_decides_and_the_renewal_names_what_it_replaces() {
     // The CA moves the window into the past (e.g. a mass revocation): renew now.
     proxy.set_window(RenewalWindowRule::renew_now());
     std::thread::sleep(std::time::Duration::from_millis(1100)); // its Retry-After
+    let planned = decisions(&t.env.json(&["renew", "--due", "--dry-run"]));
+    assert!(planned.iter().all(|d| d.1), "{planned:?}");
+    let list = t.env.json(&["cred", "list"]);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "renewal-due" && c["health"] == "warning"),
+        "{list}"
+    );
     let done = t
         .env
         .json(&["renew", "--due", "--http01-listen", &t.http01()]);
