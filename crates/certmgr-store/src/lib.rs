@@ -29,9 +29,9 @@ mod store;
 
 pub use error::StoreError;
 pub use model::{
-    AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion,
-    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, PendingOrder, ServerRecord,
-    TrustAnchorRecord, VersionSource,
+    AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, DnsAccountRecord, Event,
+    KeyVersion, NewAcmeAccount, NewCa, NewCredential, NewDnsAccount, NewKeyVersion, Outcome,
+    PendingOrder, ServerRecord, TrustAnchorRecord, TxtJournalEntry, VersionSource,
 };
 pub use seal::{MASTER_KEY_ENV, MASTER_KEY_LEN, MasterKey};
 pub use store::{Backend, Store};

@@ -402,3 +402,67 @@ pub struct ServerRecord {
     /// Last sign of life, Unix seconds.
     pub heartbeat_at: i64,
 }
+
+/// What is needed to store a DNS account.
+pub struct NewDnsAccount<'a> {
+    /// Unique name.
+    pub name: String,
+    /// The provider definition's id.
+    pub provider: String,
+    /// The zones this account serves.
+    pub zones: Vec<String>,
+    /// Parameter values as a JSON object; sealed before writing (holds secrets).
+    pub params_json: &'a [u8],
+}
+
+/// A DNS account: a provider definition bound to zones, with its parameters
+/// sealed until [`crate::Store::unseal_dns_params`].
+#[derive(Clone, Serialize)]
+pub struct DnsAccountRecord {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// The provider definition's id.
+    pub provider: String,
+    /// The zones this account serves.
+    pub zones: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    #[serde(skip)]
+    pub(crate) sealed_params: Vec<u8>,
+}
+
+impl fmt::Debug for DnsAccountRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DnsAccountRecord")
+            .field("name", &self.name)
+            .field("provider", &self.provider)
+            .field("zones", &self.zones)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One TXT record certmgr created or is about to create, kept until its
+/// deletion succeeded.
+#[derive(Debug, Clone, Serialize)]
+pub struct TxtJournalEntry {
+    /// Stable id.
+    pub id: String,
+    /// The DNS account that created it.
+    pub dns_account: String,
+    /// The zone it lives in.
+    pub zone: String,
+    /// The record's name (FQDN, no trailing dot).
+    pub record_name: String,
+    /// The TXT value.
+    pub value: String,
+    /// Values the add phase captured (record ids), JSON object.
+    pub captures: String,
+    /// `adding`, `present` or `deleting`.
+    pub state: String,
+    /// The credential whose order needed it, if any.
+    pub credential_id: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}

@@ -9,9 +9,9 @@ use zeroize::Zeroizing;
 
 use crate::der;
 use crate::model::{
-    AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion,
-    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, PendingOrder, ServerRecord,
-    TrustAnchorRecord, VersionSource,
+    AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, DnsAccountRecord, Event,
+    KeyVersion, NewAcmeAccount, NewCa, NewCredential, NewDnsAccount, NewKeyVersion, Outcome,
+    PendingOrder, ServerRecord, TrustAnchorRecord, TxtJournalEntry, VersionSource,
 };
 use crate::{MasterKey, StoreError};
 
@@ -79,6 +79,10 @@ fn new_id() -> String {
 
 fn key_context(credential_id: &str, version: i64, family: KeyFamily) -> String {
     format!("credential_keys/{credential_id}/{version}/{family}")
+}
+
+fn dns_context(account_id: &str) -> String {
+    format!("dns_accounts/{account_id}/params")
 }
 
 fn order_context(order_id: &str) -> String {
@@ -1070,6 +1074,170 @@ impl Store {
             .collect()
     }
 
+    // ----- DNS accounts and the TXT journal ------------------------------------
+
+    /// Store a DNS account (parameters sealed).
+    pub async fn create_dns_account(
+        &self,
+        new: &NewDnsAccount<'_>,
+    ) -> Result<DnsAccountRecord, StoreError> {
+        let id = new_id();
+        let sealed = self.key.seal(new.params_json, &dns_context(&id))?;
+        let zones =
+            serde_json::to_string(&new.zones).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO dns_accounts (id, name, provider, zones, sealed_params, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&id)
+        .bind(&new.name)
+        .bind(&new.provider)
+        .bind(zones)
+        .bind(sealed)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "DNS account", &new.name))?;
+        insert_event(
+            &mut tx,
+            None,
+            "dns-account-created",
+            &format!(
+                "DNS account {:?} ({}) created for {}",
+                new.name,
+                new.provider,
+                new.zones.join(", ")
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        self.dns_account(&new.name).await
+    }
+
+    /// The DNS account named `name`.
+    pub async fn dns_account(&self, name: &str) -> Result<DnsAccountRecord, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, provider, zones, sealed_params, created_at FROM dns_accounts WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            kind: "DNS account",
+            name: name.to_owned(),
+        })?;
+        dns_account_from_row(&row)
+    }
+
+    /// Every DNS account, by name.
+    pub async fn list_dns_accounts(&self) -> Result<Vec<DnsAccountRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, provider, zones, sealed_params, created_at FROM dns_accounts ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(dns_account_from_row).collect()
+    }
+
+    /// Decrypt a DNS account's parameters (JSON object).
+    pub fn unseal_dns_params(
+        &self,
+        account: &DnsAccountRecord,
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        self.key
+            .open(&account.sealed_params, &dns_context(&account.id))
+    }
+
+    /// Journal a TXT record before it is created; returns the entry.
+    pub async fn journal_txt(
+        &self,
+        dns_account: &str,
+        zone: &str,
+        record_name: &str,
+        value: &str,
+        credential_id: Option<&str>,
+    ) -> Result<TxtJournalEntry, StoreError> {
+        let entry = TxtJournalEntry {
+            id: new_id(),
+            dns_account: dns_account.to_owned(),
+            zone: zone.to_owned(),
+            record_name: record_name.to_owned(),
+            value: value.to_owned(),
+            captures: "{}".to_owned(),
+            state: "adding".to_owned(),
+            credential_id: credential_id.map(str::to_owned),
+            created_at: now(),
+        };
+        sqlx::query(
+            "INSERT INTO txt_journal (id, dns_account, zone, record_name, value, captures, state, \
+             credential_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&entry.id)
+        .bind(&entry.dns_account)
+        .bind(&entry.zone)
+        .bind(&entry.record_name)
+        .bind(&entry.value)
+        .bind(&entry.captures)
+        .bind(&entry.state)
+        .bind(entry.credential_id.clone())
+        .bind(entry.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(entry)
+    }
+
+    /// Record a journal entry's new state and captures.
+    pub async fn update_txt_journal(
+        &self,
+        id: &str,
+        state: &str,
+        captures: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE txt_journal SET state = $1, captures = $2 WHERE id = $3")
+            .bind(state)
+            .bind(captures)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Remove a journal entry once its record is gone.
+    pub async fn remove_txt_journal(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM txt_journal WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every journalled TXT record (to clean up after a crash).
+    pub async fn txt_journal(&self) -> Result<Vec<TxtJournalEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, dns_account, zone, record_name, value, captures, state, credential_id, created_at \
+             FROM txt_journal ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TxtJournalEntry {
+                    id: row.try_get("id")?,
+                    dns_account: row.try_get("dns_account")?,
+                    zone: row.try_get("zone")?,
+                    record_name: row.try_get("record_name")?,
+                    value: row.try_get("value")?,
+                    captures: row.try_get("captures")?,
+                    state: row.try_get("state")?,
+                    credential_id: row.try_get("credential_id")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
     // ----- integrity ---------------------------------------------------------
 
     /// A SHA-256 digest over every row of every table, in a fixed order.
@@ -1126,6 +1294,15 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
     (
         "acme_orders",
         "SELECT id, credential_id, family, key_spec, sealed_key, order_url, created_at FROM acme_orders ORDER BY id",
+    ),
+    (
+        "dns_accounts",
+        "SELECT id, name, provider, zones, sealed_params, created_at, updated_at FROM dns_accounts ORDER BY id",
+    ),
+    (
+        "txt_journal",
+        "SELECT id, dns_account, zone, record_name, value, captures, state, credential_id, created_at \
+         FROM txt_journal ORDER BY id",
     ),
     (
         "trust_anchors",
@@ -1253,6 +1430,18 @@ fn acme_account_from_row(row: &AnyRow) -> Result<AcmeAccountRecord, StoreError> 
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         sealed_credentials: row.try_get("sealed_credentials")?,
+    })
+}
+
+fn dns_account_from_row(row: &AnyRow) -> Result<DnsAccountRecord, StoreError> {
+    let zones: String = row.try_get("zones")?;
+    Ok(DnsAccountRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        provider: row.try_get("provider")?,
+        zones: serde_json::from_str(&zones).map_err(|_| corrupt("zones", &zones))?,
+        created_at: row.try_get("created_at")?,
+        sealed_params: row.try_get("sealed_params")?,
     })
 }
 

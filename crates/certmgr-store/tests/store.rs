@@ -297,3 +297,61 @@ async fn concurrent_writers_all_succeed() {
     }
     assert_eq!(store.list_credentials().await.unwrap().len(), 32);
 }
+
+#[tokio::test]
+async fn dns_accounts_seal_their_parameters_and_the_journal_keeps_captures() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    let params = br#"{"api_url":"http://127.0.0.1:8081","api_key":"SECRET-TOKEN-0123456789"}"#;
+    let account = store
+        .create_dns_account(&certmgr_store::NewDnsAccount {
+            name: "pdns".into(),
+            provider: "powerdns".into(),
+            zones: vec!["example.test".into()],
+            params_json: params,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.unseal_dns_params(&account).unwrap().as_slice(),
+        params
+    );
+    assert!(!format!("{account:?}").contains("SECRET"));
+    assert!(matches!(
+        store
+            .create_dns_account(&certmgr_store::NewDnsAccount {
+                name: "pdns".into(),
+                provider: "powerdns".into(),
+                zones: vec![],
+                params_json: b"{}",
+            })
+            .await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    let entry = store
+        .journal_txt(
+            "pdns",
+            "example.test",
+            "_acme-challenge.www.example.test",
+            "v1",
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .update_txt_journal(&entry.id, "present", r#"{"record_id":"42"}"#)
+        .await
+        .unwrap();
+    let journal = store.txt_journal().await.unwrap();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0].state, "present");
+    assert_eq!(journal[0].captures, r#"{"record_id":"42"}"#);
+    store.remove_txt_journal(&entry.id).await.unwrap();
+    assert!(store.txt_journal().await.unwrap().is_empty());
+    store.close().await;
+    let raw = test.raw_bytes();
+    assert!(
+        !raw.windows(12).any(|w| w == b"SECRET-TOKEN"),
+        "API tokens are sealed"
+    );
+}
