@@ -14,14 +14,26 @@ killed when the value is dropped.
 [`AriProxy`] (module [`ari_proxy`]) is an HTTPS reverse proxy in front of a
 [`Pebble`] that adds ACME Renewal Information (RFC 9773) and certificate
 profiles, which pebble 2.4 lacks, and records what the client sent.
+
+[`stub::StubServer`] is a scripted HTTP server for DNS provider conformance
+tests: expected requests in order, canned answers, `599` for anything else.
+
+[`PowerDns`] (module [`powerdns`]) and [`Bind`] (module [`bind`]) are private
+authoritative DNS servers for DNS-01 tests (PowerDNS REST API; BIND RFC 2136
+updates with TSIG); point pebble at one with [`PebbleOptions::dns_server`].
 */
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
 pub mod ari_proxy;
+pub mod bind;
 pub mod pebble;
+pub mod powerdns;
+pub mod stub;
 
 pub use ari_proxy::{AriProxy, AriProxyOptions, RenewalWindowRule};
+pub use bind::{Bind, bind_available};
 pub use pebble::{Pebble, PebbleOptions, pebble_available};
+pub use powerdns::{PowerDns, powerdns_available};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

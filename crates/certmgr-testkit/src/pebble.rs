@@ -36,7 +36,7 @@ use std::collections::hash_map::RandomState;
 use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -114,6 +114,10 @@ pub struct PebbleOptions {
     /// Port on 127.0.0.1 where pebble connects for TLS-ALPN-01 validation; `None` picks a free
     /// one.
     pub tls_alpn01_port: Option<u16>,
+    /// DNS server (UDP and TCP) pebble resolves through for validations (`-dnsserver`), e.g. a
+    /// [`crate::PowerDns`] or [`crate::Bind`]; `None` uses this instance's challtestsrv (which
+    /// is started either way).
+    pub dns_server: Option<SocketAddr>,
 }
 
 /// A running pebble + pebble-challtestsrv pair, listening on 127.0.0.1 only.
@@ -208,7 +212,12 @@ impl Pebble {
             Command::new(PEBBLE_BIN)
                 .arg("-config")
                 .arg(&config)
-                .args(["-dnsserver", &format!("127.0.0.1:{}", ports.dns)])
+                .args([
+                    "-dnsserver",
+                    &options
+                        .dns_server
+                        .map_or_else(|| format!("127.0.0.1:{}", ports.dns), |a| a.to_string()),
+                ])
                 .env("PEBBLE_VA_NOSLEEP", "1")
                 .env("PEBBLE_VA_ALWAYS_VALID", "0")
                 .env("PEBBLE_AUTHZREUSE", "0")

@@ -1,0 +1,46 @@
+//! The provider catalog, compiled into the binary from `providers/<id>/provider.toml`.
+
+use crate::definition::Definition;
+use crate::error::DnsError;
+
+macro_rules! catalog {
+    ($($id:literal),* $(,)?) => {
+        /// `(id, file name, TOML text)` of every catalog provider.
+        pub const SOURCES: &[(&str, &str, &str)] = &[
+            $(($id, concat!("providers/", $id, "/provider.toml"),
+               include_str!(concat!("../../../providers/", $id, "/provider.toml")))),*
+        ];
+    };
+}
+
+catalog!(
+    "acme-dns",
+    "cloudflare",
+    "desec",
+    "digitalocean",
+    "hetzner",
+    "powerdns",
+);
+
+/// Every catalog provider, parsed and validated.
+pub fn catalog() -> Result<Vec<Definition>, DnsError> {
+    SOURCES
+        .iter()
+        .map(|(_, file, text)| Definition::parse(text, file))
+        .collect()
+}
+
+/// One catalog provider by id.
+pub fn provider(id: &str) -> Result<Definition, DnsError> {
+    match SOURCES.iter().find(|(i, _, _)| *i == id) {
+        Some((_, file, text)) => Definition::parse(text, file),
+        None => Err(DnsError::UnknownProvider {
+            id: id.to_string(),
+            known: SOURCES
+                .iter()
+                .map(|(i, _, _)| *i)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}

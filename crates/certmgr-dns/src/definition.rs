@@ -1,0 +1,544 @@
+//! Provider definitions: the TOML format, parsed and validated at import.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::error::DnsError;
+use crate::template;
+
+/// Facts about a provider that certmgr and its users need besides the API calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderMeta {
+    /// Stable id, the folder name under `providers/`.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// Provider website.
+    pub website: String,
+    /// The API documentation this definition follows.
+    pub api_docs: String,
+    /// Typical seconds before every authoritative server serves a change.
+    #[serde(default)]
+    pub propagation_secs: u64,
+    /// Smallest TTL the provider accepts; lower requested TTLs are raised to it.
+    pub min_ttl: u32,
+    /// Whether one name can hold several TXT values (wildcard and base name in one order).
+    pub multi_value_txt: bool,
+    /// What rights the API token needs, for the user creating it.
+    #[serde(default)]
+    pub token_scopes: Option<String>,
+    /// Free-form notes for users (e.g. a CNAME to set up first).
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// A value the user supplies per account (URL, token, ...).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    /// Name used in templates as `params.<name>`.
+    pub name: String,
+    /// What to enter, shown to users.
+    pub help: String,
+    /// Whether binding fails without it (a `default` satisfies it).
+    #[serde(default)]
+    pub required: bool,
+    /// Secret values are redacted from traces, errors and `Debug`.
+    #[serde(default)]
+    pub secret: bool,
+    /// Used when the user gives no value.
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+/// When a step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Before `query`/`add`/`delete`: find ids (zone id...).
+    Lookup,
+    /// Before `add`/`delete`: find existing records.
+    Query,
+    /// Publish the TXT value.
+    Add,
+    /// Remove the TXT value.
+    Delete,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Lookup => "lookup",
+            Phase::Query => "query",
+            Phase::Add => "add",
+            Phase::Delete => "delete",
+        })
+    }
+}
+
+/// A request body template.
+#[derive(Debug, Clone)]
+pub enum BodyTemplate {
+    /// A template that must render to JSON; sent as `application/json`.
+    Json(String),
+    /// Fields (values are templates); sent as `application/x-www-form-urlencoded`.
+    Form(BTreeMap<String, String>),
+    /// A template sent as is, with this content type.
+    Raw {
+        /// The template.
+        template: String,
+        /// Content type (default `text/plain`).
+        content_type: String,
+    },
+}
+
+/// One HTTP request of a provider, with what to expect and what to keep.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// When it runs.
+    pub phase: Phase,
+    /// Unique name, used in errors and traces.
+    pub name: String,
+    /// HTTP method (upper case).
+    pub method: String,
+    /// URL template.
+    pub url: String,
+    /// Header name → value template.
+    pub headers: BTreeMap<String, String>,
+    /// Body, if any.
+    pub body: Option<BodyTemplate>,
+    /// Accepted statuses; empty = any 2xx.
+    pub expect_status: Vec<u16>,
+    /// Capture name → JSONPath template; first match as text.
+    pub capture: BTreeMap<String, String>,
+    /// Captures that may match nothing (then they stay unset).
+    pub optional_captures: BTreeSet<String>,
+    /// Expression; the step runs only when it is true.
+    pub when: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefinition {
+    provider: ProviderMeta,
+    #[serde(default)]
+    parameter: Vec<Parameter>,
+    #[serde(default)]
+    step: Vec<RawStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    phase: Phase,
+    name: String,
+    method: String,
+    url: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    json: Option<String>,
+    form: Option<BTreeMap<String, String>>,
+    raw: Option<String>,
+    content_type: Option<String>,
+    #[serde(default)]
+    expect_status: Vec<u16>,
+    #[serde(default)]
+    capture: BTreeMap<String, String>,
+    #[serde(default)]
+    optional_captures: Vec<String>,
+    when: Option<String>,
+}
+
+/// A validated provider definition.
+///
+/// Everything that can be checked without talking to the API is checked by
+/// [`Definition::parse`]: a definition that loads can only fail at run time
+/// because of the API's answers.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    /// Provider metadata.
+    pub provider: ProviderMeta,
+    /// Declared parameters.
+    pub parameters: Vec<Parameter>,
+    /// Steps in file order.
+    pub steps: Vec<Step>,
+    /// File name, for messages.
+    pub file: String,
+}
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+impl Definition {
+    /// Parses and validates a definition; `file_name` is only used in messages.
+    pub fn parse(text: &str, file_name: &str) -> Result<Definition, DnsError> {
+        let raw: RawDefinition = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            DnsError::Syntax {
+                file: file_name.to_string(),
+                line,
+                column,
+                message: e.message().replace('\n', " ").trim().to_string(),
+            }
+        })?;
+        let invalid = |location: String, message: String| DnsError::Invalid {
+            file: file_name.to_string(),
+            location,
+            message,
+        };
+
+        if raw.provider.id.is_empty()
+            || !raw
+                .provider
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(invalid(
+                "provider field \"id\"".into(),
+                format!(
+                    "{:?} is not a valid id: use lower-case letters, digits and '-'",
+                    raw.provider.id
+                ),
+            ));
+        }
+
+        let mut param_names = BTreeSet::new();
+        for p in &raw.parameter {
+            if !is_identifier(&p.name) {
+                return Err(invalid(
+                    format!("parameter {:?}", p.name),
+                    "a parameter name must be letters, digits and '_', not starting with a digit"
+                        .into(),
+                ));
+            }
+            if !param_names.insert(p.name.clone()) {
+                return Err(invalid(
+                    format!("parameter {:?}", p.name),
+                    "declared twice; remove one".into(),
+                ));
+            }
+        }
+
+        let mut captures: BTreeSet<String> = BTreeSet::new();
+        let mut step_names = BTreeSet::new();
+        for s in &raw.step {
+            if !step_names.insert(s.name.clone()) {
+                return Err(invalid(
+                    format!("step {:?}", s.name),
+                    "step name used twice; step names must be unique".into(),
+                ));
+            }
+            for c in s.capture.keys() {
+                if !is_identifier(c) {
+                    return Err(invalid(
+                        format!("step {:?} capture {c:?}", s.name),
+                        "a capture name must be letters, digits and '_'".into(),
+                    ));
+                }
+                captures.insert(c.clone());
+            }
+        }
+        if !raw.step.iter().any(|s| s.phase == Phase::Add) {
+            return Err(invalid(
+                "steps".into(),
+                "no step with phase = \"add\"; a provider must be able to publish a record".into(),
+            ));
+        }
+
+        let checker = Checker {
+            params: &param_names,
+            captures: &captures,
+        };
+        let sample = sample_context(&param_names, &captures);
+
+        let mut steps = Vec::new();
+        for s in raw.step {
+            let loc = |field: &str| format!("step {:?} field {field:?}", s.name);
+            let method = s.method.to_ascii_uppercase();
+            if !METHODS.contains(&method.as_str()) {
+                return Err(invalid(
+                    loc("method"),
+                    format!("{:?} is not one of {}", s.method, METHODS.join(", ")),
+                ));
+            }
+            let bodies = [s.json.is_some(), s.form.is_some(), s.raw.is_some()]
+                .iter()
+                .filter(|b| **b)
+                .count();
+            if bodies > 1 {
+                return Err(invalid(
+                    loc("json"),
+                    "a step has at most one of json, form, raw".into(),
+                ));
+            }
+            if s.content_type.is_some() && s.raw.is_none() {
+                return Err(invalid(
+                    loc("content_type"),
+                    "content_type only applies to a raw body".into(),
+                ));
+            }
+            for st in &s.expect_status {
+                if !(100..=599).contains(st) {
+                    return Err(invalid(
+                        loc("expect_status"),
+                        format!("{st} is not an HTTP status"),
+                    ));
+                }
+            }
+            for o in &s.optional_captures {
+                if !s.capture.contains_key(o) {
+                    return Err(invalid(
+                        loc("optional_captures"),
+                        format!("{o:?} is not captured by this step"),
+                    ));
+                }
+            }
+
+            let check = |field: String, src: &str| -> Result<String, DnsError> {
+                checker
+                    .template(src, &sample)
+                    .map_err(|m| invalid(format!("step {:?} field {field:?}", s.name), m))
+            };
+            check("url".into(), &s.url)?;
+            for (k, v) in &s.headers {
+                check(format!("headers.{k}"), v)?;
+            }
+            let body = if let Some(j) = s.json {
+                let out = check("json".into(), &j)?;
+                if let Err(e) = serde_json::from_str::<serde_json::Value>(&out) {
+                    return Err(invalid(
+                        loc("json"),
+                        format!(
+                            "does not render to JSON with sample values ({e}); use the tojson filter for strings: {}",
+                            out.replace('\n', " ")
+                        ),
+                    ));
+                }
+                Some(BodyTemplate::Json(j))
+            } else if let Some(f) = s.form {
+                for (k, v) in &f {
+                    check(format!("form.{k}"), v)?;
+                }
+                Some(BodyTemplate::Form(f))
+            } else if let Some(r) = s.raw {
+                check("raw".into(), &r)?;
+                Some(BodyTemplate::Raw {
+                    template: r,
+                    content_type: s.content_type.unwrap_or_else(|| "text/plain".into()),
+                })
+            } else {
+                None
+            };
+            if let Some(w) = &s.when {
+                checker
+                    .expression(w, &sample)
+                    .map_err(|m| invalid(loc("when"), m))?;
+            }
+            for (name, path) in &s.capture {
+                let at = format!("step {:?} capture {name:?}", s.name);
+                let rendered = checker
+                    .template(path, &sample)
+                    .map_err(|m| invalid(at.clone(), m))?;
+                serde_json_path::JsonPath::parse(&rendered).map_err(|e| {
+                    invalid(
+                        at.clone(),
+                        format!(
+                            "invalid JSONPath {rendered:?} (RFC 9535): {}",
+                            e.to_string().replace('\n', " ")
+                        ),
+                    )
+                })?;
+            }
+            steps.push(Step {
+                phase: s.phase,
+                name: s.name,
+                method,
+                url: s.url,
+                headers: s.headers,
+                body,
+                expect_status: s.expect_status,
+                capture: s.capture,
+                optional_captures: s.optional_captures.into_iter().collect(),
+                when: s.when,
+            });
+        }
+
+        Ok(Definition {
+            provider: raw.provider,
+            parameters: raw.parameter,
+            steps,
+            file: file_name.to_string(),
+        })
+    }
+
+    /// Provider id.
+    pub fn id(&self) -> &str {
+        &self.provider.id
+    }
+
+    /// The steps of one phase, in order.
+    pub fn steps_of(&self, phase: Phase) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(move |s| s.phase == phase)
+    }
+
+    /// Checks an account's parameter values against the declaration and
+    /// fills defaults: the moment a missing required parameter is reported.
+    pub fn bind<I, K, V>(&self, values: I) -> Result<Params, DnsError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let mut given: BTreeMap<String, Zeroizing<String>> = BTreeMap::new();
+        for (k, v) in values {
+            let k = k.into();
+            let v = Zeroizing::new(v.into());
+            if !self.parameters.iter().any(|p| p.name == k) {
+                return Err(DnsError::UnknownParameter {
+                    provider: self.provider.id.clone(),
+                    name: k,
+                    known: self
+                        .parameters
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            given.insert(k, v);
+        }
+        let mut values = BTreeMap::new();
+        for p in &self.parameters {
+            let v = match given.remove(&p.name) {
+                Some(v) => Some(v),
+                None => p.default.clone().map(Zeroizing::new),
+            };
+            match v {
+                Some(v) => {
+                    values.insert(p.name.clone(), (v, p.secret));
+                }
+                None if p.required => {
+                    return Err(DnsError::MissingParameter {
+                        provider: self.provider.id.clone(),
+                        name: p.name.clone(),
+                        help: p.help.clone(),
+                    });
+                }
+                None => {}
+            }
+        }
+        Ok(Params { values })
+    }
+}
+
+/// Parameter values bound to one provider; secret values are zeroized on
+/// drop and shown as `<redacted>` by `Debug`.
+#[derive(Clone, Default)]
+pub struct Params {
+    values: BTreeMap<String, (Zeroizing<String>, bool)>,
+}
+
+impl Params {
+    /// The value of a parameter, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(|(v, _)| v.as_str())
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str, bool)> {
+        self.values
+            .iter()
+            .map(|(k, (v, s))| (k.as_str(), v.as_str(), *s))
+    }
+}
+
+impl fmt::Debug for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_map();
+        for (k, (v, secret)) in &self.values {
+            if *secret {
+                m.entry(k, &"<redacted>");
+            } else {
+                m.entry(k, &v.as_str());
+            }
+        }
+        m.finish()
+    }
+}
+
+struct Checker<'a> {
+    params: &'a BTreeSet<String>,
+    captures: &'a BTreeSet<String>,
+}
+
+impl Checker<'_> {
+    fn variables(&self, vars: Vec<String>) -> Result<(), String> {
+        for v in vars {
+            let mut parts = v.split('.');
+            let head = parts.next().unwrap_or("");
+            let second = parts.next();
+            if !template::CONTEXT_VARIABLES.contains(&head) {
+                return Err(format!(
+                    "undefined variable {head:?}; available: {}",
+                    template::CONTEXT_VARIABLES.join(", ")
+                ));
+            }
+            match (head, second) {
+                ("params", Some(p)) if !self.params.contains(p) => {
+                    return Err(format!(
+                        "undefined variable \"params.{p}\": no parameter {p:?} is declared"
+                    ));
+                }
+                ("captures", Some(c)) if !self.captures.contains(c) => {
+                    return Err(format!(
+                        "undefined variable \"captures.{c}\": no step captures {c:?}"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Static variable check, then a strict render with sample values.
+    fn template(&self, src: &str, sample: &minijinja::Value) -> Result<String, String> {
+        self.variables(template::template_variables(src)?)?;
+        template::render(src, sample)
+    }
+
+    fn expression(&self, src: &str, sample: &minijinja::Value) -> Result<bool, String> {
+        self.variables(template::expression_variables(src)?)?;
+        template::truthy(src, sample)
+    }
+}
+
+fn sample_context(params: &BTreeSet<String>, captures: &BTreeSet<String>) -> minijinja::Value {
+    let params: BTreeMap<&str, &str> = params.iter().map(|p| (p.as_str(), "sample")).collect();
+    let captures: BTreeMap<&str, &str> = captures.iter().map(|c| (c.as_str(), "sample")).collect();
+    minijinja::context! {
+        zone => "example.com",
+        record_name => "_acme-challenge.www.example.com",
+        record_relative => "_acme-challenge.www",
+        value => "sample-value",
+        values => vec!["sample-value"],
+        ttl => 60,
+        params => params,
+        captures => captures,
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
