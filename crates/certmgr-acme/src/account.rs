@@ -178,19 +178,17 @@ impl AcmeAccount {
             .eab
             .as_ref()
             .map(|(kid, key)| ExternalAccountKey::new(kid.clone(), key));
-        let (inner, credentials) =
+        let new_account = NewAccount {
+            contact: &contact_refs,
+            terms_of_service_agreed: true,
+            only_return_existing: false,
+        };
+        let (inner, credentials) = retry_bad_nonce!(
             builder(&request.directory_url, request.ca_bundle_pem.as_deref())?
-                .create(
-                    &NewAccount {
-                        contact: &contact_refs,
-                        terms_of_service_agreed: true,
-                        only_return_existing: false,
-                    },
-                    request.directory_url.clone(),
-                    eab.as_ref(),
-                )
+                .create(&new_account, request.directory_url.clone(), eab.as_ref())
                 .await
-                .map_err(|e| AcmeError::from_client(&request.directory_url, e))?;
+        )
+        .map_err(|e| AcmeError::from_client(&request.directory_url, e))?;
         let json = credentials_json(&credentials)?;
         Ok((
             AcmeAccount {

@@ -284,7 +284,7 @@ impl ChallengeSolver for Solvers {
             }
             ChallengeKind::TlsAlpn01 => self.tls_alpn01.insert(&answer.identifier, &answer.digest),
             ChallengeKind::Dns01 => Err(AcmeError::BadInput(
-                "dns-01 needs a DNS provider, which this version does not have yet: use http-01 or tls-alpn-01"
+                "dns-01 answers are published through a DNS account, not by this process's responders"
                     .into(),
             )),
         }

@@ -461,8 +461,8 @@ pub struct TxtJournalEntry {
     pub captures: String,
     /// `adding`, `present` or `deleting`.
     pub state: String,
-    /// The credential whose order needed it, if any.
-    pub credential_id: Option<String>,
+    /// The process (`host:pid`) that journalled it.
+    pub owner: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
 }

@@ -1157,7 +1157,7 @@ impl Store {
         zone: &str,
         record_name: &str,
         value: &str,
-        credential_id: Option<&str>,
+        owner: &str,
     ) -> Result<TxtJournalEntry, StoreError> {
         let entry = TxtJournalEntry {
             id: new_id(),
@@ -1167,12 +1167,12 @@ impl Store {
             value: value.to_owned(),
             captures: "{}".to_owned(),
             state: "adding".to_owned(),
-            credential_id: credential_id.map(str::to_owned),
+            owner: Some(owner.to_owned()),
             created_at: now(),
         };
         sqlx::query(
             "INSERT INTO txt_journal (id, dns_account, zone, record_name, value, captures, state, \
-             credential_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             owner, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&entry.id)
         .bind(&entry.dns_account)
@@ -1181,7 +1181,7 @@ impl Store {
         .bind(&entry.value)
         .bind(&entry.captures)
         .bind(&entry.state)
-        .bind(entry.credential_id.clone())
+        .bind(entry.owner.clone())
         .bind(entry.created_at)
         .execute(&self.pool)
         .await?;
@@ -1216,7 +1216,7 @@ impl Store {
     /// Every journalled TXT record (to clean up after a crash).
     pub async fn txt_journal(&self) -> Result<Vec<TxtJournalEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, dns_account, zone, record_name, value, captures, state, credential_id, created_at \
+            "SELECT id, dns_account, zone, record_name, value, captures, state, owner, created_at \
              FROM txt_journal ORDER BY created_at, id",
         )
         .fetch_all(&self.pool)
@@ -1231,7 +1231,7 @@ impl Store {
                     value: row.try_get("value")?,
                     captures: row.try_get("captures")?,
                     state: row.try_get("state")?,
-                    credential_id: row.try_get("credential_id")?,
+                    owner: row.try_get("owner")?,
                     created_at: row.try_get("created_at")?,
                 })
             })
@@ -1301,7 +1301,7 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
     ),
     (
         "txt_journal",
-        "SELECT id, dns_account, zone, record_name, value, captures, state, credential_id, created_at \
+        "SELECT id, dns_account, zone, record_name, value, captures, state, owner, created_at \
          FROM txt_journal ORDER BY id",
     ),
     (

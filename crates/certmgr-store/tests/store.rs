@@ -334,7 +334,7 @@ async fn dns_accounts_seal_their_parameters_and_the_journal_keeps_captures() {
             "example.test",
             "_acme-challenge.www.example.test",
             "v1",
-            None,
+            "host:1",
         )
         .await
         .unwrap();

@@ -48,6 +48,9 @@ pub enum Command {
     /// ACME: accounts at certificate authorities, and the catalog of known CAs.
     #[command(subcommand)]
     Acme(AcmeCommand),
+    /// DNS-01: provider definitions and DNS accounts.
+    #[command(subcommand)]
+    Dns(DnsCommand),
     /// Issue or renew every credential that is due (for cron; `certmgr server` does it by itself).
     Renew(RenewArgs),
     /// Run the node: answer HTTP-01 / TLS-ALPN-01 for every process sharing the store, renew on schedule.
@@ -72,6 +75,72 @@ pub struct ServerArgs {
     /// Do not renew on schedule (answer challenges only).
     #[arg(long)]
     pub no_renew: bool,
+}
+
+/// `certmgr dns ...`.
+#[derive(Debug, Subcommand)]
+pub enum DnsCommand {
+    /// DNS provider definitions (the built-in catalog).
+    #[command(subcommand)]
+    Provider(DnsProviderCommand),
+    /// DNS accounts: a provider bound to zones, with its credentials.
+    #[command(subcommand)]
+    Account(DnsAccountCommand),
+}
+
+/// `certmgr dns provider ...`.
+#[derive(Debug, Subcommand)]
+pub enum DnsProviderCommand {
+    /// List the providers.
+    List,
+    /// Show one provider: parameters, token scopes, API docs.
+    Show(NameArg),
+}
+
+/// `certmgr dns account ...`.
+#[derive(Debug, Subcommand)]
+pub enum DnsAccountCommand {
+    /// Bind a provider to zones with its parameters (tokens are sealed).
+    Create(DnsAccountCreateArgs),
+    /// List the DNS accounts.
+    List,
+    /// Show one DNS account (secrets are never shown).
+    Show(NameArg),
+    /// Add and remove a probe TXT record, reporting each step.
+    Test(DnsAccountTestArgs),
+}
+
+/// `certmgr dns account create`.
+#[derive(Debug, Args)]
+pub struct DnsAccountCreateArgs {
+    /// The account's name.
+    pub name: String,
+    /// Provider id (see `certmgr dns provider list`).
+    #[arg(long)]
+    pub provider: String,
+    /// A zone this account serves; repeat for more.
+    #[arg(long = "zone", value_name = "ZONE", required = true)]
+    pub zones: Vec<String>,
+    /// A parameter: NAME=VALUE, or NAME=@FILE to read the value from a file (for tokens).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// An authoritative server of the zones to check before telling the CA
+    /// (host:port); repeat for each. Without, the provider's propagation hint is waited.
+    #[arg(long = "nameserver", value_name = "ADDR")]
+    pub nameservers: Vec<std::net::SocketAddr>,
+    /// How long to wait for every nameserver to serve a new record.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub propagation_timeout: u64,
+}
+
+/// `certmgr dns account test`.
+#[derive(Debug, Args)]
+pub struct DnsAccountTestArgs {
+    /// The account's name.
+    pub name: String,
+    /// Print every request and response (secrets redacted).
+    #[arg(long)]
+    pub trace: bool,
 }
 
 /// `certmgr renew`.

@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod context;
 mod danger;
+mod dns01;
 mod error;
 mod input;
 mod output;

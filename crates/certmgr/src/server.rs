@@ -32,7 +32,7 @@ use tokio_rustls::LazyConfigAcceptor;
 
 use crate::commands::renew;
 use crate::error::{CliError, CliResult};
-use crate::solver::RunSolver;
+use crate::solver::{HttpAnswers, RunSolver};
 
 /// How often the server refreshes its registration.
 const HEARTBEAT_SECS: u64 = 10;
@@ -128,7 +128,7 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
         let store = store.clone();
         let solvers = solvers.clone();
         tokio::spawn(async move {
-            let solver = RunSolver::Memory(solvers);
+            let solver = RunSolver::new(&store, HttpAnswers::Memory(solvers));
             loop {
                 match renew::renew_due(&store, &solver, false, true).await {
                     Ok(decisions) => {

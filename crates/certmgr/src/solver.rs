@@ -1,11 +1,15 @@
 //! Where one run publishes its challenge answers.
 //!
-//! - [`RunSolver::Memory`]: this process answers, with responders it starts
+//! HTTP-01 and TLS-ALPN-01 answers go where [`HttpAnswers`] says:
+//! - [`HttpAnswers::Memory`]: this process answers, with responders it starts
 //!   (`--http01-listen`, `--tls-alpn01-listen`), like a standalone client.
-//! - [`RunSolver::Store`]: a running `certmgr server` sharing the store answers;
-//!   the answers go into the store, so any node behind a load balancer can.
-//! - [`RunSolver::Webroot`]: an existing web server answers HTTP-01 from files
-//!   written under its document root.
+//! - [`HttpAnswers::Store`]: a running `certmgr server` sharing the store
+//!   answers; any node behind a load balancer can.
+//! - [`HttpAnswers::Webroot`]: an existing web server answers HTTP-01 from
+//!   files written under its document root.
+//!
+//! DNS-01 answers always go to DNS, through the DNS account serving the name
+//! (see [`crate::dns01`]).
 
 use std::path::PathBuf;
 
@@ -13,17 +17,28 @@ use certmgr_acme::{AcmeError, ChallengeAnswer, ChallengeSolver, Solvers};
 use certmgr_core::ChallengeKind;
 use certmgr_store::Store;
 
-/// The solver of one run.
-pub enum RunSolver<'a> {
-    /// Answers held in memory for this process's responders.
+/// Where HTTP-01 and TLS-ALPN-01 answers go in one run.
+pub enum HttpAnswers {
+    /// Held in memory for this process's responders.
     Memory(Solvers),
-    /// Answers published in the store for a running certmgr server.
-    Store(&'a Store),
-    /// Answer files under a web server's document root.
+    /// Published in the store for a running certmgr server.
+    Store,
+    /// Written as files under a web server's document root.
     Webroot(PathBuf),
 }
 
-impl RunSolver<'_> {
+/// The solver of one run.
+pub struct RunSolver<'a> {
+    store: &'a Store,
+    http: HttpAnswers,
+}
+
+impl<'a> RunSolver<'a> {
+    /// A solver publishing HTTP answers as `http` says, DNS answers to DNS.
+    pub fn new(store: &'a Store, http: HttpAnswers) -> Self {
+        RunSolver { store, http }
+    }
+
     /// The path of an HTTP-01 answer file under a document root.
     fn webroot_file(root: &std::path::Path, token: &str) -> Result<PathBuf, AcmeError> {
         // Tokens are base64url (RFC 8555 §8.1); anything else must not become a path.
@@ -42,23 +57,22 @@ impl RunSolver<'_> {
 
 impl ChallengeSolver for RunSolver<'_> {
     async fn present(&self, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
-        match self {
-            RunSolver::Memory(solvers) => solvers.present(answer).await,
-            RunSolver::Store(store) => match answer.kind {
-                ChallengeKind::Http01 | ChallengeKind::TlsAlpn01 => store
-                    .publish_challenge(
-                        answer.kind,
-                        &answer.identifier,
-                        &answer.token,
-                        &answer.key_authorization,
-                    )
-                    .await
-                    .map_err(|e| AcmeError::Problem(format!("cannot publish the answer: {e}"))),
-                ChallengeKind::Dns01 => Err(AcmeError::BadInput(
-                    "dns-01 needs a DNS provider, which this version does not have yet".into(),
-                )),
-            },
-            RunSolver::Webroot(root) => {
+        if answer.kind == ChallengeKind::Dns01 {
+            return crate::dns01::present(self.store, answer).await;
+        }
+        match &self.http {
+            HttpAnswers::Memory(solvers) => solvers.present(answer).await,
+            HttpAnswers::Store => self
+                .store
+                .publish_challenge(
+                    answer.kind,
+                    &answer.identifier,
+                    &answer.token,
+                    &answer.key_authorization,
+                )
+                .await
+                .map_err(|e| AcmeError::Problem(format!("cannot publish the answer: {e}"))),
+            HttpAnswers::Webroot(root) => {
                 if answer.kind != ChallengeKind::Http01 {
                     return Err(AcmeError::BadInput(format!(
                         "--webroot answers http-01 only, not {}",
@@ -82,13 +96,17 @@ impl ChallengeSolver for RunSolver<'_> {
     }
 
     async fn cleanup(&self, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
-        match self {
-            RunSolver::Memory(solvers) => solvers.cleanup(answer).await,
-            RunSolver::Store(store) => store
+        if answer.kind == ChallengeKind::Dns01 {
+            return crate::dns01::cleanup(self.store, answer).await;
+        }
+        match &self.http {
+            HttpAnswers::Memory(solvers) => solvers.cleanup(answer).await,
+            HttpAnswers::Store => self
+                .store
                 .withdraw_challenge(&answer.token)
                 .await
                 .map_err(|e| AcmeError::Problem(format!("cannot withdraw the answer: {e}"))),
-            RunSolver::Webroot(root) => {
+            HttpAnswers::Webroot(root) => {
                 if let Ok(path) = Self::webroot_file(root, &answer.token) {
                     // Already gone is fine.
                     let _ = std::fs::remove_file(path);

@@ -22,7 +22,7 @@ use certmgr_store::{
 
 use crate::commands::{acme, certificate_record, outcome_for, trust_anchors};
 use crate::error::{CliError, CliResult};
-use crate::solver::RunSolver;
+use crate::solver::{HttpAnswers, RunSolver};
 
 /// Default address of the HTTP-01 responder (the CA connects to port 80).
 const DEFAULT_HTTP01_LISTEN: &str = "0.0.0.0:80";
@@ -77,7 +77,7 @@ impl<'a> Responders<'a> {
     ) -> CliResult<Responders<'a>> {
         if let Some(root) = &options.webroot {
             return Ok(Responders {
-                solver: RunSolver::Webroot(root.clone()),
+                solver: RunSolver::new(store, HttpAnswers::Webroot(root.clone())),
                 _http: None,
                 _alpn: None,
             });
@@ -92,7 +92,7 @@ impl<'a> Responders<'a> {
                     );
                 }
                 return Ok(Responders {
-                    solver: RunSolver::Store(store),
+                    solver: RunSolver::new(store, HttpAnswers::Store),
                     _http: None,
                     _alpn: None,
                 });
@@ -122,7 +122,7 @@ impl<'a> Responders<'a> {
             None
         };
         Ok(Responders {
-            solver: RunSolver::Memory(solvers),
+            solver: RunSolver::new(store, HttpAnswers::Memory(solvers)),
             _http: http,
             _alpn: alpn,
         })
@@ -138,6 +138,8 @@ pub async fn issue(
     quiet: bool,
 ) -> CliResult<i64> {
     let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
+    // Records a killed run left in DNS go first.
+    crate::dns01::cleanup_stale(store).await;
     let responders = Responders::for_run(store, &[challenge], options, quiet).await?;
     let (record, account) = connect_for(store, credential).await?;
     issue_with(

@@ -5,6 +5,7 @@ pub(crate) mod acme_issue;
 mod ca;
 mod check;
 mod cred;
+mod dns;
 mod export;
 mod import;
 mod init;
@@ -17,7 +18,8 @@ use certmgr_pki::{TrustAnchors, VerifiedChain, certificate_info};
 use certmgr_store::{CertificateRecord, Outcome, Store};
 
 use crate::cli::{
-    AcmeAccountCommand, AcmeCommand, CaCommand, Cli, Command, CredCommand, TrustCommand,
+    AcmeAccountCommand, AcmeCommand, CaCommand, Cli, Command, CredCommand, DnsAccountCommand,
+    DnsCommand, DnsProviderCommand, TrustCommand,
 };
 use crate::context::Location;
 use crate::error::CliResult;
@@ -62,6 +64,22 @@ pub async fn run(cli: Cli) -> CliResult<()> {
                     acme::deactivate(&store, &args.name, json).await
                 }
             },
+        },
+        Command::Dns(command) => match command {
+            DnsCommand::Provider(DnsProviderCommand::List) => dns::provider_list(json).await,
+            DnsCommand::Provider(DnsProviderCommand::Show(args)) => {
+                dns::provider_show(&args.name, json).await
+            }
+            DnsCommand::Account(DnsAccountCommand::Create(args)) => {
+                dns::account_create(&store, &args, json).await
+            }
+            DnsCommand::Account(DnsAccountCommand::List) => dns::account_list(&store, json).await,
+            DnsCommand::Account(DnsAccountCommand::Show(args)) => {
+                dns::account_show(&store, &args.name, json).await
+            }
+            DnsCommand::Account(DnsAccountCommand::Test(args)) => {
+                dns::account_test(&store, &args, json).await
+            }
         },
         Command::Renew(args) => renew::run(&store, &args, json).await,
         Command::Server(args) => {

@@ -118,6 +118,8 @@ async fn plan_and_run(
     dry_run: bool,
     quiet: bool,
 ) -> CliResult<Vec<Decision>> {
+    // Records a killed run left in DNS go first.
+    crate::dns01::cleanup_stale(store).await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut accounts: HashMap<String, (AcmeAccountRecord, AcmeAccount)> = HashMap::new();
     let mut decisions = Vec::new();

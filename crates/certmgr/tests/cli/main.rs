@@ -11,6 +11,7 @@ mod acme_faults;
 mod acme_renewal;
 mod bad_input;
 mod check;
+mod dns01;
 mod import_export;
 mod manual_flow;
 mod microca;

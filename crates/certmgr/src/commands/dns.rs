@@ -1,0 +1,252 @@
+//! `certmgr dns provider ...` and `certmgr dns account ...`.
+
+use std::collections::BTreeMap;
+
+use certmgr_core::validate_name;
+use certmgr_dns::{CallContext, Engine, MemoryTrace};
+use certmgr_store::{NewDnsAccount, Store};
+use serde_json::json;
+
+use crate::cli::{DnsAccountCreateArgs, DnsAccountTestArgs};
+use crate::dns01::{DnsAccountConfig, account_config, definition};
+use crate::error::{CliError, CliResult};
+use crate::input::read_password;
+use crate::output::{print_json, print_table, timestamp};
+
+pub async fn provider_list(json: bool) -> CliResult<()> {
+    let catalog = certmgr_dns::catalog().map_err(|e| CliError::failed(e.to_string()))?;
+    if json {
+        let rows: Vec<_> = catalog
+            .iter()
+            .map(|d| {
+                json!({
+                    "id": d.provider.id, "name": d.provider.name, "api_docs": d.provider.api_docs,
+                    "multi_value_txt": d.provider.multi_value_txt,
+                })
+            })
+            .collect();
+        return print_json(&rows);
+    }
+    let rows: Vec<Vec<String>> = catalog
+        .iter()
+        .map(|d| {
+            vec![
+                d.provider.id.clone(),
+                d.provider.name.clone(),
+                d.provider.api_docs.clone(),
+            ]
+        })
+        .collect();
+    print_table(&["ID", "NAME", "API DOCS"], &rows);
+    Ok(())
+}
+
+pub async fn provider_show(id: &str, json: bool) -> CliResult<()> {
+    let d = definition(id)?;
+    let parameters: Vec<_> = d
+        .parameters
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name, "help": p.help, "required": p.required,
+                "secret": p.secret, "default": p.default,
+            })
+        })
+        .collect();
+    let value = json!({
+        "id": d.provider.id, "name": d.provider.name, "website": d.provider.website,
+        "api_docs": d.provider.api_docs, "token_scopes": d.provider.token_scopes,
+        "min_ttl": d.provider.min_ttl, "multi_value_txt": d.provider.multi_value_txt,
+        "propagation_secs": d.provider.propagation_secs, "parameters": parameters,
+    });
+    if json {
+        return print_json(&value);
+    }
+    println!("{} ({})", d.provider.name, d.provider.id);
+    println!("website:      {}", d.provider.website);
+    println!("API docs:     {}", d.provider.api_docs);
+    if let Some(scopes) = &d.provider.token_scopes {
+        println!("token scopes: {scopes}");
+    }
+    println!("parameters:");
+    for p in &d.parameters {
+        println!(
+            "  {:<16} {}{}{}",
+            p.name,
+            if p.required { "required" } else { "optional" },
+            if p.secret { ", secret" } else { "" },
+            if p.help.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", p.help)
+            }
+        );
+    }
+    Ok(())
+}
+
+pub async fn account_create(
+    store: &Store,
+    args: &DnsAccountCreateArgs,
+    json: bool,
+) -> CliResult<()> {
+    validate_name(&args.name)?;
+    let d = definition(&args.provider)?;
+    let mut params = BTreeMap::new();
+    for pair in &args.params {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            CliError::bad_input(format!("--set {pair:?}: use NAME=VALUE or NAME=@FILE"))
+        })?;
+        let value = match value.strip_prefix('@') {
+            Some(path) => read_password(std::path::Path::new(path))?.to_string(),
+            None => value.to_owned(),
+        };
+        params.insert(key.to_owned(), value);
+    }
+    // Refuse unknown or missing parameters before anything is stored.
+    d.bind(params.iter().map(|(k, v)| (k.clone(), v.clone())))
+        .map_err(|e| CliError::bad_input(e.to_string()))?;
+    let mut zones = Vec::new();
+    for zone in &args.zones {
+        let hostname: certmgr_core::Hostname = zone.parse()?;
+        match hostname {
+            certmgr_core::Hostname::Dns(name) if !name.starts_with("*.") => zones.push(name),
+            _ => {
+                return Err(CliError::bad_input(format!(
+                    "--zone {zone:?} is not a DNS zone name"
+                )));
+            }
+        }
+    }
+    let config = DnsAccountConfig {
+        params,
+        nameservers: args.nameservers.clone(),
+        propagation_timeout_secs: args.propagation_timeout,
+    };
+    let sealed_json = zeroize::Zeroizing::new(
+        serde_json::to_vec(&config).map_err(|e| CliError::failed(e.to_string()))?,
+    );
+    let account = store
+        .create_dns_account(&NewDnsAccount {
+            name: args.name.clone(),
+            provider: d.provider.id.clone(),
+            zones,
+            params_json: &sealed_json,
+        })
+        .await?;
+    if json {
+        return print_json(&account);
+    }
+    println!(
+        "DNS account {:?} ({}) serves {}; try it: certmgr dns account test {}",
+        account.name,
+        account.provider,
+        account.zones.join(", "),
+        account.name
+    );
+    Ok(())
+}
+
+pub async fn account_list(store: &Store, json: bool) -> CliResult<()> {
+    let accounts = store.list_dns_accounts().await?;
+    if json {
+        return print_json(&accounts);
+    }
+    let rows: Vec<Vec<String>> = accounts
+        .iter()
+        .map(|a| vec![a.name.clone(), a.provider.clone(), a.zones.join(",")])
+        .collect();
+    print_table(&["NAME", "PROVIDER", "ZONES"], &rows);
+    Ok(())
+}
+
+pub async fn account_show(store: &Store, name: &str, json: bool) -> CliResult<()> {
+    let account = store.dns_account(name).await?;
+    let (_, config, _) = account_config(store, &account)?;
+    let value = json!({
+        "name": account.name, "provider": account.provider, "zones": account.zones,
+        "parameters": config.params.keys().collect::<Vec<_>>(),
+        "nameservers": config.nameservers, "created_at": timestamp(account.created_at),
+    });
+    if json {
+        return print_json(&value);
+    }
+    for (key, val) in value.as_object().into_iter().flatten() {
+        println!("{:<14} {val}", format!("{key}:"));
+    }
+    Ok(())
+}
+
+pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) -> CliResult<()> {
+    let account = store.dns_account(&args.name).await?;
+    let (d, _, params) = account_config(store, &account)?;
+    let zone = account
+        .zones
+        .first()
+        .ok_or_else(|| CliError::bad_input("the account serves no zone"))?;
+    let record = format!("_certmgr-test.{zone}");
+    let mut random = [0u8; 12];
+    let _ = aws_lc_rs::rand::fill(&mut random);
+    let value = format!(
+        "certmgr-test-{}",
+        random
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let context = CallContext::new(zone, &record, &value, params)
+        .map_err(|e| CliError::bad_input(e.to_string()))?;
+    let engine = Engine::new().map_err(|e| CliError::failed(e.to_string()))?;
+    let trace = MemoryTrace::default();
+    let added = engine.add_record(&d, &context, &trace).await;
+    let deleted = match &added {
+        Ok(captures) => {
+            let mut captures = captures.clone();
+            // On delete, `values` are the values that remain: none.
+            let context = context.clone().with_values(Vec::new());
+            Some(
+                engine
+                    .delete_record(&d, &context, &mut captures, &trace)
+                    .await,
+            )
+        }
+        Err(_) => None,
+    };
+    if args.trace && !json {
+        eprintln!("{}", trace.text());
+    }
+    let ok = added.is_ok() && matches!(deleted, Some(Ok(())));
+    if json {
+        print_json(&json!({
+            "account": account.name, "record": record, "ok": ok,
+            "add": added.as_ref().err().map(ToString::to_string),
+            "delete": deleted.as_ref().and_then(|d| d.as_ref().err()).map(ToString::to_string),
+            "trace": if args.trace { Some(trace.text()) } else { None },
+        }))?;
+    } else {
+        println!(
+            "add {record} TXT: {}",
+            match &added {
+                Ok(_) => "ok".to_owned(),
+                Err(e) => format!("FAILED: {e}"),
+            }
+        );
+        if let Some(deleted) = &deleted {
+            println!(
+                "delete {record} TXT: {}",
+                match deleted {
+                    Ok(()) => "ok".to_owned(),
+                    Err(e) => format!("FAILED: {e}"),
+                }
+            );
+        }
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::failed(format!(
+            "DNS account {:?} failed the test",
+            account.name
+        )))
+    }
+}
