@@ -65,6 +65,10 @@ pub enum AcmeError {
         /// Its last status.
         status: String,
     },
+    /// Publishing or withdrawing a challenge answer failed (DNS provider,
+    /// script, store); the message names the account and what it said.
+    #[error("{0}")]
+    Solver(String),
     /// Input the user gave is unusable (EAB key, CA bundle, ...).
     #[error("{0}")]
     BadInput(String),

@@ -42,26 +42,260 @@ fn default_propagation_timeout() -> u64 {
 }
 
 fn failed(e: impl std::fmt::Display) -> AcmeError {
-    AcmeError::Problem(e.to_string())
+    AcmeError::Solver(e.to_string())
 }
+
+/// Provider kinds built into certmgr itself rather than described as data.
+pub const RFC2136: &str = "rfc2136";
+/// Runs an executable to add and delete records.
+pub const SCRIPT: &str = "script";
 
 /// The provider definition with this id (the built-in catalog).
 pub fn definition(id: &str) -> Result<Definition, AcmeError> {
     certmgr_dns::provider(id).map_err(|e| AcmeError::BadInput(e.to_string()))
 }
 
-/// An account's configuration and bound parameters.
+/// How one DNS account changes records.
+pub enum Backend {
+    /// A declarative HTTP provider definition with bound parameters.
+    Http(Box<Definition>, Params),
+    /// RFC 2136 dynamic updates to a primary server, TSIG-signed.
+    Rfc2136 {
+        /// The primary server (host:port).
+        server: SocketAddr,
+        /// The TSIG key, if the zone requires one.
+        key: Option<certmgr_dnswire::TsigKey>,
+    },
+    /// An executable: `COMMAND add|delete RECORD VALUE`, with `CERTMGR_*` env.
+    Script {
+        /// The executable.
+        command: std::path::PathBuf,
+        /// Longest run allowed.
+        timeout: Duration,
+    },
+}
+
+fn param<'a>(config: &'a DnsAccountConfig, kind: &str, name: &str) -> Result<&'a str, AcmeError> {
+    config.params.get(name).map(String::as_str).ok_or_else(|| {
+        AcmeError::BadInput(format!(
+            "provider {kind} needs the parameter {name:?}: pass --set {name}=..."
+        ))
+    })
+}
+
+/// Build the backend of a provider kind from parameter values; used at
+/// account creation (to refuse bad parameters before storing) and at use.
+pub fn backend_for(provider: &str, config: &DnsAccountConfig) -> Result<Backend, AcmeError> {
+    match provider {
+        RFC2136 => {
+            let server = param(config, RFC2136, "server")?;
+            let server: SocketAddr = server.parse().map_err(|_| {
+                AcmeError::BadInput(format!(
+                    "rfc2136 server {server:?}: use host:port, e.g. 192.0.2.1:53"
+                ))
+            })?;
+            let key = match config.params.get("key_name") {
+                Some(name) => Some(
+                    certmgr_dnswire::TsigKey::new(
+                        name,
+                        config
+                            .params
+                            .get("key_algorithm")
+                            .map(String::as_str)
+                            .unwrap_or("hmac-sha256")
+                            .parse()
+                            .map_err(|e: certmgr_dnswire::WireError| {
+                                AcmeError::BadInput(e.to_string())
+                            })?,
+                        param(config, RFC2136, "key_secret")?,
+                    )
+                    .map_err(|e| AcmeError::BadInput(e.to_string()))?,
+                ),
+                None => None,
+            };
+            Ok(Backend::Rfc2136 { server, key })
+        }
+        SCRIPT => {
+            let command = std::path::PathBuf::from(param(config, SCRIPT, "command")?);
+            let timeout = match config.params.get("timeout") {
+                Some(secs) => Duration::from_secs(secs.parse().map_err(|_| {
+                    AcmeError::BadInput(format!("script timeout {secs:?}: give seconds"))
+                })?),
+                None => Duration::from_secs(60),
+            };
+            Ok(Backend::Script { command, timeout })
+        }
+        id => {
+            let definition = definition(id)?;
+            let params = definition
+                .bind(config.params.iter().map(|(k, v)| (k.clone(), v.clone())))
+                .map_err(|e| AcmeError::BadInput(e.to_string()))?;
+            Ok(Backend::Http(Box::new(definition), params))
+        }
+    }
+}
+
+/// An account's configuration and backend.
 pub fn account_config(
     store: &Store,
     account: &DnsAccountRecord,
-) -> Result<(Definition, DnsAccountConfig, Params), AcmeError> {
-    let definition = definition(&account.provider)?;
+) -> Result<(Backend, DnsAccountConfig), AcmeError> {
     let sealed = store.unseal_dns_params(account).map_err(failed)?;
     let config: DnsAccountConfig = serde_json::from_slice(&sealed).map_err(failed)?;
-    let params = definition
-        .bind(config.params.iter().map(|(k, v)| (k.clone(), v.clone())))
-        .map_err(|e| AcmeError::BadInput(e.to_string()))?;
-    Ok((definition, config, params))
+    Ok((backend_for(&account.provider, &config)?, config))
+}
+
+/// What one change of one record is about.
+pub struct Change<'a> {
+    /// The zone holding the record.
+    pub zone: &'a str,
+    /// The record's name.
+    pub record_name: &'a str,
+    /// The value added or deleted.
+    pub value: &'a str,
+    /// Every value that should be on the name afterwards.
+    pub values: Vec<String>,
+}
+
+impl Backend {
+    /// Create the record; returns what the provider's add phase captured.
+    pub async fn add(
+        &self,
+        change: &Change<'_>,
+        trace: &dyn certmgr_dns::Trace,
+    ) -> Result<Captures, AcmeError> {
+        match self {
+            Backend::Http(definition, params) => {
+                let context = CallContext::new(
+                    change.zone,
+                    change.record_name,
+                    change.value,
+                    params.clone(),
+                )
+                .map_err(|e| AcmeError::BadInput(e.to_string()))?
+                .with_values(change.values.clone())
+                .with_ttl(CHALLENGE_TTL);
+                Engine::new()
+                    .map_err(failed)?
+                    .add_record(definition, &context, trace)
+                    .await
+                    .map_err(failed)
+            }
+            Backend::Rfc2136 { server, key } => {
+                certmgr_dnswire::update_txt(
+                    *server,
+                    change.zone,
+                    change.record_name,
+                    change.value,
+                    CHALLENGE_TTL,
+                    certmgr_dnswire::UpdateAction::Add,
+                    key.as_ref(),
+                )
+                .await
+                .map_err(failed)?;
+                Ok(Captures::default())
+            }
+            Backend::Script { command, timeout } => {
+                run_script(command, *timeout, "add", change).await?;
+                Ok(Captures::default())
+            }
+        }
+    }
+
+    /// Delete the record, starting from the add phase's captures.
+    pub async fn delete(
+        &self,
+        change: &Change<'_>,
+        captures: &mut Captures,
+        trace: &dyn certmgr_dns::Trace,
+    ) -> Result<(), AcmeError> {
+        match self {
+            Backend::Http(definition, params) => {
+                let context = CallContext::new(
+                    change.zone,
+                    change.record_name,
+                    change.value,
+                    params.clone(),
+                )
+                .map_err(|e| AcmeError::BadInput(e.to_string()))?
+                .with_values(change.values.clone())
+                .with_ttl(CHALLENGE_TTL);
+                Engine::new()
+                    .map_err(failed)?
+                    .delete_record(definition, &context, captures, trace)
+                    .await
+                    .map_err(failed)
+            }
+            Backend::Rfc2136 { server, key } => certmgr_dnswire::update_txt(
+                *server,
+                change.zone,
+                change.record_name,
+                change.value,
+                CHALLENGE_TTL,
+                certmgr_dnswire::UpdateAction::Delete,
+                key.as_ref(),
+            )
+            .await
+            .map_err(failed),
+            Backend::Script { command, timeout } => {
+                run_script(command, *timeout, "delete", change).await
+            }
+        }
+    }
+}
+
+/// Run a script provider: `COMMAND add|delete RECORD VALUE`, with the same in
+/// `CERTMGR_ACTION`, `CERTMGR_ZONE`, `CERTMGR_RECORD_NAME`, `CERTMGR_VALUE`,
+/// `CERTMGR_TTL`. Exit code 0 is success; otherwise stderr says why.
+async fn run_script(
+    command: &std::path::Path,
+    timeout: Duration,
+    action: &str,
+    change: &Change<'_>,
+) -> Result<(), AcmeError> {
+    let child = tokio::process::Command::new(command)
+        .args([action, change.record_name, change.value])
+        .env("CERTMGR_ACTION", action)
+        .env("CERTMGR_ZONE", change.zone)
+        .env("CERTMGR_RECORD_NAME", change.record_name)
+        .env("CERTMGR_VALUE", change.value)
+        .env("CERTMGR_TTL", CHALLENGE_TTL.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            AcmeError::BadInput(format!(
+                "cannot run the DNS script {}: {e}",
+                command.display()
+            ))
+        })?;
+    let output = tokio::time::timeout(timeout, child.wait_with_output())
+        .await
+        .map_err(|_| {
+            AcmeError::Solver(format!(
+                "the DNS script {} did not finish {action} within {} s",
+                command.display(),
+                timeout.as_secs()
+            ))
+        })?
+        .map_err(failed)?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(AcmeError::Solver(format!(
+        "the DNS script {} failed to {action} {} ({}): {}",
+        command.display(),
+        change.record_name,
+        output.status,
+        stderr
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or("no message on stderr")
+    )))
 }
 
 /// The DNS account whose zone is the most specific suffix of `record_name`,
@@ -111,10 +345,18 @@ async fn wanted_values(store: &Store, record_name: &str) -> Result<Vec<String>, 
 }
 
 /// Create the TXT record for `answer` and wait until the zone serves it.
+/// When `_acme-challenge.<name>` is a CNAME (delegation to a validation zone),
+/// the record is written at the CNAME's target, by the account serving it.
 pub async fn present(store: &Store, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
-    let record_name = format!("_acme-challenge.{}", answer.identifier);
+    let challenge_name = format!("_acme-challenge.{}", answer.identifier);
+    let record_name = match lookup_server(store, &challenge_name).await? {
+        Some(server) => certmgr_dnswire::follow_cname(server, &challenge_name)
+            .await
+            .map_err(failed)?,
+        None => challenge_name.clone(),
+    };
     let (account, zone) = account_for(store, &record_name).await?;
-    let (definition, config, params) = account_config(store, &account)?;
+    let (backend, config) = account_config(store, &account)?;
     let entry = store
         .journal_txt(
             &account.name,
@@ -125,16 +367,16 @@ pub async fn present(store: &Store, answer: &ChallengeAnswer) -> Result<(), Acme
         )
         .await
         .map_err(failed)?;
-    let values = wanted_values(store, &record_name).await?;
-    let context = CallContext::new(&zone, &record_name, &answer.dns_value, params)
-        .map_err(|e| AcmeError::BadInput(e.to_string()))?
-        .with_values(values)
-        .with_ttl(CHALLENGE_TTL);
-    let engine = Engine::new().map_err(failed)?;
-    let captures = engine
-        .add_record(&definition, &context, &NoTrace)
+    let change = Change {
+        zone: &zone,
+        record_name: &record_name,
+        value: &answer.dns_value,
+        values: wanted_values(store, &record_name).await?,
+    };
+    let captures = backend
+        .add(&change, &NoTrace)
         .await
-        .map_err(|e| AcmeError::Problem(format!("DNS account {:?}: {e}", account.name)))?;
+        .map_err(|e| AcmeError::Solver(format!("DNS account {:?}: {e}", account.name)))?;
     store
         .update_txt_journal(
             &entry.id,
@@ -144,7 +386,11 @@ pub async fn present(store: &Store, answer: &ChallengeAnswer) -> Result<(), Acme
         .await
         .map_err(failed)?;
     if config.nameservers.is_empty() {
-        tokio::time::sleep(Duration::from_secs(definition.provider.propagation_secs)).await;
+        let hint = match &backend {
+            Backend::Http(definition, _) => definition.provider.propagation_secs,
+            _ => 0,
+        };
+        tokio::time::sleep(Duration::from_secs(hint)).await;
         return Ok(());
     }
     certmgr_dnswire::wait_for_txt(
@@ -155,17 +401,31 @@ pub async fn present(store: &Store, answer: &ChallengeAnswer) -> Result<(), Acme
         PROPAGATION_INTERVAL,
     )
     .await
-    .map_err(|e| AcmeError::Problem(format!("propagation: {e}")))
+    .map_err(|e| AcmeError::Solver(format!("propagation: {e}")))
+}
+
+/// A server to look `_acme-challenge` CNAMEs up at: an authoritative server of
+/// the account serving the name, or, when no account serves it (the name is
+/// delegated to a validation zone), one of any account.
+async fn lookup_server(store: &Store, name: &str) -> Result<Option<SocketAddr>, AcmeError> {
+    if let Ok((account, _)) = account_for(store, name).await {
+        let (_, config) = account_config(store, &account)?;
+        return Ok(config.nameservers.first().copied());
+    }
+    for account in store.list_dns_accounts().await.map_err(failed)? {
+        let (_, config) = account_config(store, &account)?;
+        if let Some(server) = config.nameservers.first() {
+            return Ok(Some(*server));
+        }
+    }
+    Ok(None)
 }
 
 /// Delete the TXT record of `answer` (and its journal entry once gone).
 pub async fn cleanup(store: &Store, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
-    let record_name = format!("_acme-challenge.{}", answer.identifier);
+    // The value identifies the record wherever a CNAME put it.
     let journal = store.txt_journal().await.map_err(failed)?;
-    for entry in journal
-        .into_iter()
-        .filter(|e| e.record_name == record_name && e.value == answer.dns_value)
-    {
+    for entry in journal.into_iter().filter(|e| e.value == answer.dns_value) {
         remove(store, &entry).await?;
     }
     Ok(())
@@ -177,26 +437,27 @@ async fn remove(store: &Store, entry: &TxtJournalEntry) -> Result<(), AcmeError>
         .dns_account(&entry.dns_account)
         .await
         .map_err(failed)?;
-    let (definition, _, params) = account_config(store, &account)?;
+    let (backend, _) = account_config(store, &account)?;
     let remaining: Vec<String> = wanted_values(store, &entry.record_name)
         .await?
         .into_iter()
         .filter(|v| v != &entry.value)
         .collect();
-    let context = CallContext::new(&entry.zone, &entry.record_name, &entry.value, params)
-        .map_err(|e| AcmeError::BadInput(e.to_string()))?
-        .with_values(remaining)
-        .with_ttl(CHALLENGE_TTL);
+    let change = Change {
+        zone: &entry.zone,
+        record_name: &entry.record_name,
+        value: &entry.value,
+        values: remaining,
+    };
     let mut captures: Captures = serde_json::from_str(&entry.captures).unwrap_or_default();
     store
         .update_txt_journal(&entry.id, "deleting", &entry.captures)
         .await
         .map_err(failed)?;
-    Engine::new()
-        .map_err(failed)?
-        .delete_record(&definition, &context, &mut captures, &NoTrace)
+    backend
+        .delete(&change, &mut captures, &NoTrace)
         .await
-        .map_err(|e| AcmeError::Problem(format!("DNS account {:?}: {e}", account.name)))?;
+        .map_err(|e| AcmeError::Solver(format!("DNS account {:?}: {e}", account.name)))?;
     store.remove_txt_journal(&entry.id).await.map_err(failed)
 }
 

@@ -3,12 +3,14 @@
 use std::collections::BTreeMap;
 
 use certmgr_core::validate_name;
-use certmgr_dns::{CallContext, Engine, MemoryTrace};
+use certmgr_dns::MemoryTrace;
 use certmgr_store::{NewDnsAccount, Store};
 use serde_json::json;
 
 use crate::cli::{DnsAccountCreateArgs, DnsAccountTestArgs};
-use crate::dns01::{DnsAccountConfig, account_config, definition};
+use crate::dns01::{
+    Change, DnsAccountConfig, RFC2136, SCRIPT, account_config, backend_for, definition,
+};
 use crate::error::{CliError, CliResult};
 use crate::input::read_password;
 use crate::output::{print_json, print_table, timestamp};
@@ -91,7 +93,6 @@ pub async fn account_create(
     json: bool,
 ) -> CliResult<()> {
     validate_name(&args.name)?;
-    let d = definition(&args.provider)?;
     let mut params = BTreeMap::new();
     for pair in &args.params {
         let (key, value) = pair.split_once('=').ok_or_else(|| {
@@ -103,9 +104,6 @@ pub async fn account_create(
         };
         params.insert(key.to_owned(), value);
     }
-    // Refuse unknown or missing parameters before anything is stored.
-    d.bind(params.iter().map(|(k, v)| (k.clone(), v.clone())))
-        .map_err(|e| CliError::bad_input(e.to_string()))?;
     let mut zones = Vec::new();
     for zone in &args.zones {
         let hostname: certmgr_core::Hostname = zone.parse()?;
@@ -123,13 +121,19 @@ pub async fn account_create(
         nameservers: args.nameservers.clone(),
         propagation_timeout_secs: args.propagation_timeout,
     };
+    // Refuse unknown or missing parameters before anything is stored.
+    backend_for(&args.provider, &config)?;
+    let provider = match args.provider.as_str() {
+        RFC2136 | SCRIPT => args.provider.clone(),
+        id => definition(id)?.provider.id,
+    };
     let sealed_json = zeroize::Zeroizing::new(
         serde_json::to_vec(&config).map_err(|e| CliError::failed(e.to_string()))?,
     );
     let account = store
         .create_dns_account(&NewDnsAccount {
             name: args.name.clone(),
-            provider: d.provider.id.clone(),
+            provider,
             zones,
             params_json: &sealed_json,
         })
@@ -162,7 +166,7 @@ pub async fn account_list(store: &Store, json: bool) -> CliResult<()> {
 
 pub async fn account_show(store: &Store, name: &str, json: bool) -> CliResult<()> {
     let account = store.dns_account(name).await?;
-    let (_, config, _) = account_config(store, &account)?;
+    let (_, config) = account_config(store, &account)?;
     let value = json!({
         "name": account.name, "provider": account.provider, "zones": account.zones,
         "parameters": config.params.keys().collect::<Vec<_>>(),
@@ -179,7 +183,7 @@ pub async fn account_show(store: &Store, name: &str, json: bool) -> CliResult<()
 
 pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) -> CliResult<()> {
     let account = store.dns_account(&args.name).await?;
-    let (d, _, params) = account_config(store, &account)?;
+    let (backend, _) = account_config(store, &account)?;
     let zone = account
         .zones
         .first()
@@ -194,21 +198,29 @@ pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) 
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     );
-    let context = CallContext::new(zone, &record, &value, params)
-        .map_err(|e| CliError::bad_input(e.to_string()))?;
-    let engine = Engine::new().map_err(|e| CliError::failed(e.to_string()))?;
     let trace = MemoryTrace::default();
-    let added = engine.add_record(&d, &context, &trace).await;
+    let added = backend
+        .add(
+            &Change {
+                zone,
+                record_name: &record,
+                value: &value,
+                values: vec![value.clone()],
+            },
+            &trace,
+        )
+        .await;
     let deleted = match &added {
         Ok(captures) => {
             let mut captures = captures.clone();
             // On delete, `values` are the values that remain: none.
-            let context = context.clone().with_values(Vec::new());
-            Some(
-                engine
-                    .delete_record(&d, &context, &mut captures, &trace)
-                    .await,
-            )
+            let change = Change {
+                zone,
+                record_name: &record,
+                value: &value,
+                values: Vec::new(),
+            };
+            Some(backend.delete(&change, &mut captures, &trace).await)
         }
         Err(_) => None,
     };

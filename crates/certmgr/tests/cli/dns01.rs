@@ -192,3 +192,235 @@ fn records_left_by_a_killed_issuance_are_removed_by_the_next_run() {
     );
     t.verify("k", &[""]);
 }
+
+#[test]
+fn rfc2136_with_tsig_through_bind() {
+    need_pebble!();
+    if !certmgr_testkit::bind::bind_available() {
+        return;
+    }
+    let bind = certmgr_testkit::bind::Bind::start(&["rfc2136.test"]);
+    let t = AcmeEnv::start_with(
+        PebbleOptions {
+            dns_server: Some(bind.dns_address()),
+            ..PebbleOptions::default()
+        },
+        true,
+    );
+    t.env
+        .file("tsig.key", format!("{}\n", bind.tsig_secret_base64()));
+    let server = bind.dns_address().to_string();
+    t.env.ok(&[
+        "dns",
+        "account",
+        "create",
+        "bind",
+        "--provider",
+        "rfc2136",
+        "--zone",
+        "rfc2136.test",
+        "--set",
+        &format!("server={server}"),
+        "--set",
+        &format!("key_name={}", bind.tsig_name()),
+        "--set",
+        &format!("key_algorithm={}", bind.tsig_algorithm()),
+        "--set",
+        "key_secret=@tsig.key",
+        "--nameserver",
+        &server,
+        "--propagation-timeout",
+        "10",
+    ]);
+    t.env.ok(&["dns", "account", "test", "bind"]);
+    t.env.ok(&[
+        "cred",
+        "create",
+        "b",
+        "--host",
+        "rfc2136.test",
+        "--host",
+        "*.rfc2136.test",
+        "--issuer",
+        "acme:pb",
+        "--challenge",
+        "dns-01",
+    ]);
+    let out = t.env.run(&["cred", "issue", "b"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.verify("b", &[""]);
+    assert!(
+        bind.txt("_acme-challenge.rfc2136.test").is_empty(),
+        "nothing left behind"
+    );
+    // A wrong key is refused with a message that says what to fix.
+    t.env
+        .file("wrong.key", "d3JvbmcgYnV0IHZhbGlkIGJhc2U2NA==\n");
+    t.env.ok(&[
+        "dns",
+        "account",
+        "create",
+        "wrong",
+        "--provider",
+        "rfc2136",
+        "--zone",
+        "other.rfc2136.test",
+        "--set",
+        &format!("server={server}"),
+        "--set",
+        &format!("key_name={}", bind.tsig_name()),
+        "--set",
+        "key_secret=@wrong.key",
+    ]);
+    let err = t.env.fails(1, &["dns", "account", "test", "wrong"]);
+    assert!(err.contains("failed the test"), "{err}");
+    let out = t.env.run(&["dns", "account", "test", "wrong"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("NOTAUTH"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn a_script_provider_and_cname_delegation_to_another_account() {
+    need_pebble!();
+    let Some((pdns, t)) = setup_zones(&["example.test", "validation.test"]) else {
+        return;
+    };
+    // The script writes into the validation zone through PowerDNS's API with curl.
+    let script = t.env.file(
+        "dns-hook.sh",
+        format!(
+            r#"#!/bin/sh
+set -e
+name="$CERTMGR_RECORD_NAME."
+if [ "$1" = add ]; then
+  body=$(printf '{{"rrsets":[{{"name":"%s","type":"TXT","ttl":60,"changetype":"REPLACE","records":[{{"content":"\"%s\"","disabled":false}}]}}]}}' "$name" "$CERTMGR_VALUE")
+elif [ "$1" = delete ]; then
+  body=$(printf '{{"rrsets":[{{"name":"%s","type":"TXT","changetype":"DELETE"}}]}}' "$name")
+else
+  echo "unknown action $1" >&2; exit 2
+fi
+curl -sS --fail-with-body -X PATCH -H 'X-API-Key: {key}' -H 'Content-Type: application/json' -d "$body" "{api}/api/v1/servers/localhost/zones/$CERTMGR_ZONE." >&2
+"#,
+            key = pdns.api_key(),
+            api = pdns.api_url()
+        ),
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let server = pdns.dns_address().to_string();
+    t.env.ok(&[
+        "dns",
+        "account",
+        "create",
+        "hook",
+        "--provider",
+        "script",
+        "--zone",
+        "validation.test",
+        "--set",
+        &format!("command={}", script.display()),
+        "--nameserver",
+        &server,
+        "--propagation-timeout",
+        "10",
+    ]);
+    t.env.ok(&["dns", "account", "test", "hook"]);
+    // _acme-challenge.www.example.test is delegated to the validation zone.
+    let (status, body) = pdns
+        .api(
+            "PATCH",
+            "/api/v1/servers/localhost/zones/example.test.",
+            Some(
+                &serde_json::json!({"rrsets": [{
+                    "name": "_acme-challenge.www.example.test.", "type": "CNAME", "ttl": 60,
+                    "changetype": "REPLACE",
+                    "records": [{"content": "www.validation.test.", "disabled": false}]
+                }]})
+                .to_string(),
+            ),
+        )
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
+    t.env.ok(&[
+        "cred",
+        "create",
+        "d",
+        "--host",
+        "www.example.test",
+        "--issuer",
+        "acme:pb",
+        "--challenge",
+        "dns-01",
+    ]);
+    let out = t.env.run(&["cred", "issue", "d"]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        t.pebble.logs()
+    );
+    t.verify("d", &[""]);
+    assert!(
+        pdns.records_named("validation.test", "www.validation.test")
+            .iter()
+            .all(|n| !n.contains("TXT"))
+    );
+    assert!(
+        pdns.txt("www.validation.test").is_empty(),
+        "the delegated record is removed"
+    );
+
+    // A failing script: its stderr reaches the user.
+    let bad = t.env.file(
+        "bad-hook.sh",
+        "#!/bin/sh\necho 'API said no: quota exceeded' >&2\nexit 3\n",
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    t.env.ok(&[
+        "dns",
+        "account",
+        "create",
+        "bad",
+        "--provider",
+        "script",
+        "--zone",
+        "bad.test",
+        "--set",
+        &format!("command={}", bad.display()),
+    ]);
+    let out = t.env.run(&["dns", "account", "test", "bad"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("quota exceeded"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn setup_zones(zones: &[&str]) -> Option<(PowerDns, AcmeEnv)> {
+    if !pebble_available() || !powerdns_available() {
+        return None;
+    }
+    let pdns = PowerDns::start(zones);
+    let t = AcmeEnv::start_with(
+        PebbleOptions {
+            dns_server: Some(pdns.dns_address()),
+            ..PebbleOptions::default()
+        },
+        true,
+    );
+    Some((pdns, t))
+}
