@@ -26,6 +26,8 @@ pub struct NewCredential {
     pub profile: Option<String>,
     /// Keep the CA's chain that leads to this issuer (common name), if offered.
     pub preferred_chain: Option<String>,
+    /// DNS-01: the DNS account to publish with (`None` = the one whose zone fits best).
+    pub dns_account: Option<String>,
 }
 
 /// A credential as stored, with the earliest expiry of its current certificates.
@@ -57,6 +59,8 @@ pub struct CredentialRecord {
     pub profile: Option<String>,
     /// The issuer (common name) the chain should lead to, if set.
     pub preferred_chain: Option<String>,
+    /// DNS-01: the DNS account to publish with, if set.
+    pub dns_account: Option<String>,
     /// When the current certificates are due for renewal (Unix seconds), once planned.
     pub renew_at: Option<i64>,
     /// When to ask the CA's renewalInfo (ARI) again.

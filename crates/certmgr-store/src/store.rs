@@ -18,7 +18,7 @@ use crate::{MasterKey, StoreError};
 macro_rules! credential_select {
     () => {
         "SELECT c.id, c.name, c.hostnames, c.key_specs, c.issuer, c.status, \
-    c.health, c.last_error, c.validity_days, c.renew_before_days, c.challenge, c.profile, c.preferred_chain, c.renew_at, \
+    c.health, c.last_error, c.validity_days, c.renew_before_days, c.challenge, c.profile, c.preferred_chain, c.dns_account, c.renew_at, \
     c.ari_next_check, c.failure_count, c.next_attempt_at, c.current_version, c.created_at, \
     c.updated_at, (SELECT MIN(k.not_after) FROM credential_keys k \
     WHERE k.credential_id = c.id AND k.version = c.current_version) AS not_after FROM credentials c"
@@ -1238,6 +1238,58 @@ impl Store {
             .collect()
     }
 
+    // ----- imported DNS provider definitions ---------------------------------
+
+    /// Store an imported provider definition (already validated by the caller).
+    pub async fn import_dns_provider(
+        &self,
+        id: &str,
+        source: &str,
+        file_name: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO dns_providers (id, source, file_name, imported_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(source)
+        .bind(file_name)
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "DNS provider", id))?;
+        insert_event(
+            &mut tx,
+            None,
+            "dns-provider-imported",
+            &format!("DNS provider {id:?} imported from {file_name}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An imported provider definition: its source text and file name.
+    pub async fn dns_provider_source(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT source, file_name FROM dns_providers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("source")?, r.try_get("file_name")?)))
+            .transpose()
+    }
+
+    /// The ids of every imported provider definition.
+    pub async fn imported_dns_providers(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM dns_providers ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
     // ----- integrity ---------------------------------------------------------
 
     /// A SHA-256 digest over every row of every table, in a fixed order.
@@ -1267,7 +1319,7 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
     (
         "credentials",
         "SELECT id, name, hostnames, key_specs, issuer, status, health, last_error, validity_days, \
-         renew_before_days, challenge, profile, preferred_chain, renew_at, ari_next_check, failure_count, next_attempt_at, \
+         renew_before_days, challenge, profile, preferred_chain, dns_account, renew_at, ari_next_check, failure_count, next_attempt_at, \
          current_version, created_at, updated_at FROM credentials ORDER BY id",
     ),
     (
@@ -1303,6 +1355,10 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
         "txt_journal",
         "SELECT id, dns_account, zone, record_name, value, captures, state, owner, created_at \
          FROM txt_journal ORDER BY id",
+    ),
+    (
+        "dns_providers",
+        "SELECT id, source, file_name, imported_at FROM dns_providers ORDER BY id",
     ),
     (
         "trust_anchors",
@@ -1362,6 +1418,7 @@ fn credential_from_row(row: &AnyRow) -> Result<CredentialRecord, StoreError> {
         },
         profile: row.try_get("profile")?,
         preferred_chain: row.try_get("preferred_chain")?,
+        dns_account: row.try_get("dns_account")?,
         renew_at: row.try_get("renew_at")?,
         ari_next_check: row.try_get("ari_next_check")?,
         failure_count: u32::try_from(row.try_get::<i64, _>("failure_count")?).unwrap_or(u32::MAX),
@@ -1510,8 +1567,9 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
         serde_json::to_string(&new.key_specs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO credentials (id, name, hostnames, key_specs, issuer, status, health, \
-         validity_days, renew_before_days, challenge, profile, preferred_chain, current_version, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $13)",
+         validity_days, renew_before_days, challenge, profile, preferred_chain, dns_account, \
+         current_version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14)",
     )
     .bind(&id)
     .bind(&new.name)
@@ -1525,6 +1583,7 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
     .bind(new.challenge.map(|c| c.as_str().to_owned()))
     .bind(new.profile.clone())
     .bind(new.preferred_chain.clone())
+    .bind(new.dns_account.clone())
     .bind(at)
     .execute(&mut **tx)
     .await

@@ -30,6 +30,7 @@ fn new_credential(name: &str) -> NewCredential {
         challenge: None,
         profile: None,
         preferred_chain: None,
+        dns_account: None,
     }
 }
 

@@ -95,6 +95,8 @@ pub enum DnsProviderCommand {
     List,
     /// Show one provider: parameters, token scopes, API docs.
     Show(NameArg),
+    /// Add a provider definition from a file (validated first).
+    Import(TrustAddArgs),
 }
 
 /// `certmgr dns account ...`.
@@ -356,6 +358,10 @@ pub struct CredCreateArgs {
     /// (common name), when the CA offers one; default: the account's.
     #[arg(long, value_name = "ISSUER_CN")]
     pub preferred_chain: Option<String>,
+    /// DNS-01 only: publish with this DNS account (default: the account whose
+    /// zone is the most specific suffix of each name).
+    #[arg(long, value_name = "NAME")]
+    pub dns_account: Option<String>,
     /// Validity of MicroCA-issued certificates in days (default 90).
     #[arg(long, value_name = "DAYS")]
     pub validity_days: Option<u32>,

@@ -50,8 +50,12 @@ pub const RFC2136: &str = "rfc2136";
 /// Runs an executable to add and delete records.
 pub const SCRIPT: &str = "script";
 
-/// The provider definition with this id (the built-in catalog).
-pub fn definition(id: &str) -> Result<Definition, AcmeError> {
+/// The provider definition with this id: one the user imported, else the
+/// built-in catalog's.
+pub async fn definition(store: &Store, id: &str) -> Result<Definition, AcmeError> {
+    if let Some((source, file)) = store.dns_provider_source(id).await.map_err(failed)? {
+        return Definition::parse(&source, &file).map_err(|e| AcmeError::BadInput(e.to_string()));
+    }
     certmgr_dns::provider(id).map_err(|e| AcmeError::BadInput(e.to_string()))
 }
 
@@ -85,7 +89,11 @@ fn param<'a>(config: &'a DnsAccountConfig, kind: &str, name: &str) -> Result<&'a
 
 /// Build the backend of a provider kind from parameter values; used at
 /// account creation (to refuse bad parameters before storing) and at use.
-pub fn backend_for(provider: &str, config: &DnsAccountConfig) -> Result<Backend, AcmeError> {
+pub async fn backend_for(
+    store: &Store,
+    provider: &str,
+    config: &DnsAccountConfig,
+) -> Result<Backend, AcmeError> {
     match provider {
         RFC2136 => {
             let server = param(config, RFC2136, "server")?;
@@ -126,7 +134,7 @@ pub fn backend_for(provider: &str, config: &DnsAccountConfig) -> Result<Backend,
             Ok(Backend::Script { command, timeout })
         }
         id => {
-            let definition = definition(id)?;
+            let definition = definition(store, id).await?;
             let params = definition
                 .bind(config.params.iter().map(|(k, v)| (k.clone(), v.clone())))
                 .map_err(|e| AcmeError::BadInput(e.to_string()))?;
@@ -136,13 +144,16 @@ pub fn backend_for(provider: &str, config: &DnsAccountConfig) -> Result<Backend,
 }
 
 /// An account's configuration and backend.
-pub fn account_config(
+pub async fn account_config(
     store: &Store,
     account: &DnsAccountRecord,
 ) -> Result<(Backend, DnsAccountConfig), AcmeError> {
     let sealed = store.unseal_dns_params(account).map_err(failed)?;
     let config: DnsAccountConfig = serde_json::from_slice(&sealed).map_err(failed)?;
-    Ok((backend_for(&account.provider, &config)?, config))
+    Ok((
+        backend_for(store, &account.provider, &config).await?,
+        config,
+    ))
 }
 
 /// What one change of one record is about.
@@ -323,6 +334,29 @@ pub async fn account_for(
     })
 }
 
+/// The DNS account a credential named, with the zone of `record_name` it serves.
+async fn named_account(
+    store: &Store,
+    name: &str,
+    record_name: &str,
+) -> Result<(DnsAccountRecord, String), AcmeError> {
+    let account = store.dns_account(name).await.map_err(failed)?;
+    let record = record_name.trim_end_matches('.').to_ascii_lowercase();
+    let zone = account
+        .zones
+        .iter()
+        .map(|z| z.trim_end_matches('.').to_ascii_lowercase())
+        .filter(|z| record == *z || record.ends_with(&format!(".{z}")))
+        .max_by_key(String::len)
+        .ok_or_else(|| {
+            AcmeError::BadInput(format!(
+                "DNS account {name:?} serves {}, not {record}",
+                account.zones.join(", ")
+            ))
+        })?;
+    Ok((account, zone))
+}
+
 /// The `host:pid` that owns journal entries made by this process.
 fn owner() -> String {
     format!(
@@ -347,7 +381,11 @@ async fn wanted_values(store: &Store, record_name: &str) -> Result<Vec<String>, 
 /// Create the TXT record for `answer` and wait until the zone serves it.
 /// When `_acme-challenge.<name>` is a CNAME (delegation to a validation zone),
 /// the record is written at the CNAME's target, by the account serving it.
-pub async fn present(store: &Store, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
+pub async fn present(
+    store: &Store,
+    answer: &ChallengeAnswer,
+    preferred: Option<&str>,
+) -> Result<(), AcmeError> {
     let challenge_name = format!("_acme-challenge.{}", answer.identifier);
     let record_name = match lookup_server(store, &challenge_name).await? {
         Some(server) => certmgr_dnswire::follow_cname(server, &challenge_name)
@@ -355,8 +393,11 @@ pub async fn present(store: &Store, answer: &ChallengeAnswer) -> Result<(), Acme
             .map_err(failed)?,
         None => challenge_name.clone(),
     };
-    let (account, zone) = account_for(store, &record_name).await?;
-    let (backend, config) = account_config(store, &account)?;
+    let (account, zone) = match preferred {
+        Some(name) => named_account(store, name, &record_name).await?,
+        None => account_for(store, &record_name).await?,
+    };
+    let (backend, config) = account_config(store, &account).await?;
     let entry = store
         .journal_txt(
             &account.name,
@@ -409,11 +450,11 @@ pub async fn present(store: &Store, answer: &ChallengeAnswer) -> Result<(), Acme
 /// delegated to a validation zone), one of any account.
 async fn lookup_server(store: &Store, name: &str) -> Result<Option<SocketAddr>, AcmeError> {
     if let Ok((account, _)) = account_for(store, name).await {
-        let (_, config) = account_config(store, &account)?;
+        let (_, config) = account_config(store, &account).await?;
         return Ok(config.nameservers.first().copied());
     }
     for account in store.list_dns_accounts().await.map_err(failed)? {
-        let (_, config) = account_config(store, &account)?;
+        let (_, config) = account_config(store, &account).await?;
         if let Some(server) = config.nameservers.first() {
             return Ok(Some(*server));
         }
@@ -437,7 +478,7 @@ async fn remove(store: &Store, entry: &TxtJournalEntry) -> Result<(), AcmeError>
         .dns_account(&entry.dns_account)
         .await
         .map_err(failed)?;
-    let (backend, _) = account_config(store, &account)?;
+    let (backend, _) = account_config(store, &account).await?;
     let remaining: Vec<String> = wanted_values(store, &entry.record_name)
         .await?
         .into_iter()

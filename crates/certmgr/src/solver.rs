@@ -31,12 +31,33 @@ pub enum HttpAnswers {
 pub struct RunSolver<'a> {
     store: &'a Store,
     http: HttpAnswers,
+    /// DNS-01: identifier -> the DNS account its credential names.
+    dns_accounts: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl<'a> RunSolver<'a> {
     /// A solver publishing HTTP answers as `http` says, DNS answers to DNS.
     pub fn new(store: &'a Store, http: HttpAnswers) -> Self {
-        RunSolver { store, http }
+        RunSolver {
+            store,
+            http,
+            dns_accounts: Default::default(),
+        }
+    }
+
+    /// Publish the DNS-01 answers of `credential`'s names with the DNS account
+    /// it names (if it names one).
+    pub fn prefer_dns_account(&self, credential: &certmgr_store::CredentialRecord) {
+        let Some(account) = &credential.dns_account else {
+            return;
+        };
+        // The map only ever receives whole inserts; a poisoned lock holds consistent data.
+        let mut map = self.dns_accounts.lock().unwrap_or_else(|e| e.into_inner());
+        for hostname in &credential.hostnames {
+            let name = hostname.to_string();
+            let bare = name.strip_prefix("*.").unwrap_or(&name).to_owned();
+            map.insert(bare, account.clone());
+        }
     }
 
     /// The path of an HTTP-01 answer file under a document root.
@@ -58,7 +79,11 @@ impl<'a> RunSolver<'a> {
 impl ChallengeSolver for RunSolver<'_> {
     async fn present(&self, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
         if answer.kind == ChallengeKind::Dns01 {
-            return crate::dns01::present(self.store, answer).await;
+            let preferred = {
+                let map = self.dns_accounts.lock().unwrap_or_else(|e| e.into_inner());
+                map.get(&answer.identifier).cloned()
+            };
+            return crate::dns01::present(self.store, answer, preferred.as_deref()).await;
         }
         match &self.http {
             HttpAnswers::Memory(solvers) => solvers.present(answer).await,

@@ -24,6 +24,12 @@ pub async fn create(store: &Store, args: &CredCreateArgs, json: bool) -> CliResu
                 .map_err(|e| CliError::from(e).context("--issuer"))?;
         }
         IssuerRef::Acme(account) => {
+            if let Some(dns) = &new.dns_account {
+                store
+                    .dns_account(dns)
+                    .await
+                    .map_err(|e| CliError::from(e).context("--dns-account"))?;
+            }
             let account = store
                 .acme_account(account)
                 .await
@@ -88,6 +94,14 @@ fn parse_new_credential(args: &CredCreateArgs) -> CliResult<NewCredential> {
         challenge,
         profile: acme_only(issuer_is_acme, "--profile", &args.profile)?,
         preferred_chain: acme_only(issuer_is_acme, "--preferred-chain", &args.preferred_chain)?,
+        dns_account: match (&args.dns_account, challenge) {
+            (Some(_), Some(ChallengeKind::Dns01)) | (None, _) => args.dns_account.clone(),
+            (Some(_), _) => {
+                return Err(CliError::bad_input(
+                    "--dns-account applies to --challenge dns-01 only",
+                ));
+            }
+        },
     })
 }
 

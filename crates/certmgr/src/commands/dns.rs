@@ -15,8 +15,11 @@ use crate::error::{CliError, CliResult};
 use crate::input::read_password;
 use crate::output::{print_json, print_table, timestamp};
 
-pub async fn provider_list(json: bool) -> CliResult<()> {
-    let catalog = certmgr_dns::catalog().map_err(|e| CliError::failed(e.to_string()))?;
+pub async fn provider_list(store: &Store, json: bool) -> CliResult<()> {
+    let mut catalog = certmgr_dns::catalog().map_err(|e| CliError::failed(e.to_string()))?;
+    for id in store.imported_dns_providers().await? {
+        catalog.push(definition(store, &id).await?);
+    }
     if json {
         let rows: Vec<_> = catalog
             .iter()
@@ -43,8 +46,8 @@ pub async fn provider_list(json: bool) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn provider_show(id: &str, json: bool) -> CliResult<()> {
-    let d = definition(id)?;
+pub async fn provider_show(store: &Store, id: &str, json: bool) -> CliResult<()> {
+    let d = definition(store, id).await?;
     let parameters: Vec<_> = d
         .parameters
         .iter()
@@ -122,10 +125,10 @@ pub async fn account_create(
         propagation_timeout_secs: args.propagation_timeout,
     };
     // Refuse unknown or missing parameters before anything is stored.
-    backend_for(&args.provider, &config)?;
+    backend_for(store, &args.provider, &config).await?;
     let provider = match args.provider.as_str() {
         RFC2136 | SCRIPT => args.provider.clone(),
-        id => definition(id)?.provider.id,
+        id => definition(store, id).await?.provider.id,
     };
     let sealed_json = zeroize::Zeroizing::new(
         serde_json::to_vec(&config).map_err(|e| CliError::failed(e.to_string()))?,
@@ -166,7 +169,7 @@ pub async fn account_list(store: &Store, json: bool) -> CliResult<()> {
 
 pub async fn account_show(store: &Store, name: &str, json: bool) -> CliResult<()> {
     let account = store.dns_account(name).await?;
-    let (_, config) = account_config(store, &account)?;
+    let (_, config) = account_config(store, &account).await?;
     let value = json!({
         "name": account.name, "provider": account.provider, "zones": account.zones,
         "parameters": config.params.keys().collect::<Vec<_>>(),
@@ -183,7 +186,7 @@ pub async fn account_show(store: &Store, name: &str, json: bool) -> CliResult<()
 
 pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) -> CliResult<()> {
     let account = store.dns_account(&args.name).await?;
-    let (backend, _) = account_config(store, &account)?;
+    let (backend, _) = account_config(store, &account).await?;
     let zone = account
         .zones
         .first()
@@ -261,4 +264,28 @@ pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) 
             account.name
         )))
     }
+}
+
+pub async fn provider_import(store: &Store, file: &std::path::Path, json: bool) -> CliResult<()> {
+    let data = crate::input::read_input(file)?;
+    let text = String::from_utf8(data)
+        .map_err(|_| CliError::bad_input(format!("{}: not UTF-8 text", file.display())))?;
+    let file_name = file.display().to_string();
+    let parsed = certmgr_dns::Definition::parse(&text, &file_name)
+        .map_err(|e| CliError::bad_input(e.to_string()))?;
+    let id = parsed.provider.id.clone();
+    if certmgr_dns::provider(&id).is_ok() || id == RFC2136 || id == SCRIPT {
+        return Err(CliError::bad_input(format!(
+            "{file_name}: provider id {id:?} is built in; give the imported definition another id"
+        )));
+    }
+    store.import_dns_provider(&id, &text, &file_name).await?;
+    if json {
+        return print_json(&json!({ "imported": id }));
+    }
+    println!(
+        "DNS provider {id:?} ({}) imported from {file_name}",
+        parsed.provider.name
+    );
+    Ok(())
 }

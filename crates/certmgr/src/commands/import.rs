@@ -249,6 +249,7 @@ async fn import_key(
                     challenge: None,
                     profile: None,
                     preferred_chain: None,
+                    dns_account: None,
                 },
                 VersionSource::Import,
                 &keys,

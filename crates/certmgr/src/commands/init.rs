@@ -48,6 +48,7 @@ pub async fn run(location: &Location, args: &InitArgs, json: bool) -> CliResult<
                 challenge: None,
                 profile: None,
                 preferred_chain: None,
+                dns_account: None,
             })
             .await?;
         issue::issue_from_microca(&store, &credential).await?;

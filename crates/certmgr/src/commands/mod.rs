@@ -66,9 +66,14 @@ pub async fn run(cli: Cli) -> CliResult<()> {
             },
         },
         Command::Dns(command) => match command {
-            DnsCommand::Provider(DnsProviderCommand::List) => dns::provider_list(json).await,
+            DnsCommand::Provider(DnsProviderCommand::List) => {
+                dns::provider_list(&store, json).await
+            }
             DnsCommand::Provider(DnsProviderCommand::Show(args)) => {
-                dns::provider_show(&args.name, json).await
+                dns::provider_show(&store, &args.name, json).await
+            }
+            DnsCommand::Provider(DnsProviderCommand::Import(args)) => {
+                dns::provider_import(&store, &args.file, json).await
             }
             DnsCommand::Account(DnsAccountCommand::Create(args)) => {
                 dns::account_create(&store, &args, json).await

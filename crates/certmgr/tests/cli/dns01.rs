@@ -424,3 +424,129 @@ fn setup_zones(zones: &[&str]) -> Option<(PowerDns, AcmeEnv)> {
     );
     Some((pdns, t))
 }
+
+#[test]
+fn imported_definitions_and_explicit_dns_accounts() {
+    need_pebble!();
+    let Some((pdns, t)) = setup_zones(&["example.test", "validation.test"]) else {
+        return;
+    };
+    // A user's own definition: the built-in PowerDNS one under another id.
+    let builtin = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../providers/powerdns/provider.toml"),
+    )
+    .unwrap();
+    let mine = builtin.replacen("id = \"powerdns\"", "id = \"my-pdns\"", 1);
+    assert_ne!(mine, builtin);
+    t.env.file("my-pdns.toml", &mine);
+    let before = t.env.digest();
+    // Bad definitions are refused naming file, step and field, and store nothing.
+    t.env.file(
+        "typo.toml",
+        mine.replacen("{{ params.api_url }}", "{{ params.api_ulr }}", 1),
+    );
+    let err = t.env.fails(2, &["dns", "provider", "import", "typo.toml"]);
+    assert!(
+        err.contains("typo.toml") && err.contains("step") && err.contains("url"),
+        "{err}"
+    );
+    t.env.file("broken.toml", "[provider\nid = ");
+    let err = t
+        .env
+        .fails(2, &["dns", "provider", "import", "broken.toml"]);
+    assert!(err.contains("broken.toml"), "{err}");
+    let err = t.env.fails(
+        2,
+        &[
+            "dns",
+            "provider",
+            "import",
+            &t.env.file("dup.toml", &builtin).display().to_string(),
+        ],
+    );
+    assert!(err.contains("built in"), "{err}");
+    assert_eq!(t.env.digest(), before);
+    t.env.ok(&["dns", "provider", "import", "my-pdns.toml"]);
+    let list = t.env.json(&["dns", "provider", "list"]);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "my-pdns"),
+        "{list}"
+    );
+
+    t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
+    let server = pdns.dns_address().to_string();
+    for (name, zone) in [("mine", "example.test"), ("other", "validation.test")] {
+        t.env.ok(&[
+            "dns",
+            "account",
+            "create",
+            name,
+            "--provider",
+            "my-pdns",
+            "--zone",
+            zone,
+            "--set",
+            &format!("api_url={}", pdns.api_url()),
+            "--set",
+            "api_key=@pdns.key",
+            "--nameserver",
+            &server,
+        ]);
+    }
+    let err = t.env.fails(
+        2,
+        &[
+            "cred",
+            "create",
+            "x",
+            "--host",
+            "x.example.test",
+            "--issuer",
+            "acme:pb",
+            "--challenge",
+            "dns-01",
+            "--dns-account",
+            "nope",
+        ],
+    );
+    assert!(err.contains("--dns-account"), "{err}");
+    // Naming an account that does not serve the name fails clearly.
+    t.env.ok(&[
+        "cred",
+        "create",
+        "wrong",
+        "--host",
+        "w.example.test",
+        "--issuer",
+        "acme:pb",
+        "--challenge",
+        "dns-01",
+        "--dns-account",
+        "other",
+    ]);
+    let err = t.env.fails(2, &["cred", "issue", "wrong"]);
+    assert!(err.contains("serves validation.test"), "{err}");
+    t.env.ok(&[
+        "cred",
+        "create",
+        "right",
+        "--host",
+        "r.example.test",
+        "--issuer",
+        "acme:pb",
+        "--challenge",
+        "dns-01",
+        "--dns-account",
+        "mine",
+    ]);
+    t.env.ok(&["cred", "issue", "right"]);
+    t.verify("right", &[""]);
+    assert!(
+        pdns.records_named("example.test", "_acme-challenge")
+            .is_empty()
+    );
+}
