@@ -15,11 +15,23 @@ macro_rules! catalog {
 
 catalog!(
     "acme-dns",
+    "bunny",
     "cloudflare",
     "desec",
     "digitalocean",
+    "dnsimple",
+    "gandi",
+    "godaddy",
     "hetzner",
+    "hetzner-cloud",
+    "infomaniak",
+    "linode",
+    "netlify",
+    "ns1",
+    "porkbun",
     "powerdns",
+    "scaleway",
+    "vultr",
 );
 
 /// Every catalog provider, parsed and validated.

@@ -8,11 +8,13 @@ validates everything that can be checked offline; [`Engine`] runs the steps,
 retrying 5xx answers and connection errors, carrying captured ids between
 steps, and reporting each exchange to a [`Trace`] with secrets redacted.
 
-The catalog is compiled in ([`catalog()`], [`provider`]).
+The catalog is compiled in ([`catalog()`], [`provider`]), and its user
+documentation is generated from it ([`catalog_markdown`]).
 */
 
 mod catalog;
 mod definition;
+mod docs;
 mod engine;
 mod error;
 mod redact;
@@ -20,6 +22,7 @@ mod template;
 
 pub use catalog::{SOURCES, catalog, provider};
 pub use definition::{BodyTemplate, Definition, Parameter, Params, Phase, ProviderMeta, Step};
+pub use docs::{catalog_markdown, provider_markdown};
 pub use engine::{
     CallContext, Captures, Engine, MemoryTrace, NoTrace, RetryPolicy, Trace, TraceEvent,
 };

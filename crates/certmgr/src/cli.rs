@@ -97,6 +97,8 @@ pub enum DnsProviderCommand {
     Show(NameArg),
     /// Add a provider definition from a file (validated first).
     Import(TrustAddArgs),
+    /// Print the catalog's documentation (Markdown), generated from the definitions.
+    Docs,
 }
 
 /// `certmgr dns account ...`.

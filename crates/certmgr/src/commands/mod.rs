@@ -22,14 +22,22 @@ use crate::cli::{
     DnsCommand, DnsProviderCommand, TrustCommand,
 };
 use crate::context::Location;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 
 /// Run the parsed command line.
 pub async fn run(cli: Cli) -> CliResult<()> {
     let location = Location::resolve(cli.data_dir, cli.database_url)?;
     let json = cli.json;
-    if let Command::Init(args) = &cli.command {
-        return init::run(&location, args, json).await;
+    // Commands that read only built-in data work without a store.
+    match &cli.command {
+        Command::Init(args) => return init::run(&location, args, json).await,
+        Command::Acme(AcmeCommand::Cas) => return acme::cas(json).await,
+        Command::Dns(DnsCommand::Provider(DnsProviderCommand::Docs)) => {
+            let catalog = certmgr_dns::catalog().map_err(|e| CliError::failed(e.to_string()))?;
+            print!("{}", certmgr_dns::catalog_markdown(&catalog));
+            return Ok(());
+        }
+        _ => {}
     }
     let store = location.open().await?;
     let result = match cli.command {
@@ -52,7 +60,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
             CaCommand::Show(args) => ca::show(&store, &args, json).await,
         },
         Command::Acme(command) => match command {
-            AcmeCommand::Cas => acme::cas(json).await,
+            AcmeCommand::Cas => Ok(()),
             AcmeCommand::Account(command) => match command {
                 AcmeAccountCommand::Create(args) => acme::create(&store, &args, json).await,
                 AcmeAccountCommand::List => acme::list(&store, json).await,
@@ -72,6 +80,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
             DnsCommand::Provider(DnsProviderCommand::Show(args)) => {
                 dns::provider_show(&store, &args.name, json).await
             }
+            DnsCommand::Provider(DnsProviderCommand::Docs) => Ok(()),
             DnsCommand::Provider(DnsProviderCommand::Import(args)) => {
                 dns::provider_import(&store, &args.file, json).await
             }
