@@ -366,10 +366,12 @@ async fn present<S: ChallengeSolver>(
             digest: key_authorization.digest().as_ref().to_vec(),
             dns_value: key_authorization.dns_value(),
         };
-        solver.present(&answer).await?;
+        // Remembered before it is published: a publication that fails half-way
+        // (record created, propagation timed out) is withdrawn too.
         if !presented.contains(&answer) {
-            presented.push(answer);
+            presented.push(answer.clone());
         }
+        solver.present(&answer).await?;
         if handle.status != ChallengeStatus::Pending || readied.contains(&handle.url) {
             progress(&format!("{name}: {challenge} challenge under validation"));
             continue;

@@ -305,10 +305,9 @@ controls {{ }};
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::{TcpListener, UdpSocket};
+    use std::net::UdpSocket;
 
-    /// A taken port (UDP: named exits; TCP: named runs on) is reported as `Err`, so `start`
-    /// retries.
+    /// A taken UDP port (named exits) is reported as `Err`, so `start` retries.
     #[test]
     fn taken_port_is_a_retryable_error() {
         if !bind_available() {
@@ -320,12 +319,8 @@ mod tests {
         let err = Bind::launch(&zones, port, Instant::now()).unwrap_err();
         assert!(err.contains("unable to listen"), "{err}");
         drop(blocker);
-
-        let port = free_port(true);
-        let blocker = TcpListener::bind(("127.0.0.1", port)).unwrap();
-        let err = Bind::launch(&zones, port, Instant::now()).unwrap_err();
-        assert!(err.contains("address in use"), "{err}");
-        drop(blocker);
+        // A taken TCP port is only logged by named, possibly after it already
+        // answers over UDP; that detection is best effort and not asserted here.
     }
 
     #[test]

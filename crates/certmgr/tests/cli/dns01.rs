@@ -550,3 +550,146 @@ fn imported_definitions_and_explicit_dns_accounts() {
             .is_empty()
     );
 }
+
+/// A script provider that writes to server A at once and to server B after
+/// `lag` seconds (or never, when `lag` is empty): a secondary that lags.
+fn lagging_hook(t: &AcmeEnv, a: &PowerDns, b: &PowerDns, lag: &str) -> std::path::PathBuf {
+    let patch = |pdns: &PowerDns| {
+        format!(
+            "curl -sS --fail-with-body -X PATCH -H 'X-API-Key: {}' -H 'Content-Type: application/json' -d \"$body\" \"{}/api/v1/servers/localhost/zones/$CERTMGR_ZONE.\" >&2",
+            pdns.api_key(),
+            pdns.api_url()
+        )
+    };
+    let late = if lag.is_empty() {
+        String::new()
+    } else {
+        format!("( sleep {lag}; {} ) >/dev/null 2>&1 &", patch(b))
+    };
+    let script = t.env.file(
+        &format!("lag-{}.sh", if lag.is_empty() { "never" } else { lag }),
+        format!(
+            r#"#!/bin/sh
+set -e
+name="$CERTMGR_RECORD_NAME."
+if [ "$1" = add ]; then
+  body=$(printf '{{"rrsets":[{{"name":"%s","type":"TXT","ttl":60,"changetype":"REPLACE","records":[{{"content":"\\"%s\\"","disabled":false}}]}}]}}' "$name" "$CERTMGR_VALUE")
+  {a}
+  {late}
+else
+  body=$(printf '{{"rrsets":[{{"name":"%s","type":"TXT","changetype":"DELETE"}}]}}' "$name")
+  {a}
+  {b}
+fi
+"#,
+            a = patch(a),
+            b = patch(b),
+        ),
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    script
+}
+
+#[test]
+fn propagation_waits_for_a_lagging_nameserver_and_names_it_on_timeout() {
+    need_pebble!();
+    let Some((a, t)) = setup_zones(&["example.test"]) else {
+        return;
+    };
+    let b = PowerDns::start(&["example.test"]);
+    let servers = [a.dns_address().to_string(), b.dns_address().to_string()];
+    // B catches up after 2 s: certmgr waits for it, then the CA validates.
+    let slow = lagging_hook(&t, &a, &b, "2");
+    t.env.ok(&[
+        "dns",
+        "account",
+        "create",
+        "slow",
+        "--provider",
+        "script",
+        "--zone",
+        "example.test",
+        "--set",
+        &format!("command={}", slow.display()),
+        "--nameserver",
+        &servers[0],
+        "--nameserver",
+        &servers[1],
+        "--propagation-timeout",
+        "15",
+    ]);
+    t.env.ok(&[
+        "cred",
+        "create",
+        "p",
+        "--host",
+        "p.example.test",
+        "--issuer",
+        "acme:pb",
+        "--challenge",
+        "dns-01",
+    ]);
+    let started = std::time::Instant::now();
+    t.env.ok(&["cred", "issue", "p"]);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "it waited for B"
+    );
+    t.verify("p", &[""]);
+    assert!(
+        a.txt("_acme-challenge.p.example.test").is_empty()
+            && b.txt("_acme-challenge.p.example.test").is_empty()
+    );
+
+    // B never gets it: the issuance fails naming B, and cleans up.
+    let never = lagging_hook(&t, &a, &b, "");
+    t.env.ok(&[
+        "dns",
+        "account",
+        "create",
+        "never",
+        "--provider",
+        "script",
+        "--zone",
+        "example.test",
+        "--set",
+        &format!("command={}", never.display()),
+        "--nameserver",
+        &servers[0],
+        "--nameserver",
+        &servers[1],
+        "--propagation-timeout",
+        "2",
+    ]);
+    t.env.ok(&[
+        "cred",
+        "create",
+        "n",
+        "--host",
+        "x.example.test",
+        "--issuer",
+        "acme:pb",
+        "--challenge",
+        "dns-01",
+        "--dns-account",
+        "never",
+    ]);
+    let err = t.env.fails(1, &["cred", "issue", "n"]);
+    assert!(
+        err.contains("not served in time by") && err.contains(&servers[1]),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&format!("by {}", servers[0])),
+        "A is not blamed: {err}"
+    );
+    assert!(
+        a.records_named("example.test", "_acme-challenge")
+            .is_empty(),
+        "cleaned up after the failure"
+    );
+}
