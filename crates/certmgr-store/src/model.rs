@@ -28,6 +28,9 @@ pub struct NewCredential {
     pub preferred_chain: Option<String>,
     /// DNS-01: the DNS account to publish with (`None` = the one whose zone fits best).
     pub dns_account: Option<String>,
+    /// DNS-01: write the TXT records at this name (the target of the
+    /// `_acme-challenge` CNAMEs) instead of looking the CNAMEs up.
+    pub challenge_alias: Option<String>,
 }
 
 /// A credential as stored, with the earliest expiry of its current certificates.
@@ -61,6 +64,8 @@ pub struct CredentialRecord {
     pub preferred_chain: Option<String>,
     /// DNS-01: the DNS account to publish with, if set.
     pub dns_account: Option<String>,
+    /// DNS-01: the name the TXT records are written at, if set.
+    pub challenge_alias: Option<String>,
     /// When the current certificates are due for renewal (Unix seconds), once planned.
     pub renew_at: Option<i64>,
     /// When to ask the CA's renewalInfo (ARI) again.

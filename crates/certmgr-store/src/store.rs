@@ -18,7 +18,7 @@ use crate::{MasterKey, StoreError};
 macro_rules! credential_select {
     () => {
         "SELECT c.id, c.name, c.hostnames, c.key_specs, c.issuer, c.status, \
-    c.health, c.last_error, c.validity_days, c.renew_before_days, c.challenge, c.profile, c.preferred_chain, c.dns_account, c.renew_at, \
+    c.health, c.last_error, c.validity_days, c.renew_before_days, c.challenge, c.profile, c.preferred_chain, c.dns_account, c.challenge_alias, c.renew_at, \
     c.ari_next_check, c.failure_count, c.next_attempt_at, c.current_version, c.created_at, \
     c.updated_at, (SELECT MIN(k.not_after) FROM credential_keys k \
     WHERE k.credential_id = c.id AND k.version = c.current_version) AS not_after FROM credentials c"
@@ -1319,7 +1319,8 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
     (
         "credentials",
         "SELECT id, name, hostnames, key_specs, issuer, status, health, last_error, validity_days, \
-         renew_before_days, challenge, profile, preferred_chain, dns_account, renew_at, ari_next_check, failure_count, next_attempt_at, \
+         renew_before_days, challenge, profile, preferred_chain, dns_account, challenge_alias, renew_at, \
+         ari_next_check, failure_count, next_attempt_at, \
          current_version, created_at, updated_at FROM credentials ORDER BY id",
     ),
     (
@@ -1419,6 +1420,7 @@ fn credential_from_row(row: &AnyRow) -> Result<CredentialRecord, StoreError> {
         profile: row.try_get("profile")?,
         preferred_chain: row.try_get("preferred_chain")?,
         dns_account: row.try_get("dns_account")?,
+        challenge_alias: row.try_get("challenge_alias")?,
         renew_at: row.try_get("renew_at")?,
         ari_next_check: row.try_get("ari_next_check")?,
         failure_count: u32::try_from(row.try_get::<i64, _>("failure_count")?).unwrap_or(u32::MAX),
@@ -1568,8 +1570,8 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
     sqlx::query(
         "INSERT INTO credentials (id, name, hostnames, key_specs, issuer, status, health, \
          validity_days, renew_before_days, challenge, profile, preferred_chain, dns_account, \
-         current_version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14)",
+         challenge_alias, current_version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15)",
     )
     .bind(&id)
     .bind(&new.name)
@@ -1584,6 +1586,7 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
     .bind(new.profile.clone())
     .bind(new.preferred_chain.clone())
     .bind(new.dns_account.clone())
+    .bind(new.challenge_alias.clone())
     .bind(at)
     .execute(&mut **tx)
     .await

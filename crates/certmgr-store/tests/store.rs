@@ -31,6 +31,7 @@ fn new_credential(name: &str) -> NewCredential {
         profile: None,
         preferred_chain: None,
         dns_account: None,
+        challenge_alias: None,
     }
 }
 

@@ -364,6 +364,10 @@ pub struct CredCreateArgs {
     /// zone is the most specific suffix of each name).
     #[arg(long, value_name = "NAME")]
     pub dns_account: Option<String>,
+    /// DNS-01 only: write the TXT records at this name, the target of the
+    /// `_acme-challenge` CNAMEs, when those cannot be looked up (split DNS).
+    #[arg(long, value_name = "NAME")]
+    pub challenge_alias: Option<String>,
     /// Validity of MicroCA-issued certificates in days (default 90).
     #[arg(long, value_name = "DAYS")]
     pub validity_days: Option<u32>,

@@ -22,6 +22,15 @@ const ABANDONED_SECS: i64 = 15 * 60;
 /// How often the propagation check asks each authoritative server.
 const PROPAGATION_INTERVAL: Duration = Duration::from_millis(500);
 
+/// What a credential asks of DNS-01 publication.
+#[derive(Debug, Clone, Default)]
+pub struct DnsChoice {
+    /// Publish with this DNS account.
+    pub account: Option<String>,
+    /// Write the TXT records at this name (a delegation target).
+    pub alias: Option<String>,
+}
+
 /// What a DNS account keeps, sealed: the provider's parameters and how to
 /// check propagation.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -384,16 +393,17 @@ async fn wanted_values(store: &Store, record_name: &str) -> Result<Vec<String>, 
 pub async fn present(
     store: &Store,
     answer: &ChallengeAnswer,
-    preferred: Option<&str>,
+    choice: &DnsChoice,
 ) -> Result<(), AcmeError> {
     let challenge_name = format!("_acme-challenge.{}", answer.identifier);
-    let record_name = match lookup_server(store, &challenge_name).await? {
-        Some(server) => certmgr_dnswire::follow_cname(server, &challenge_name)
+    let record_name = match (&choice.alias, lookup_server(store, &challenge_name).await?) {
+        (Some(alias), _) => alias.clone(),
+        (None, Some(server)) => certmgr_dnswire::follow_cname(server, &challenge_name)
             .await
             .map_err(failed)?,
-        None => challenge_name.clone(),
+        (None, None) => challenge_name.clone(),
     };
-    let (account, zone) = match preferred {
+    let (account, zone) = match choice.account.as_deref() {
         Some(name) => named_account(store, name, &record_name).await?,
         None => account_for(store, &record_name).await?,
     };

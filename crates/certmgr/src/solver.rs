@@ -31,8 +31,8 @@ pub enum HttpAnswers {
 pub struct RunSolver<'a> {
     store: &'a Store,
     http: HttpAnswers,
-    /// DNS-01: identifier -> the DNS account its credential names.
-    dns_accounts: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// DNS-01: identifier -> what its credential asks for.
+    dns_choices: std::sync::Mutex<std::collections::HashMap<String, crate::dns01::DnsChoice>>,
 }
 
 impl<'a> RunSolver<'a> {
@@ -41,22 +41,26 @@ impl<'a> RunSolver<'a> {
         RunSolver {
             store,
             http,
-            dns_accounts: Default::default(),
+            dns_choices: Default::default(),
         }
     }
 
-    /// Publish the DNS-01 answers of `credential`'s names with the DNS account
-    /// it names (if it names one).
+    /// Publish the DNS-01 answers of `credential`'s names as it asks: with the
+    /// DNS account it names, at the alias it names.
     pub fn prefer_dns_account(&self, credential: &certmgr_store::CredentialRecord) {
-        let Some(account) = &credential.dns_account else {
+        if credential.dns_account.is_none() && credential.challenge_alias.is_none() {
             return;
+        }
+        let choice = crate::dns01::DnsChoice {
+            account: credential.dns_account.clone(),
+            alias: credential.challenge_alias.clone(),
         };
         // The map only ever receives whole inserts; a poisoned lock holds consistent data.
-        let mut map = self.dns_accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.dns_choices.lock().unwrap_or_else(|e| e.into_inner());
         for hostname in &credential.hostnames {
             let name = hostname.to_string();
             let bare = name.strip_prefix("*.").unwrap_or(&name).to_owned();
-            map.insert(bare, account.clone());
+            map.insert(bare, choice.clone());
         }
     }
 
@@ -79,11 +83,11 @@ impl<'a> RunSolver<'a> {
 impl ChallengeSolver for RunSolver<'_> {
     async fn present(&self, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
         if answer.kind == ChallengeKind::Dns01 {
-            let preferred = {
-                let map = self.dns_accounts.lock().unwrap_or_else(|e| e.into_inner());
-                map.get(&answer.identifier).cloned()
+            let choice = {
+                let map = self.dns_choices.lock().unwrap_or_else(|e| e.into_inner());
+                map.get(&answer.identifier).cloned().unwrap_or_default()
             };
-            return crate::dns01::present(self.store, answer, preferred.as_deref()).await;
+            return crate::dns01::present(self.store, answer, &choice).await;
         }
         match &self.http {
             HttpAnswers::Memory(solvers) => solvers.present(answer).await,

@@ -94,6 +94,22 @@ fn parse_new_credential(args: &CredCreateArgs) -> CliResult<NewCredential> {
         challenge,
         profile: acme_only(issuer_is_acme, "--profile", &args.profile)?,
         preferred_chain: acme_only(issuer_is_acme, "--preferred-chain", &args.preferred_chain)?,
+        challenge_alias: match (&args.challenge_alias, challenge) {
+            (Some(alias), Some(ChallengeKind::Dns01)) => match alias.parse::<Hostname>()? {
+                Hostname::Dns(name) if !name.starts_with("*.") => Some(name),
+                _ => {
+                    return Err(CliError::bad_input(format!(
+                        "--challenge-alias {alias:?} is not a DNS name"
+                    )));
+                }
+            },
+            (None, _) => None,
+            (Some(_), _) => {
+                return Err(CliError::bad_input(
+                    "--challenge-alias applies to --challenge dns-01 only",
+                ));
+            }
+        },
         dns_account: match (&args.dns_account, challenge) {
             (Some(_), Some(ChallengeKind::Dns01)) | (None, _) => args.dns_account.clone(),
             (Some(_), _) => {

@@ -250,6 +250,7 @@ async fn import_key(
                     profile: None,
                     preferred_chain: None,
                     dns_account: None,
+                    challenge_alias: None,
                 },
                 VersionSource::Import,
                 &keys,

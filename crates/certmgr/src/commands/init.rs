@@ -49,6 +49,7 @@ pub async fn run(location: &Location, args: &InitArgs, json: bool) -> CliResult<
                 profile: None,
                 preferred_chain: None,
                 dns_account: None,
+                challenge_alias: None,
             })
             .await?;
         issue::issue_from_microca(&store, &credential).await?;

@@ -693,3 +693,81 @@ fn propagation_waits_for_a_lagging_nameserver_and_names_it_on_timeout() {
         "cleaned up after the failure"
     );
 }
+
+#[test]
+fn an_explicit_challenge_alias_needs_no_cname_lookup() {
+    need_pebble!();
+    let Some((pdns, t)) = setup_zones(&["example.test", "validation.test"]) else {
+        return;
+    };
+    t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
+    // No --nameserver: certmgr cannot look the CNAME up (as with split DNS).
+    t.env.ok(&[
+        "dns",
+        "account",
+        "create",
+        "v",
+        "--provider",
+        "powerdns",
+        "--zone",
+        "validation.test",
+        "--set",
+        &format!("api_url={}", pdns.api_url()),
+        "--set",
+        "api_key=@pdns.key",
+    ]);
+    let (status, body) = pdns
+        .api(
+            "PATCH",
+            "/api/v1/servers/localhost/zones/example.test.",
+            Some(
+                &serde_json::json!({"rrsets": [{
+                    "name": "_acme-challenge.a.example.test.", "type": "CNAME", "ttl": 60,
+                    "changetype": "REPLACE",
+                    "records": [{"content": "a.validation.test.", "disabled": false}]
+                }]})
+                .to_string(),
+            ),
+        )
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
+    let err = t.env.fails(
+        2,
+        &[
+            "cred",
+            "create",
+            "bad",
+            "--host",
+            "b.example.test",
+            "--issuer",
+            "acme:pb",
+            "--challenge-alias",
+            "a.validation.test",
+        ],
+    );
+    assert!(err.contains("dns-01 only"), "{err}");
+    t.env.ok(&[
+        "cred",
+        "create",
+        "a",
+        "--host",
+        "a.example.test",
+        "--issuer",
+        "acme:pb",
+        "--challenge",
+        "dns-01",
+        "--challenge-alias",
+        "a.validation.test",
+    ]);
+    let out = t.env.run(&["cred", "issue", "a"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.verify("a", &[""]);
+    assert!(
+        pdns.txt("a.validation.test").is_empty(),
+        "the record at the alias is removed"
+    );
+}
