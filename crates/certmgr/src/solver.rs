@@ -47,7 +47,7 @@ impl<'a> RunSolver<'a> {
 
     /// Publish the DNS-01 answers of `credential`'s names as it asks: with the
     /// DNS account it names, at the alias it names.
-    pub fn prefer_dns_account(&self, credential: &certmgr_store::CredentialRecord) {
+    pub fn use_dns_choices(&self, credential: &certmgr_store::CredentialRecord) {
         if credential.dns_account.is_none() && credential.challenge_alias.is_none() {
             return;
         }

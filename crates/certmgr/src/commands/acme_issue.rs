@@ -183,7 +183,7 @@ pub async fn issue_with(
     if let Some(profile) = &profile {
         account.check_profile(profile)?;
     }
-    solver.prefer_dns_account(credential);
+    solver.use_dns_choices(credential);
     let owner = lease_owner();
     take_lease(store, credential, &owner).await?;
     let result = order_all(store, credential, record, account, solver, quiet).await;

@@ -11,17 +11,7 @@ use crate::acme::AcmeEnv;
 use crate::need_pebble;
 
 fn setup() -> Option<(PowerDns, AcmeEnv)> {
-    if !pebble_available() || !powerdns_available() {
-        return None;
-    }
-    let pdns = PowerDns::start(&["example.test"]);
-    let t = AcmeEnv::start_with(
-        PebbleOptions {
-            dns_server: Some(pdns.dns_address()),
-            ..PebbleOptions::default()
-        },
-        true,
-    );
+    let (pdns, t) = setup_zones(&["example.test"])?;
     t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
     t.env.ok(&[
         "dns",
@@ -336,21 +326,11 @@ curl -sS --fail-with-body -X PATCH -H 'X-API-Key: {key}' -H 'Content-Type: appli
     ]);
     t.env.ok(&["dns", "account", "test", "hook"]);
     // _acme-challenge.www.example.test is delegated to the validation zone.
-    let (status, body) = pdns
-        .api(
-            "PATCH",
-            "/api/v1/servers/localhost/zones/example.test.",
-            Some(
-                &serde_json::json!({"rrsets": [{
-                    "name": "_acme-challenge.www.example.test.", "type": "CNAME", "ttl": 60,
-                    "changetype": "REPLACE",
-                    "records": [{"content": "www.validation.test.", "disabled": false}]
-                }]})
-                .to_string(),
-            ),
-        )
-        .unwrap();
-    assert_eq!(status, 204, "{body}");
+    delegate(
+        &pdns,
+        "_acme-challenge.www.example.test.",
+        "www.validation.test.",
+    );
     t.env.ok(&[
         "cred",
         "create",
@@ -716,21 +696,11 @@ fn an_explicit_challenge_alias_needs_no_cname_lookup() {
         "--set",
         "api_key=@pdns.key",
     ]);
-    let (status, body) = pdns
-        .api(
-            "PATCH",
-            "/api/v1/servers/localhost/zones/example.test.",
-            Some(
-                &serde_json::json!({"rrsets": [{
-                    "name": "_acme-challenge.a.example.test.", "type": "CNAME", "ttl": 60,
-                    "changetype": "REPLACE",
-                    "records": [{"content": "a.validation.test.", "disabled": false}]
-                }]})
-                .to_string(),
-            ),
-        )
-        .unwrap();
-    assert_eq!(status, 204, "{body}");
+    delegate(
+        &pdns,
+        "_acme-challenge.a.example.test.",
+        "a.validation.test.",
+    );
     let err = t.env.fails(
         2,
         &[
@@ -770,4 +740,20 @@ fn an_explicit_challenge_alias_needs_no_cname_lookup() {
         pdns.txt("a.validation.test").is_empty(),
         "the record at the alias is removed"
     );
+}
+
+/// Put a CNAME `from` -> `to` into PowerDNS's example.test zone (both FQDNs with a dot).
+fn delegate(pdns: &PowerDns, from: &str, to: &str) {
+    let rrsets = serde_json::json!({"rrsets": [{
+        "name": from, "type": "CNAME", "ttl": 60, "changetype": "REPLACE",
+        "records": [{"content": to, "disabled": false}]
+    }]});
+    let (status, body) = pdns
+        .api(
+            "PATCH",
+            "/api/v1/servers/localhost/zones/example.test.",
+            Some(&rrsets.to_string()),
+        )
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
 }
