@@ -3,36 +3,9 @@
 use crate::definition::Definition;
 use crate::error::DnsError;
 
-macro_rules! catalog {
-    ($($id:literal),* $(,)?) => {
-        /// `(id, file name, TOML text)` of every catalog provider.
-        pub const SOURCES: &[(&str, &str, &str)] = &[
-            $(($id, concat!("providers/", $id, "/provider.toml"),
-               include_str!(concat!("../../../providers/", $id, "/provider.toml")))),*
-        ];
-    };
-}
-
-catalog!(
-    "acme-dns",
-    "bunny",
-    "cloudflare",
-    "desec",
-    "digitalocean",
-    "dnsimple",
-    "gandi",
-    "godaddy",
-    "hetzner",
-    "hetzner-cloud",
-    "infomaniak",
-    "linode",
-    "netlify",
-    "ns1",
-    "porkbun",
-    "powerdns",
-    "scaleway",
-    "vultr",
-);
+/// `(id, file name, TOML text)` of every catalog provider; `build.rs` lists
+/// the folders under `providers/` that hold a `provider.toml`.
+pub const SOURCES: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
 
 /// Every catalog provider, parsed and validated.
 pub fn catalog() -> Result<Vec<Definition>, DnsError> {

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use crate::auth::AuthKind;
 use crate::error::DnsError;
 use crate::template;
 
@@ -119,6 +120,72 @@ pub struct Step {
     pub optional_captures: BTreeSet<String>,
     /// Expression; the step runs only when it is true.
     pub when: Option<String>,
+    /// Expression over `response`; false means the provider refused.
+    pub success_when: Option<String>,
+    /// Capture name → JSONPath template; every match, as a JSON array text.
+    pub capture_all: BTreeMap<String, String>,
+    /// Capture name → regular expression template over the raw body.
+    pub capture_regex: BTreeMap<String, String>,
+    /// Send again until this expression over `response` is true.
+    pub repeat_until: Option<String>,
+    /// Wait between repetitions.
+    pub repeat_interval: std::time::Duration,
+    /// Most requests `repeat_until` sends.
+    pub repeat_max: u32,
+    /// How to fetch further pages of a listing.
+    pub paginate: Option<Paginate>,
+    /// Whether the definition's `[auth]` helper applies.
+    pub auth: bool,
+}
+
+/// How a step finds the next page of a listing.
+#[derive(Debug, Clone)]
+pub enum PageMode {
+    /// JSONPath to the next page's URL (absolute or relative).
+    NextUrl(String),
+    /// JSONPath to a cursor, sent as query parameter `param`.
+    NextToken {
+        /// JSONPath to the cursor.
+        path: String,
+        /// Query parameter that carries it.
+        param: String,
+    },
+    /// Page numbers from 1 in query parameter `param`, up to the count at `total_pages`.
+    PageNumber {
+        /// Query parameter of the page number.
+        param: String,
+        /// JSONPath to the number of pages.
+        total_pages: String,
+    },
+}
+
+/// Pagination of a step.
+#[derive(Debug, Clone)]
+pub struct Paginate {
+    /// How the next page is found.
+    pub mode: PageMode,
+    /// Most pages fetched.
+    pub max_pages: u32,
+}
+
+/// A definition's `[auth]` table: the helper and its field templates.
+#[derive(Debug, Clone)]
+pub struct AuthSpec {
+    /// Which helper.
+    pub kind: AuthKind,
+    /// Field name → template.
+    pub fields: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPaginate {
+    next_url: Option<String>,
+    next_token: Option<String>,
+    token_param: Option<String>,
+    page_param: Option<String>,
+    total_pages: Option<String>,
+    max_pages: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +196,7 @@ struct RawDefinition {
     parameter: Vec<Parameter>,
     #[serde(default)]
     step: Vec<RawStep>,
+    auth: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +219,16 @@ struct RawStep {
     #[serde(default)]
     optional_captures: Vec<String>,
     when: Option<String>,
+    success_when: Option<String>,
+    #[serde(default)]
+    capture_all: BTreeMap<String, String>,
+    #[serde(default)]
+    capture_regex: BTreeMap<String, String>,
+    repeat_until: Option<String>,
+    repeat_interval_secs: Option<u64>,
+    repeat_max: Option<u32>,
+    paginate: Option<RawPaginate>,
+    auth: Option<bool>,
 }
 
 /// A validated provider definition.
@@ -166,6 +244,8 @@ pub struct Definition {
     pub parameters: Vec<Parameter>,
     /// Steps in file order.
     pub steps: Vec<Step>,
+    /// Signing or token helper, if the API needs one.
+    pub auth: Option<AuthSpec>,
     /// File name, for messages.
     pub file: String,
 }
@@ -224,6 +304,11 @@ impl Definition {
         }
 
         let mut captures: BTreeSet<String> = BTreeSet::new();
+        let list_captures: BTreeSet<String> = raw
+            .step
+            .iter()
+            .flat_map(|s| s.capture_all.keys().cloned())
+            .collect();
         let mut step_names = BTreeSet::new();
         for s in &raw.step {
             if !step_names.insert(s.name.clone()) {
@@ -232,14 +317,30 @@ impl Definition {
                     "step name used twice; step names must be unique".into(),
                 ));
             }
-            for c in s.capture.keys() {
+            for c in s
+                .capture
+                .keys()
+                .chain(s.capture_all.keys())
+                .chain(s.capture_regex.keys())
+            {
                 if !is_identifier(c) {
                     return Err(invalid(
                         format!("step {:?} capture {c:?}", s.name),
                         "a capture name must be letters, digits and '_'".into(),
                     ));
                 }
-                captures.insert(c.clone());
+                if !captures.insert(c.clone())
+                    && (s.capture.contains_key(c) as u8
+                        + s.capture_all.contains_key(c) as u8
+                        + s.capture_regex.contains_key(c) as u8)
+                        > 1
+                {
+                    return Err(invalid(
+                        format!("step {:?} capture {c:?}", s.name),
+                        "captured twice by this step; use one of capture, capture_all, capture_regex"
+                            .into(),
+                    ));
+                }
             }
         }
         if !raw.step.iter().any(|s| s.phase == Phase::Add) {
@@ -253,7 +354,14 @@ impl Definition {
             params: &param_names,
             captures: &captures,
         };
-        let sample = sample_context(&param_names, &captures);
+        let sample = sample_context(&param_names, &captures, &list_captures);
+        let auth = match raw.auth {
+            None => None,
+            Some(table) => Some(
+                parse_auth(table, &checker, &sample)
+                    .map_err(|(field, m)| invalid(format!("auth field {field:?}"), m))?,
+            ),
+        };
 
         let mut steps = Vec::new();
         for s in raw.step {
@@ -290,7 +398,7 @@ impl Definition {
                 }
             }
             for o in &s.optional_captures {
-                if !s.capture.contains_key(o) {
+                if !s.capture.contains_key(o) && !s.capture_regex.contains_key(o) {
                     return Err(invalid(
                         loc("optional_captures"),
                         format!("{o:?} is not captured by this step"),
@@ -338,7 +446,62 @@ impl Definition {
                     .expression(w, &sample)
                     .map_err(|m| invalid(loc("when"), m))?;
             }
-            for (name, path) in &s.capture {
+            for (field, expr) in [
+                ("success_when", &s.success_when),
+                ("repeat_until", &s.repeat_until),
+            ] {
+                if let Some(e) = expr {
+                    checker
+                        .response_expression(e)
+                        .map_err(|m| invalid(loc(field), m))?;
+                }
+            }
+            if s.repeat_until.is_none()
+                && (s.repeat_interval_secs.is_some() || s.repeat_max.is_some())
+            {
+                return Err(invalid(
+                    loc("repeat_max"),
+                    "repeat_interval_secs and repeat_max need repeat_until".into(),
+                ));
+            }
+            for (name, re) in &s.capture_regex {
+                let at = format!("step {:?} capture_regex {name:?}", s.name);
+                let rendered = checker
+                    .template(re, &sample)
+                    .map_err(|m| invalid(at.clone(), m))?;
+                regex::Regex::new(&rendered).map_err(|e| {
+                    invalid(
+                        at.clone(),
+                        format!(
+                            "invalid regular expression: {}",
+                            e.to_string().replace('\n', " ")
+                        ),
+                    )
+                })?;
+            }
+            let paginate = match s.paginate {
+                None => None,
+                Some(p) => Some(parse_paginate(p).map_err(|m| invalid(loc("paginate"), m))?),
+            };
+            if let Some(p) = &paginate {
+                let paths: Vec<&String> = match &p.mode {
+                    PageMode::NextUrl(u) => vec![u],
+                    PageMode::NextToken { path, .. } => vec![path],
+                    PageMode::PageNumber { total_pages, .. } => vec![total_pages],
+                };
+                for path in paths {
+                    serde_json_path::JsonPath::parse(path).map_err(|e| {
+                        invalid(
+                            loc("paginate"),
+                            format!(
+                                "invalid JSONPath {path:?} (RFC 9535): {}",
+                                e.to_string().replace('\n', " ")
+                            ),
+                        )
+                    })?;
+                }
+            }
+            for (name, path) in s.capture.iter().chain(s.capture_all.iter()) {
                 let at = format!("step {:?} capture {name:?}", s.name);
                 let rendered = checker
                     .template(path, &sample)
@@ -364,6 +527,16 @@ impl Definition {
                 capture: s.capture,
                 optional_captures: s.optional_captures.into_iter().collect(),
                 when: s.when,
+                success_when: s.success_when,
+                capture_all: s.capture_all,
+                capture_regex: s.capture_regex,
+                repeat_until: s.repeat_until,
+                repeat_interval: std::time::Duration::from_secs(
+                    s.repeat_interval_secs.unwrap_or(2),
+                ),
+                repeat_max: s.repeat_max.unwrap_or(30).max(1),
+                paginate,
+                auth: s.auth.unwrap_or(true),
             });
         }
 
@@ -371,6 +544,7 @@ impl Definition {
             provider: raw.provider,
             parameters: raw.parameter,
             steps,
+            auth,
             file: file_name.to_string(),
         })
     }
@@ -443,6 +617,10 @@ pub struct Params {
 }
 
 impl Params {
+    pub(crate) fn from_values(values: BTreeMap<String, (Zeroizing<String>, bool)>) -> Params {
+        Params { values }
+    }
+
     /// The value of a parameter, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(|(v, _)| v.as_str())
@@ -480,6 +658,9 @@ impl Checker<'_> {
             let mut parts = v.split('.');
             let head = parts.next().unwrap_or("");
             let second = parts.next();
+            if template::GLOBAL_FUNCTIONS.contains(&head) {
+                continue;
+            }
             if !template::CONTEXT_VARIABLES.contains(&head) {
                 return Err(format!(
                     "undefined variable {head:?}; available: {}",
@@ -509,15 +690,126 @@ impl Checker<'_> {
         template::render(src, sample)
     }
 
+    /// An expression that also sees `response`; checked statically only,
+    /// since sample answers cannot stand for the provider's.
+    fn response_expression(&self, src: &str) -> Result<(), String> {
+        let vars = template::expression_variables(src)?;
+        self.variables(
+            vars.into_iter()
+                .filter(|v| v != "response" && !v.starts_with("response."))
+                .collect(),
+        )
+    }
+
     fn expression(&self, src: &str, sample: &minijinja::Value) -> Result<bool, String> {
         self.variables(template::expression_variables(src)?)?;
         template::truthy(src, sample)
     }
 }
 
-fn sample_context(params: &BTreeSet<String>, captures: &BTreeSet<String>) -> minijinja::Value {
+fn parse_paginate(p: RawPaginate) -> Result<Paginate, String> {
+    let mode = match (
+        p.next_url,
+        p.next_token,
+        p.token_param,
+        p.page_param,
+        p.total_pages,
+    ) {
+        (Some(u), None, None, None, None) => PageMode::NextUrl(u),
+        (None, Some(path), Some(param), None, None) => PageMode::NextToken { path, param },
+        (None, None, None, Some(param), Some(total_pages)) => {
+            PageMode::PageNumber { param, total_pages }
+        }
+        _ => {
+            return Err(
+                "give exactly one of: next_url; next_token with token_param; page_param with total_pages"
+                    .into(),
+            );
+        }
+    };
+    Ok(Paginate {
+        mode,
+        max_pages: p.max_pages.unwrap_or(20).max(1),
+    })
+}
+
+fn parse_auth(
+    mut table: BTreeMap<String, String>,
+    checker: &Checker<'_>,
+    sample: &minijinja::Value,
+) -> Result<AuthSpec, (String, String)> {
+    let kind_name = table
+        .remove("kind")
+        .ok_or_else(|| ("kind".to_string(), "missing; name the helper".to_string()))?;
+    let names = || {
+        AuthKind::ALL
+            .iter()
+            .map(|k| k.1)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let kind = AuthKind::from_name(&kind_name).ok_or_else(|| {
+        (
+            "kind".to_string(),
+            format!("unknown helper {kind_name:?}; known: {}", names()),
+        )
+    })?;
+    let (_, _, required, optional) = AuthKind::ALL
+        .iter()
+        .find(|k| k.0 == kind)
+        .ok_or_else(|| ("kind".to_string(), "unknown helper".to_string()))?;
+    for r in *required {
+        if !table.contains_key(*r) {
+            return Err((
+                r.to_string(),
+                format!("missing; {kind_name} needs {}", required.join(", ")),
+            ));
+        }
+    }
+    for (field, src) in &table {
+        if !required.contains(&field.as_str()) && !optional.contains(&field.as_str()) {
+            return Err((
+                field.clone(),
+                format!(
+                    "not a field of {kind_name}; it takes {}",
+                    required
+                        .iter()
+                        .chain(optional.iter())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        checker
+            .template(src, sample)
+            .map_err(|m| (field.clone(), m))?;
+    }
+    Ok(AuthSpec {
+        kind,
+        fields: table,
+    })
+}
+
+/// Sample values for checking templates at import; `capture_all` captures
+/// hold an empty JSON list.
+fn sample_context(
+    params: &BTreeSet<String>,
+    captures: &BTreeSet<String>,
+    list_captures: &BTreeSet<String>,
+) -> minijinja::Value {
     let params: BTreeMap<&str, &str> = params.iter().map(|p| (p.as_str(), "sample")).collect();
-    let captures: BTreeMap<&str, &str> = captures.iter().map(|c| (c.as_str(), "sample")).collect();
+    let captures: BTreeMap<&str, &str> = captures
+        .iter()
+        .map(|c| {
+            let v = if list_captures.contains(c) {
+                "[]"
+            } else {
+                "sample"
+            };
+            (c.as_str(), v)
+        })
+        .collect();
     minijinja::context! {
         zone => "example.com",
         record_name => "_acme-challenge.www.example.com",

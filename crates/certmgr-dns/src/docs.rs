@@ -24,6 +24,13 @@ pub fn provider_markdown(definition: &Definition) -> String {
     if p.propagation_secs > 0 {
         let _ = writeln!(out, "- Typical propagation delay: {} s", p.propagation_secs);
     }
+    if let Some(auth) = &definition.auth {
+        let _ = writeln!(
+            out,
+            "- Authentication: `{}` (see providers/README.md)",
+            auth.kind.name()
+        );
+    }
     if let Some(scopes) = &p.token_scopes {
         let _ = writeln!(out, "- Token permissions: {scopes}");
     }

@@ -1,13 +1,15 @@
 //! Running a definition's steps over HTTP: rendering, retries, captures, traces.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::definition::{BodyTemplate, Definition, Params, Phase, Step};
+use crate::answer::Answer;
+use crate::definition::{BodyTemplate, Definition, PageMode, Params, Phase, Step};
 use crate::error::DnsError;
 use crate::redact::Redactor;
 use crate::template;
@@ -109,7 +111,26 @@ impl CallContext {
         }
     }
 
-    fn redactor(&self) -> Redactor {
+    /// The zone (lower case, no trailing dot).
+    pub fn zone(&self) -> &str {
+        &self.zone
+    }
+
+    /// The record name (lower case, no trailing dot).
+    pub fn record_name(&self) -> &str {
+        &self.record_name
+    }
+
+    /// The TXT value of this call.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    pub(crate) fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub(crate) fn redactor(&self) -> Redactor {
         Redactor::new(
             self.params
                 .iter()
@@ -126,6 +147,13 @@ pub enum TraceEvent {
     Skipped {
         /// Step name.
         step: String,
+    },
+    /// Something the engine decided or computed (a formula's result, a skip reason).
+    Note {
+        /// Step name.
+        step: String,
+        /// What happened (secrets redacted).
+        message: String,
     },
     /// A request about to be sent.
     Request {
@@ -164,10 +192,60 @@ pub enum TraceEvent {
     },
 }
 
+impl TraceEvent {
+    /// The event with `redactor` applied again (for secrets learnt after it happened).
+    pub(crate) fn redacted(&self, redactor: &Redactor) -> TraceEvent {
+        let r = |s: &String| redactor.apply(s);
+        match self {
+            TraceEvent::Skipped { step } => TraceEvent::Skipped { step: step.clone() },
+            TraceEvent::Note { step, message } => TraceEvent::Note {
+                step: step.clone(),
+                message: r(message),
+            },
+            TraceEvent::Request {
+                step,
+                attempt,
+                method,
+                url,
+                headers,
+                body,
+            } => TraceEvent::Request {
+                step: step.clone(),
+                attempt: *attempt,
+                method: method.clone(),
+                url: r(url),
+                headers: headers.iter().map(|(k, v)| (k.clone(), r(v))).collect(),
+                body: r(body),
+            },
+            TraceEvent::Response {
+                step,
+                attempt,
+                status,
+                body,
+            } => TraceEvent::Response {
+                step: step.clone(),
+                attempt: *attempt,
+                status: *status,
+                body: r(body),
+            },
+            TraceEvent::Failure {
+                step,
+                attempt,
+                message,
+            } => TraceEvent::Failure {
+                step: step.clone(),
+                attempt: *attempt,
+                message: r(message),
+            },
+        }
+    }
+}
+
 impl fmt::Display for TraceEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TraceEvent::Skipped { step } => write!(f, "[{step}] skipped"),
+            TraceEvent::Note { step, message } => write!(f, "[{step}] {message}"),
             TraceEvent::Request {
                 step,
                 attempt,
@@ -269,10 +347,43 @@ impl Default for RetryPolicy {
 pub struct Engine {
     client: reqwest::Client,
     retry: RetryPolicy,
+    fixed_time: Option<SystemTime>,
 }
 
 /// Longest body excerpt put into an error.
-const EXCERPT: usize = 300;
+pub(crate) const EXCERPT: usize = 300;
+
+/// Longest `Retry-After` the engine honours before retrying.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Per-call state shared by the steps of one add or delete.
+pub(crate) struct Session<'a> {
+    pub(crate) captures: &'a mut Captures,
+    pub(crate) redactor: Redactor,
+    /// Rendered `[auth]` fields, once the first request needs them.
+    auth_fields: Option<BTreeMap<String, String>>,
+    token: Option<Zeroizing<String>>,
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if let Some(f) = self.auth_fields.as_mut() {
+            for v in f.values_mut() {
+                v.zeroize();
+            }
+        }
+    }
+}
+
+/// A request ready to send (before authentication).
+#[derive(Clone)]
+pub(crate) struct Request {
+    pub(crate) method: reqwest::Method,
+    pub(crate) url: url::Url,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+    pub(crate) content_type: Option<String>,
+}
 
 impl Engine {
     /// An engine with a 30 s timeout per request, no redirects (a redirect
@@ -288,6 +399,7 @@ impl Engine {
         Ok(Engine {
             client,
             retry: RetryPolicy::default(),
+            fixed_time: None,
         })
     }
 
@@ -295,6 +407,17 @@ impl Engine {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Engine {
         self.retry = retry;
         self
+    }
+
+    /// Signs and timestamps as if the clock read `now`: signatures and
+    /// tokens become reproducible, so tests can check them exactly.
+    pub fn with_fixed_time(mut self, now: SystemTime) -> Engine {
+        self.fixed_time = Some(now);
+        self
+    }
+
+    fn now(&self) -> SystemTime {
+        self.fixed_time.unwrap_or_else(SystemTime::now)
     }
 
     /// Publishes `ctx`'s value: lookup, query, add. Returns the captures to
@@ -306,10 +429,11 @@ impl Engine {
         trace: &dyn Trace,
     ) -> Result<Captures, DnsError> {
         let mut captures = Captures::default();
+        let mut session = Session::new(ctx, &mut captures);
         for phase in [Phase::Lookup, Phase::Query, Phase::Add] {
-            self.run_phase(def, phase, ctx, &mut captures, trace)
-                .await?;
+            self.run_steps(def, phase, ctx, &mut session, trace).await?;
         }
+        drop(session);
         Ok(captures)
     }
 
@@ -322,8 +446,9 @@ impl Engine {
         captures: &mut Captures,
         trace: &dyn Trace,
     ) -> Result<(), DnsError> {
+        let mut session = Session::new(ctx, captures);
         for phase in [Phase::Lookup, Phase::Query, Phase::Delete] {
-            self.run_phase(def, phase, ctx, captures, trace).await?;
+            self.run_steps(def, phase, ctx, &mut session, trace).await?;
         }
         Ok(())
     }
@@ -337,10 +462,20 @@ impl Engine {
         captures: &mut Captures,
         trace: &dyn Trace,
     ) -> Result<(), DnsError> {
-        let redactor = ctx.redactor();
+        let mut session = Session::new(ctx, captures);
+        self.run_steps(def, phase, ctx, &mut session, trace).await
+    }
+
+    async fn run_steps(
+        &self,
+        def: &Definition,
+        phase: Phase,
+        ctx: &CallContext,
+        session: &mut Session<'_>,
+        trace: &dyn Trace,
+    ) -> Result<(), DnsError> {
         for step in def.steps_of(phase) {
-            self.run_step(def, step, ctx, captures, trace, &redactor)
-                .await?;
+            self.run_step(def, step, ctx, session, trace).await?;
         }
         Ok(())
     }
@@ -350,56 +485,155 @@ impl Engine {
         def: &Definition,
         step: &Step,
         ctx: &CallContext,
-        captures: &mut Captures,
+        session: &mut Session<'_>,
         trace: &dyn Trace,
-        redactor: &Redactor,
     ) -> Result<(), DnsError> {
-        let provider = def.provider.id.clone();
-        let tctx = ctx.template_context(def, captures);
-        let render_err = |field: &str, message: String| DnsError::Render {
-            provider: provider.clone(),
-            step: step.name.clone(),
-            field: field.to_string(),
-            message: format!(
-                "{}; if a capture is missing, pass the captures saved by add",
-                redactor.apply(&message)
-            ),
+        let tctx = ctx.template_context(def, session.captures);
+        let fail = Fail {
+            provider: &def.provider.id,
+            step: &step.name,
         };
         if let Some(w) = &step.when
-            && !template::truthy(w, &tctx).map_err(|m| render_err("when", m))?
+            && !template::truthy(w, &tctx).map_err(|m| fail.render(&session.redactor, "when", m))?
         {
             trace.event(&TraceEvent::Skipped {
                 step: step.name.clone(),
             });
             return Ok(());
         }
-        let url = template::render(&step.url, &tctx).map_err(|m| render_err("url", m))?;
+        let mut request = self.render_request(step, &tctx, &session.redactor, &fail)?;
+        let sign = step.auth && def.auth.is_some();
+        if sign {
+            self.prepare_auth(def, &tctx, session, trace).await?;
+        }
+
+        let mut repeats = 0;
+        let mut answer = loop {
+            repeats += 1;
+            let answer = self
+                .checked_exchange(def, step, &request, sign, session, &tctx, trace)
+                .await?;
+            let Some(until) = &step.repeat_until else {
+                break answer;
+            };
+            let ectx = with_response(&tctx, &answer);
+            if template::truthy(until, &ectx)
+                .map_err(|m| fail.render(&session.redactor, "repeat_until", m))?
+            {
+                break answer;
+            }
+            if repeats >= step.repeat_max {
+                return Err(fail.refused(format!(
+                    "`{until}` still false after {repeats} request(s) {} s apart: {}; the provider has not finished the change, try again later",
+                    step.repeat_interval.as_secs(),
+                    session.redactor.excerpt(&answer.text, EXCERPT)
+                )));
+            }
+            tokio::time::sleep(step.repeat_interval).await;
+        };
+
+        if step.capture.is_empty() && step.capture_all.is_empty() && step.capture_regex.is_empty() {
+            return Ok(());
+        }
+        let mut pending: BTreeSet<&String> = step
+            .capture
+            .keys()
+            .chain(step.capture_regex.keys())
+            .collect();
+        let mut lists: BTreeMap<&String, Vec<serde_json::Value>> =
+            step.capture_all.keys().map(|k| (k, Vec::new())).collect();
+        let mut pages = 1;
+        loop {
+            self.capture_page(
+                step,
+                &tctx,
+                &answer,
+                session,
+                &mut pending,
+                &mut lists,
+                &fail,
+            )?;
+            if pending.is_empty() && lists.is_empty() {
+                break;
+            }
+            let Some(paginate) = &step.paginate else {
+                break;
+            };
+            if pages >= paginate.max_pages {
+                break;
+            }
+            let Some(next) = next_page(paginate, &answer, &request.url, pages) else {
+                break;
+            };
+            pages += 1;
+            request.url = next;
+            answer = self
+                .checked_exchange(def, step, &request, sign, session, &tctx, trace)
+                .await?;
+        }
+        for (name, list) in lists {
+            session
+                .captures
+                .0
+                .insert(name.clone(), serde_json::Value::Array(list).to_string());
+        }
+        if let Some(name) = pending
+            .into_iter()
+            .find(|n| !step.optional_captures.contains(n.as_str()))
+        {
+            let what = step
+                .capture
+                .get(name)
+                .map(|p| format!("JSONPath {:?}", session.redactor.apply(p)))
+                .or_else(|| {
+                    step.capture_regex
+                        .get(name)
+                        .map(|r| format!("regular expression {:?}", session.redactor.apply(r)))
+                })
+                .unwrap_or_default();
+            return Err(fail.capture(
+                name,
+                format!(
+                    "{what} matched nothing in {pages} page(s) of the answer: {}; check the zone or record exists in this account",
+                    session.redactor.excerpt(&answer.text, EXCERPT)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Renders URL, headers and body of a step.
+    fn render_request(
+        &self,
+        step: &Step,
+        tctx: &minijinja::Value,
+        redactor: &Redactor,
+        fail: &Fail<'_>,
+    ) -> Result<Request, DnsError> {
+        let render = |field: &str, src: &str| {
+            template::render(src, tctx).map_err(|m| fail.render(redactor, field, m))
+        };
+        let url = render("url", &step.url)?;
         let parsed = url::Url::parse(&url).map_err(|e| {
-            render_err(
-                "url",
-                format!("{:?} is not a valid URL: {e}", redactor.apply(&url)),
-            )
+            fail.render(redactor, "url", format!("{url:?} is not a valid URL: {e}"))
         })?;
         let mut headers = Vec::new();
         for (k, v) in &step.headers {
-            let value =
-                template::render(v, &tctx).map_err(|m| render_err(&format!("headers.{k}"), m))?;
-            headers.push((k.clone(), value));
+            headers.push((k.clone(), render(&format!("headers.{k}"), v)?));
         }
         let (body, content_type) = match &step.body {
             None => (String::new(), None),
             Some(BodyTemplate::Json(t)) => {
-                let out = template::render(t, &tctx).map_err(|m| render_err("json", m))?;
-                let v: serde_json::Value = serde_json::from_str(&out)
-                    .map_err(|e| render_err("json", format!("rendered body is not JSON: {e}")))?;
+                let out = render("json", t)?;
+                let v: serde_json::Value = serde_json::from_str(&out).map_err(|e| {
+                    fail.render(redactor, "json", format!("rendered body is not JSON: {e}"))
+                })?;
                 (v.to_string(), Some("application/json".to_string()))
             }
             Some(BodyTemplate::Form(fields)) => {
                 let mut ser = url::form_urlencoded::Serializer::new(String::new());
                 for (k, v) in fields {
-                    let out = template::render(v, &tctx)
-                        .map_err(|m| render_err(&format!("form.{k}"), m))?;
-                    ser.append_pair(k, &out);
+                    ser.append_pair(k, &render(&format!("form.{k}"), v)?);
                 }
                 (
                     ser.finish(),
@@ -409,97 +643,157 @@ impl Engine {
             Some(BodyTemplate::Raw {
                 template: t,
                 content_type,
-            }) => {
-                let out = template::render(t, &tctx).map_err(|m| render_err("raw", m))?;
-                (out, Some(content_type.clone()))
-            }
+            }) => (render("raw", t)?, Some(content_type.clone())),
         };
         let method = reqwest::Method::from_bytes(step.method.as_bytes())
-            .map_err(|e| render_err("method", e.to_string()))?;
-        let red_url = redactor.apply(&url);
+            .map_err(|e| fail.render(redactor, "method", e.to_string()))?;
+        Ok(Request {
+            method,
+            url: parsed,
+            headers,
+            body,
+            content_type,
+        })
+    }
 
-        let attempts = self.retry.attempts.max(1);
-        let mut backoff = self.retry.initial_backoff;
-        let mut attempt = 0;
-        let (status, text) = loop {
-            attempt += 1;
-            trace.event(&TraceEvent::Request {
-                step: step.name.clone(),
-                attempt,
-                method: step.method.clone(),
-                url: red_url.clone(),
-                headers: headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), redactor.apply(v)))
-                    .collect(),
-                body: redactor.apply(&body),
-            });
-            let mut req = self.client.request(method.clone(), parsed.clone());
-            for (k, v) in &headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            if let Some(ct) = &content_type {
-                req = req.header("content-type", ct.as_str());
-            }
-            if !body.is_empty() || content_type.is_some() {
-                req = req.body(body.clone());
-            }
-            let outcome = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    match resp.text().await {
-                        Ok(text) => Ok((status, text)),
-                        Err(e) => Err(e),
-                    }
-                }
-                Err(e) => Err(e),
-            };
-            match outcome {
-                Ok((status, text)) => {
-                    trace.event(&TraceEvent::Response {
-                        step: step.name.clone(),
-                        attempt,
-                        status,
-                        body: redactor.apply(&text),
-                    });
-                    if (500..=599).contains(&status) && attempt < attempts {
-                        tokio::time::sleep(backoff).await;
-                        backoff *= 2;
-                        continue;
-                    }
-                    break (status, text);
-                }
-                Err(e) => {
-                    let message = redactor.apply(&error_chain(&e));
-                    trace.event(&TraceEvent::Failure {
-                        step: step.name.clone(),
-                        attempt,
-                        message: message.clone(),
-                    });
-                    if attempt < attempts {
-                        tokio::time::sleep(backoff).await;
-                        backoff *= 2;
-                        continue;
-                    }
-                    return Err(DnsError::Transport {
-                        provider,
-                        step: step.name.clone(),
-                        method: step.method.clone(),
-                        url: red_url,
-                        attempts: attempt,
-                        message,
-                    });
-                }
-            }
+    /// Renders the `[auth]` fields once per call and, for token helpers,
+    /// obtains the token; both become secrets of the redactor.
+    async fn prepare_auth(
+        &self,
+        def: &Definition,
+        tctx: &minijinja::Value,
+        session: &mut Session<'_>,
+        trace: &dyn Trace,
+    ) -> Result<(), DnsError> {
+        let Some(spec) = &def.auth else {
+            return Ok(());
         };
+        let auth_err = |redactor: &Redactor, message: String| DnsError::Auth {
+            provider: def.provider.id.clone(),
+            kind: spec.kind.name().to_string(),
+            message: redactor.apply(&message),
+        };
+        if session.auth_fields.is_none() {
+            let mut fields = BTreeMap::new();
+            for (name, src) in &spec.fields {
+                let v = template::render(src, tctx)
+                    .map_err(|m| auth_err(&session.redactor, format!("field {name:?}: {m}")))?;
+                fields.insert(name.clone(), v);
+            }
+            for secret in SECRET_AUTH_FIELDS {
+                if let Some(v) = fields.get(*secret) {
+                    session.redactor.add(secret, v);
+                }
+            }
+            session.auth_fields = Some(fields);
+        }
+        if !spec.kind.uses_token() || session.token.is_some() {
+            return Ok(());
+        }
+        let fields = session.auth_fields.clone().unwrap_or_default();
+        let token_request = crate::auth::token_request(spec.kind, &fields, self.now())
+            .map_err(|m| auth_err(&session.redactor, m))?;
+        if let Some((_, assertion)) = token_request.form.iter().find(|(k, _)| k == "assertion") {
+            session.redactor.add("assertion", assertion);
+        }
+        let url = url::Url::parse(&token_request.url).map_err(|e| {
+            auth_err(
+                &session.redactor,
+                format!("token URL {:?} is not a valid URL: {e}", token_request.url),
+            )
+        })?;
+        let request = Request {
+            method: reqwest::Method::POST,
+            url,
+            headers: vec![("accept".into(), "application/json".into())],
+            body: url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&token_request.form)
+                .finish(),
+            content_type: Some("application/x-www-form-urlencoded".into()),
+        };
+        // Held back until the token is known, so the answer that carries it
+        // is redacted too.
+        let held = MemoryTrace::default();
+        let result = self
+            .exchange(
+                &def.provider.id,
+                None,
+                "auth",
+                &request,
+                false,
+                session,
+                &held,
+            )
+            .await;
+        let token = result.as_ref().ok().and_then(|answer| {
+            answer
+                .doc
+                .as_ref()
+                .and_then(|d| d.get("access_token"))
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+        });
+        if let Some(t) = &token {
+            session.redactor.add("auth_token", t);
+        }
+        for event in held.events() {
+            trace.event(&event.redacted(&session.redactor));
+        }
+        let answer = result?;
+        let token = answer
+            .doc
+            .as_ref()
+            .and_then(|d| d.get("access_token"))
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty());
+        match token {
+            Some(t) if (200..=299).contains(&answer.status) => {
+                session.token = Some(Zeroizing::new(t.to_string()));
+                Ok(())
+            }
+            _ => Err(auth_err(
+                &session.redactor,
+                format!(
+                    "the token endpoint {} answered HTTP {} without an access token: {}; check the client id, secret and tenant/project",
+                    request.url,
+                    answer.status,
+                    session.redactor.excerpt(&answer.text, EXCERPT)
+                ),
+            )),
+        }
+    }
 
+    /// Sends a step's request (with retries), then checks the status and `success_when`.
+    #[allow(clippy::too_many_arguments)]
+    async fn checked_exchange(
+        &self,
+        def: &Definition,
+        step: &Step,
+        request: &Request,
+        sign: bool,
+        session: &mut Session<'_>,
+        tctx: &minijinja::Value,
+        trace: &dyn Trace,
+    ) -> Result<Answer, DnsError> {
+        let answer = self
+            .exchange(
+                &def.provider.id,
+                def.auth.as_ref(),
+                &step.name,
+                request,
+                sign,
+                session,
+                trace,
+            )
+            .await?;
+        let redactor = &session.redactor;
         let ok = if step.expect_status.is_empty() {
-            (200..=299).contains(&status)
+            (200..=299).contains(&answer.status)
         } else {
-            step.expect_status.contains(&status)
+            step.expect_status.contains(&answer.status)
         };
         if !ok {
-            let hint = match status {
+            let hint = match answer.status {
                 401 | 403 => "check the API token and that it has the scopes this provider needs",
                 404 => "check the zone exists in this account and the API URL",
                 429 => "the provider is rate limiting; try again later",
@@ -507,11 +801,11 @@ impl Engine {
                 _ => "see the provider's answer above",
             };
             return Err(DnsError::Status(Box::new(crate::error::StatusError {
-                provider,
+                provider: def.provider.id.clone(),
                 step: step.name.clone(),
-                method: step.method.clone(),
-                url: red_url,
-                status,
+                method: request.method.to_string(),
+                url: redactor.apply(request.url.as_str()),
+                status: answer.status,
                 expected: if step.expect_status.is_empty() {
                     "2xx".to_string()
                 } else {
@@ -521,70 +815,369 @@ impl Engine {
                         .collect::<Vec<_>>()
                         .join(" or ")
                 },
-                attempts: attempt,
-                body: redactor.excerpt(&text, EXCERPT),
+                attempts: answer_attempts(&answer),
+                body: redactor.excerpt(&answer.text, EXCERPT),
                 hint,
             })));
         }
-
-        if step.capture.is_empty() {
-            return Ok(());
+        if let Some(cond) = &step.success_when {
+            let fail = Fail {
+                provider: &def.provider.id,
+                step: &step.name,
+            };
+            let ectx = with_response(tctx, &answer);
+            if !template::truthy(cond, &ectx)
+                .map_err(|m| fail.render(redactor, "success_when", m))?
+            {
+                return Err(fail.refused(format!(
+                    "{} {} answered HTTP {} but the answer reports a failure (`{cond}` is false): {}; see the provider's message",
+                    request.method,
+                    redactor.apply(request.url.as_str()),
+                    answer.status,
+                    redactor.excerpt(&answer.text, EXCERPT)
+                )));
+            }
         }
-        let capture_err = |capture: &str, message: String| DnsError::Capture {
-            provider: provider.clone(),
-            step: step.name.clone(),
-            capture: capture.to_string(),
-            message,
-        };
-        let json: serde_json::Value = match serde_json::from_str(&text) {
-            Ok(v) => v,
-            Err(e) => {
-                let first = step.capture.keys().next().map_or("", String::as_str);
-                return Err(capture_err(
-                    first,
+        Ok(answer)
+    }
+
+    /// Sends one request, retrying 5xx, 429 and connection errors
+    /// (honouring `Retry-After` up to a minute), authenticating each attempt.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn exchange(
+        &self,
+        provider: &str,
+        auth: Option<&crate::definition::AuthSpec>,
+        step: &str,
+        request: &Request,
+        sign: bool,
+        session: &Session<'_>,
+        trace: &dyn Trace,
+    ) -> Result<Answer, DnsError> {
+        let attempts = self.retry.attempts.max(1);
+        let mut backoff = self.retry.initial_backoff;
+        let mut attempt = 0;
+        let redactor = &session.redactor;
+        loop {
+            attempt += 1;
+            let mut headers = request.headers.clone();
+            if sign && let Some(spec) = auth {
+                let signed = crate::auth::sign(
+                    spec.kind,
+                    session.auth_fields.as_ref().unwrap_or(&BTreeMap::new()),
+                    &crate::auth::Outgoing {
+                        method: request.method.as_str(),
+                        url: &request.url,
+                        content_type: request.content_type.as_deref(),
+                        body: &request.body,
+                    },
+                    self.now(),
+                    session.token.as_deref().map(String::as_str),
+                )
+                .map_err(|m| DnsError::Auth {
+                    provider: provider.to_string(),
+                    kind: spec.kind.name().to_string(),
+                    message: m,
+                })?;
+                headers.extend(signed);
+            }
+            trace.event(&TraceEvent::Request {
+                step: step.to_string(),
+                attempt,
+                method: request.method.to_string(),
+                url: redactor.apply(request.url.as_str()),
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), redactor.apply(v)))
+                    .collect(),
+                body: redactor.apply(&request.body),
+            });
+            let mut req = self
+                .client
+                .request(request.method.clone(), request.url.clone());
+            for (k, v) in &headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+            if let Some(ct) = &request.content_type {
+                req = req.header("content-type", ct.as_str());
+            }
+            if !request.body.is_empty() || request.content_type.is_some() {
+                req = req.body(request.body.clone());
+            }
+            let outcome = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers: BTreeMap<String, String> = resp
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.as_str().to_ascii_lowercase(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect();
+                    resp.text().await.map(|text| (status, headers, text))
+                }
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok((status, headers, text)) => {
+                    trace.event(&TraceEvent::Response {
+                        step: step.to_string(),
+                        attempt,
+                        status,
+                        body: redactor.apply(&text),
+                    });
+                    let retryable = status == 429 || (500..=599).contains(&status);
+                    if retryable && attempt < attempts {
+                        let wait = retry_after(&headers).unwrap_or(backoff);
+                        tokio::time::sleep(wait).await;
+                        backoff *= 2;
+                        continue;
+                    }
+                    let mut answer = Answer::new(status, headers, text);
+                    answer
+                        .headers
+                        .insert(ATTEMPTS_HEADER.into(), attempt.to_string());
+                    return Ok(answer);
+                }
+                Err(e) => {
+                    let message = redactor.apply(&error_chain(&e));
+                    trace.event(&TraceEvent::Failure {
+                        step: step.to_string(),
+                        attempt,
+                        message: message.clone(),
+                    });
+                    if attempt < attempts {
+                        tokio::time::sleep(backoff).await;
+                        backoff *= 2;
+                        continue;
+                    }
+                    return Err(DnsError::Transport {
+                        provider: provider.to_string(),
+                        step: step.to_string(),
+                        method: request.method.to_string(),
+                        url: redactor.apply(request.url.as_str()),
+                        attempts: attempt,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Applies a step's captures to one page of the answer.
+    #[allow(clippy::too_many_arguments)]
+    fn capture_page<'s>(
+        &self,
+        step: &'s Step,
+        tctx: &minijinja::Value,
+        answer: &Answer,
+        session: &mut Session<'_>,
+        pending: &mut BTreeSet<&'s String>,
+        lists: &mut BTreeMap<&'s String, Vec<serde_json::Value>>,
+        fail: &Fail<'_>,
+    ) -> Result<(), DnsError> {
+        let redactor = &session.redactor;
+        let needs_doc = pending.iter().any(|n| step.capture.contains_key(*n)) || !lists.is_empty();
+        let doc = match (&answer.doc, needs_doc) {
+            (Some(d), _) => Some(d),
+            (None, false) => None,
+            (None, true) => {
+                let first = step.capture.keys().chain(step.capture_all.keys()).next();
+                return Err(fail.capture(
+                    first.map_or("", String::as_str),
                     format!(
-                        "answer is not JSON ({e}): {}",
-                        redactor.excerpt(&text, EXCERPT)
+                        "the answer is neither JSON nor XML: {}",
+                        redactor.excerpt(&answer.text, EXCERPT)
                     ),
                 ));
             }
         };
-        for (name, path_tpl) in &step.capture {
-            let path_src = template::render(path_tpl, &tctx)
-                .map_err(|m| capture_err(name, redactor.apply(&m)))?;
-            let path = serde_json_path::JsonPath::parse(&path_src).map_err(|e| {
-                capture_err(
+        let path_for = |name: &str, src: &str| -> Result<serde_json_path::JsonPath, DnsError> {
+            let rendered =
+                template::render(src, tctx).map_err(|m| fail.capture(name, redactor.apply(&m)))?;
+            serde_json_path::JsonPath::parse(&rendered).map_err(|e| {
+                fail.capture(
                     name,
                     format!(
                         "JSONPath {:?} is invalid with these values: {}",
-                        redactor.apply(&path_src),
+                        redactor.apply(&rendered),
                         e.to_string().replace('\n', " ")
                     ),
                 )
-            })?;
-            match path.query(&json).first() {
-                Some(v) => {
-                    let text = match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    captures.0.insert(name.clone(), text);
-                }
-                None if step.optional_captures.contains(name) => {}
-                None => {
-                    return Err(capture_err(
+            })
+        };
+        let mut found = Vec::new();
+        for name in pending.iter() {
+            let value = if let Some(src) = step.capture.get(*name) {
+                let path = path_for(name, src)?;
+                doc.and_then(|d| path.query(d).first().map(json_text))
+            } else if let Some(src) = step.capture_regex.get(*name) {
+                let rendered = template::render(src, tctx)
+                    .map_err(|m| fail.capture(name, redactor.apply(&m)))?;
+                let re = regex::Regex::new(&rendered).map_err(|e| {
+                    fail.capture(
                         name,
-                        format!(
-                            "JSONPath {:?} matched nothing in the answer: {}; check the zone or record exists in this account",
-                            redactor.apply(&path_src),
-                            redactor.excerpt(&text, EXCERPT)
-                        ),
-                    ));
-                }
+                        format!("invalid regular expression with these values: {e}"),
+                    )
+                })?;
+                re.captures(&answer.text).and_then(|c| {
+                    c.get(1)
+                        .or_else(|| c.get(0))
+                        .map(|m| m.as_str().to_string())
+                })
+            } else {
+                None
+            };
+            if let Some(v) = value {
+                found.push((*name, v));
+            }
+        }
+        for (name, v) in found {
+            pending.remove(name);
+            session.captures.0.insert(name.clone(), v);
+        }
+        for (name, list) in lists.iter_mut() {
+            if let (Some(src), Some(d)) = (step.capture_all.get(*name), doc) {
+                let path = path_for(name, src)?;
+                list.extend(path.query(d).all().into_iter().cloned());
             }
         }
         Ok(())
     }
+}
+
+/// Fields of `[auth]` tables that are secrets whatever parameter they come from.
+const SECRET_AUTH_FIELDS: &[&str] = &[
+    "secret_access_key",
+    "session_token",
+    "client_secret",
+    "credentials_json",
+    "application_secret",
+    "consumer_key",
+    "api_secret",
+];
+
+/// Internal header carrying the attempts an answer took (not sent anywhere).
+const ATTEMPTS_HEADER: &str = "x-certmgr-attempts";
+
+fn answer_attempts(answer: &Answer) -> u32 {
+    answer
+        .headers
+        .get(ATTEMPTS_HEADER)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Error constructors for one step.
+struct Fail<'a> {
+    provider: &'a str,
+    step: &'a str,
+}
+
+impl Fail<'_> {
+    fn render(&self, redactor: &Redactor, field: &str, message: String) -> DnsError {
+        DnsError::Render {
+            provider: self.provider.to_string(),
+            step: self.step.to_string(),
+            field: field.to_string(),
+            message: format!(
+                "{}; if a capture is missing, pass the captures saved by add",
+                redactor.apply(&message)
+            ),
+        }
+    }
+
+    fn capture(&self, capture: &str, message: String) -> DnsError {
+        DnsError::Capture {
+            provider: self.provider.to_string(),
+            step: self.step.to_string(),
+            capture: capture.to_string(),
+            message,
+        }
+    }
+
+    fn refused(&self, message: String) -> DnsError {
+        DnsError::Refused {
+            provider: self.provider.to_string(),
+            step: self.step.to_string(),
+            message,
+        }
+    }
+}
+
+impl<'a> Session<'a> {
+    pub(crate) fn new(ctx: &CallContext, captures: &'a mut Captures) -> Session<'a> {
+        Session {
+            captures,
+            redactor: ctx.redactor(),
+            auth_fields: None,
+            token: None,
+        }
+    }
+}
+
+/// The template context plus `response`.
+fn with_response(tctx: &minijinja::Value, answer: &Answer) -> minijinja::Value {
+    minijinja::context! {
+        response => answer.template_value(),
+        ..tctx.clone()
+    }
+}
+
+/// A JSON match as capture text: strings as they are, other values as JSON.
+fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The next page's URL, or `None` at the end.
+fn next_page(
+    paginate: &crate::definition::Paginate,
+    answer: &Answer,
+    current: &url::Url,
+    page: u32,
+) -> Option<url::Url> {
+    let doc = answer.doc.as_ref()?;
+    let first = |path: &str| -> Option<String> {
+        let p = serde_json_path::JsonPath::parse(path).ok()?;
+        match p.query(doc).first()? {
+            serde_json::Value::Null => None,
+            v => Some(json_text(v)).filter(|s| !s.is_empty()),
+        }
+    };
+    let with_param = |param: &str, value: &str| {
+        let mut url = current.clone();
+        let pairs: Vec<(String, String)> = current
+            .query_pairs()
+            .filter(|(k, _)| k != param)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(pairs)
+            .append_pair(param, value);
+        url
+    };
+    match &paginate.mode {
+        PageMode::NextUrl(path) => current.join(&first(path)?).ok(),
+        PageMode::NextToken { path, param } => Some(with_param(param, &first(path)?)),
+        PageMode::PageNumber { param, total_pages } => {
+            let total: u32 = first(total_pages)?.parse().ok()?;
+            (page < total).then(|| with_param(param, &(page + 1).to_string()))
+        }
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not worth a parser here:
+/// APIs that rate limit send seconds), capped at a minute.
+fn retry_after(headers: &BTreeMap<String, String>) -> Option<Duration> {
+    let secs: u64 = headers.get("retry-after")?.trim().parse().ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

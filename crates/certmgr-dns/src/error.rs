@@ -106,6 +106,29 @@ pub enum DnsError {
         /// What went wrong (body excerpt redacted).
         message: String,
     },
+    /// The API answered with an accepted status, but the answer says it
+    /// failed (`success_when`), or an asynchronous change never completed
+    /// (`repeat_until`).
+    #[error("provider {provider:?} step {step:?}: {message}")]
+    Refused {
+        /// Provider id.
+        provider: String,
+        /// Step name.
+        step: String,
+        /// What the provider answered (secrets redacted) and what to do.
+        message: String,
+    },
+    /// The `[auth]` helper could not authenticate (bad key file, token
+    /// endpoint refused the client).
+    #[error("provider {provider:?} authentication ({kind}): {message}")]
+    Auth {
+        /// Provider id.
+        provider: String,
+        /// Auth helper kind.
+        kind: String,
+        /// What failed (secrets redacted) and what to do.
+        message: String,
+    },
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(String),

@@ -53,6 +53,13 @@ impl Redactor {
         Redactor { needles }
     }
 
+    /// Adds a secret learnt at run time (an access token).
+    pub(crate) fn add(&mut self, name: &str, value: &str) {
+        let mut more = Redactor::new([(name, value)]);
+        self.needles.append(&mut more.needles);
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
+    }
+
     pub(crate) fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (needle, tag) in &self.needles {

@@ -23,6 +23,9 @@ pub(crate) const CONTEXT_VARIABLES: &[&str] = &[
     "captures",
 ];
 
+/// minijinja's global functions, which its variable analysis reports like variables.
+pub(crate) const GLOBAL_FUNCTIONS: &[&str] = &["range", "dict", "namespace"];
+
 pub(crate) fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(new_env)
@@ -41,6 +44,23 @@ fn new_env<'s>() -> Environment<'s> {
         env.add_filter("trim_dot", |s: String| s.trim_end_matches('.').to_string());
         env.add_filter("b64", |s: String| {
             base64::engine::general_purpose::STANDARD.encode(s)
+        });
+        env.add_filter("fromjson", |s: String| -> Result<Value, minijinja::Error> {
+            serde_json::from_str::<serde_json::Value>(&s)
+                .map(|v| Value::from(minijinja::value::Serde(v)))
+                .map_err(|e| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("fromjson: not JSON: {e}"),
+                    )
+                })
+        });
+        env.add_filter("xmlescape", |s: String| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&apos;")
         });
         env.add_filter("tojson", |v: Value| -> Result<String, minijinja::Error> {
             serde_json::to_string(&v).map_err(|e| {

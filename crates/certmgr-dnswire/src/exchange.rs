@@ -59,6 +59,18 @@ pub enum WireError {
         /// The servers that lacked it at the end.
         lagging: Vec<String>,
     },
+    /// The zone's authoritative servers could not be found.
+    #[error(
+        "cannot find the authoritative servers of {zone} through the resolver {resolver}: {reason}; give them with --nameserver"
+    )]
+    NoNameservers {
+        /// The zone.
+        zone: String,
+        /// The recursive resolver asked.
+        resolver: SocketAddr,
+        /// What was missing.
+        reason: String,
+    },
     /// TSIG signing or the key itself is unusable.
     #[error("TSIG: {0}")]
     Tsig(String),

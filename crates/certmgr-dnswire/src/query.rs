@@ -34,6 +34,103 @@ async fn ask(server: SocketAddr, qname: &str, rtype: RecordType) -> Result<Messa
     exchange(server, &message).await
 }
 
+/// Ask a recursive resolver (recursion on).
+async fn resolve(
+    resolver: SocketAddr,
+    qname: &str,
+    rtype: RecordType,
+) -> Result<Message, WireError> {
+    let mut message = Message::query();
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(name(qname)?, rtype));
+    exchange(resolver, &message).await
+}
+
+/// The authoritative servers of `zone`, found through the recursive
+/// `resolver`: the zone's NS names, then each name's A and AAAA addresses
+/// (glue when the answer carries it), all on `port` (53 in the wild).
+/// These are the servers a propagation check must ask.
+pub async fn authoritative_servers(
+    resolver: SocketAddr,
+    zone: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, WireError> {
+    let answer = resolve(resolver, zone, RecordType::NS).await?;
+    let mut names: Vec<String> = answer
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::NS(ns) => Some(ns.0.to_ascii().to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return Err(WireError::NoNameservers {
+            zone: zone.trim_end_matches('.').to_owned(),
+            resolver,
+            reason: format!(
+                "the resolver answered {} with no NS records",
+                answer.response_code
+            ),
+        });
+    }
+    let mut servers = Vec::new();
+    for ns in &names {
+        let mut found: Vec<std::net::IpAddr> = answer
+            .additionals
+            .iter()
+            .filter(|r| r.name.to_ascii().eq_ignore_ascii_case(ns))
+            .filter_map(|r| match &r.data {
+                RData::A(a) => Some(std::net::IpAddr::V4(a.0)),
+                RData::AAAA(a) => Some(std::net::IpAddr::V6(a.0)),
+                _ => None,
+            })
+            .collect();
+        if found.is_empty() {
+            for rtype in [RecordType::A, RecordType::AAAA] {
+                let a = resolve(resolver, ns, rtype).await?;
+                found.extend(a.answers.iter().filter_map(|r| match &r.data {
+                    RData::A(a) => Some(std::net::IpAddr::V4(a.0)),
+                    RData::AAAA(a) => Some(std::net::IpAddr::V6(a.0)),
+                    _ => None,
+                }));
+            }
+        }
+        servers.extend(found.into_iter().map(|ip| SocketAddr::new(ip, port)));
+    }
+    servers.sort();
+    servers.dedup();
+    if servers.is_empty() {
+        return Err(WireError::NoNameservers {
+            zone: zone.trim_end_matches('.').to_owned(),
+            resolver,
+            reason: format!(
+                "none of its nameservers ({}) has an address",
+                names.join(", ")
+            ),
+        });
+    }
+    Ok(servers)
+}
+
+/// The first `nameserver` of a resolv.conf text (`/etc/resolv.conf`), on port 53.
+pub fn resolv_conf_nameserver(text: &str) -> Option<SocketAddr> {
+    text.lines()
+        .map(|l| l.split(['#', ';']).next().unwrap_or("").trim())
+        .filter_map(|l| l.strip_prefix("nameserver"))
+        .filter_map(|rest| {
+            rest.trim()
+                .split('%')
+                .next()?
+                .parse::<std::net::IpAddr>()
+                .ok()
+        })
+        .map(|ip| SocketAddr::new(ip, 53))
+        .next()
+}
+
 /// The TXT values `server` serves for `record_name` right now.
 pub async fn txt_values(server: SocketAddr, record_name: &str) -> Result<Vec<String>, WireError> {
     let answer = ask(server, record_name, RecordType::TXT).await?;

@@ -1116,6 +1116,41 @@ impl Store {
         self.dns_account(&new.name).await
     }
 
+    /// Replaces a DNS account's sealed parameters (e.g. a zone id a Domino
+    /// formula looked up and stored with `@SetField`); `why` goes to the event.
+    pub async fn update_dns_account_params(
+        &self,
+        account: &DnsAccountRecord,
+        params_json: &[u8],
+        why: &str,
+    ) -> Result<(), StoreError> {
+        let sealed = self.key.seal(params_json, &dns_context(&account.id))?;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE dns_accounts SET sealed_params = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(sealed)
+        .bind(now())
+        .bind(&account.id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                kind: "DNS account",
+                name: account.name.clone(),
+            });
+        }
+        insert_event(
+            &mut tx,
+            None,
+            "dns-account-updated",
+            &format!("DNS account {:?}: {why}", account.name),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The DNS account named `name`.
     pub async fn dns_account(&self, name: &str) -> Result<DnsAccountRecord, StoreError> {
         let row = sqlx::query(

@@ -118,6 +118,12 @@ pub struct PebbleOptions {
     /// [`crate::PowerDns`] or [`crate::Bind`]; `None` uses this instance's challtestsrv (which
     /// is started either way).
     pub dns_server: Option<SocketAddr>,
+    /// Port of the ACME directory on 127.0.0.1 (`https://127.0.0.1:PORT/dir`); `None` picks a
+    /// free one. Fixed ports are for files that name them (Domino's lab uses 14000).
+    pub acme_port: Option<u16>,
+    /// Port of challtestsrv's management API (`/set-txt` ...); `None` picks a free one
+    /// (Domino's lab uses 8055).
+    pub challtestsrv_api_port: Option<u16>,
 }
 
 /// A running pebble + pebble-challtestsrv pair, listening on 127.0.0.1 only.
@@ -177,10 +183,12 @@ impl Pebble {
     fn try_start(options: &PebbleOptions) -> Result<Pebble, String> {
         let started = Instant::now();
         let ports = Ports {
-            acme: free_port(false),
+            acme: options.acme_port.unwrap_or_else(|| free_port(false)),
             management: free_port(false),
             dns: free_port(true),
-            challtestsrv_api: free_port(false),
+            challtestsrv_api: options
+                .challtestsrv_api_port
+                .unwrap_or_else(|| free_port(false)),
             http01: options.http01_port.unwrap_or_else(|| free_port(false)),
             tls_alpn01: options.tls_alpn01_port.unwrap_or_else(|| free_port(false)),
         };

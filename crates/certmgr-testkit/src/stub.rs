@@ -46,6 +46,9 @@ pub struct Exchange {
     pub query: Option<Vec<(String, String)>>,
     /// Headers that must be present with exactly this value (name case-insensitive).
     pub headers: Vec<(String, String)>,
+    /// Headers that must be present and start with this prefix (signatures
+    /// whose tail depends on the clock).
+    pub header_prefixes: Vec<(String, String)>,
     /// Body check; `None` = not checked.
     pub body: Option<ExpectBody>,
     /// Answer status.
@@ -54,6 +57,8 @@ pub struct Exchange {
     pub response_headers: Vec<(String, String)>,
     /// Answer body (JSON), or none.
     pub response_body: Option<Value>,
+    /// Answer body as text with its content type (XML, plain text), instead of JSON.
+    pub response_text: Option<(String, String)>,
 }
 
 impl Exchange {
@@ -64,10 +69,12 @@ impl Exchange {
             path: path.to_string(),
             query: None,
             headers: Vec::new(),
+            header_prefixes: Vec::new(),
             body: None,
             status: 200,
             response_headers: Vec::new(),
             response_body: None,
+            response_text: None,
         }
     }
 
@@ -85,6 +92,13 @@ impl Exchange {
     /// Requires a header with this exact value.
     pub fn header(mut self, name: &str, value: &str) -> Exchange {
         self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Requires a header whose value starts with `prefix`.
+    pub fn header_prefix(mut self, name: &str, prefix: &str) -> Exchange {
+        self.header_prefixes
+            .push((name.to_string(), prefix.to_string()));
         self
     }
 
@@ -124,6 +138,14 @@ impl Exchange {
         self
     }
 
+    /// The answer: status and a text body (XML, plain text) with its content type.
+    pub fn reply_text(mut self, status: u16, content_type: &str, body: &str) -> Exchange {
+        self.status = status;
+        self.response_body = None;
+        self.response_text = Some((content_type.to_string(), body.to_string()));
+        self
+    }
+
     /// Adds an answer header.
     pub fn reply_header(mut self, name: &str, value: &str) -> Exchange {
         self.response_headers
@@ -156,6 +178,18 @@ impl Exchange {
                 .map(|(_, v)| v.as_str());
             if got != Some(value.as_str()) {
                 return Some(format!("header {name}: expected {value:?}, got {got:?}"));
+            }
+        }
+        for (name, prefix) in &self.header_prefixes {
+            let got = req
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str());
+            if !got.is_some_and(|g| g.starts_with(prefix.as_str())) {
+                return Some(format!(
+                    "header {name}: expected a value starting with {prefix:?}, got {got:?}"
+                ));
             }
         }
         match &self.body {
@@ -309,15 +343,21 @@ async fn handle(State(state): State<Arc<Mutex<StubState>>>, req: Request) -> Res
     match verdict {
         Ok(()) => {
             let ex = st.script.pop_front().expect("front exists");
-            let mut resp = Response::new(match &ex.response_body {
-                Some(v) => Body::from(v.to_string()),
-                None => Body::empty(),
+            let mut resp = Response::new(match (&ex.response_body, &ex.response_text) {
+                (Some(v), _) => Body::from(v.to_string()),
+                (None, Some((_, text))) => Body::from(text.clone()),
+                (None, None) => Body::empty(),
             });
             *resp.status_mut() =
                 StatusCode::from_u16(ex.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             if ex.response_body.is_some() {
                 resp.headers_mut()
                     .insert("content-type", HeaderValue::from_static("application/json"));
+            }
+            if let Some((ct, _)) = &ex.response_text
+                && let Ok(v) = HeaderValue::from_str(ct)
+            {
+                resp.headers_mut().insert("content-type", v);
             }
             for (n, v) in &ex.response_headers {
                 if let (Ok(n), Ok(v)) = (

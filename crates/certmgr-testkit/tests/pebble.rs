@@ -161,6 +161,7 @@ fn eab_instance_requires_external_account_binding() {
         http01_port: Some(5402),
         tls_alpn01_port: Some(5401),
         dns_server: None,
+        ..PebbleOptions::default()
     });
     let dir = directory(&pebble);
     assert_eq!(dir["meta"]["externalAccountRequired"], true, "{dir}");

@@ -95,10 +95,71 @@ pub enum DnsProviderCommand {
     List,
     /// Show one provider: parameters, token scopes, API docs.
     Show(NameArg),
-    /// Add a provider definition from a file (validated first).
-    Import(TrustAddArgs),
+    /// Add provider definitions from a file (validated first): TOML, or a
+    /// Domino DXL export, whose DNS provider accounts become DNS accounts and
+    /// whose ACME accounts are registered.
+    Import(DnsProviderImportArgs),
+    /// Write an imported Domino provider back as DXL.
+    Export(DnsProviderExportArgs),
     /// Print the catalog's documentation (Markdown), generated from the definitions.
     Docs,
+}
+
+/// `certmgr dns provider import`.
+#[derive(Debug, Args)]
+pub struct DnsProviderImportArgs {
+    /// A provider definition (.toml) or a Domino DXL export (.dxl).
+    pub file: PathBuf,
+    /// PEM file of the CA behind the TLS certificate of ACME directories in
+    /// the DXL (private ACME CAs).
+    #[arg(long, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
+    /// How DNS accounts from the DXL wait before the CA is told: `delay`
+    /// waits the configuration's cfg_DnsProviderDelay as Domino does;
+    /// `check` asks the zone's authoritative servers.
+    #[arg(long, value_enum, default_value_t = PropagationMode::Delay)]
+    pub propagation: PropagationMode,
+}
+
+/// `certmgr dns provider export`.
+#[derive(Debug, Args)]
+pub struct DnsProviderExportArgs {
+    /// Provider id.
+    pub name: String,
+    /// Output format (DXL is the only one for now).
+    #[arg(long, value_enum, default_value_t = ProviderFormat::Dxl)]
+    pub format: ProviderFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Formats `dns provider export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderFormat {
+    /// Domino XML, importable into a Domino CertMgr database.
+    Dxl,
+}
+
+/// How a DNS account waits for a new record to be served.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PropagationMode {
+    /// Ask every authoritative server until all serve it.
+    #[default]
+    Check,
+    /// Wait the provider's fixed delay.
+    Delay,
 }
 
 /// `certmgr dns account ...`.
@@ -129,12 +190,24 @@ pub struct DnsAccountCreateArgs {
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
     /// An authoritative server of the zones to check before telling the CA
-    /// (host:port); repeat for each. Without, the provider's propagation hint is waited.
+    /// (host:port); repeat for each. Without, they are found through the
+    /// resolver (NS, then their addresses).
     #[arg(long = "nameserver", value_name = "ADDR")]
     pub nameservers: Vec<std::net::SocketAddr>,
+    /// The recursive resolver that finds the zones' authoritative servers
+    /// (host:port; default: the first nameserver of /etc/resolv.conf).
+    #[arg(long, value_name = "ADDR", conflicts_with = "nameservers")]
+    pub resolver: Option<std::net::SocketAddr>,
+    /// Port the discovered authoritative servers answer on (default 53).
+    #[arg(long, value_name = "PORT", conflicts_with = "nameservers")]
+    pub nameserver_port: Option<u16>,
     /// How long to wait for every nameserver to serve a new record.
     #[arg(long, default_value_t = 120, value_name = "SECS")]
     pub propagation_timeout: u64,
+    /// `check` asks the zone's authoritative servers until all serve the
+    /// record; `delay` waits the provider's fixed delay instead.
+    #[arg(long, value_enum, default_value_t = PropagationMode::Check)]
+    pub propagation: PropagationMode,
 }
 
 /// `certmgr dns account test`.

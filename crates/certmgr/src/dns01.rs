@@ -11,7 +11,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use certmgr_acme::{AcmeError, ChallengeAnswer};
-use certmgr_dns::{CallContext, Captures, Definition, Engine, NoTrace, Params};
+use certmgr_dns::dxl::Published;
+use certmgr_dns::{CallContext, Captures, Engine, NoTrace, Params, ProviderDefinition};
 use certmgr_store::{DnsAccountRecord, Store, TxtJournalEntry};
 use serde::{Deserialize, Serialize};
 
@@ -38,12 +39,22 @@ pub struct DnsAccountConfig {
     /// Provider parameter values (tokens included).
     pub params: std::collections::BTreeMap<String, String>,
     /// The zone's authoritative servers to check before telling the CA
-    /// (`host:port`); empty = wait the provider's propagation hint instead.
+    /// (`host:port`); empty = find them through `resolver`.
     #[serde(default)]
     pub nameservers: Vec<SocketAddr>,
+    /// The recursive resolver that finds the zone's authoritative servers
+    /// when `nameservers` is empty; `None` = the first of /etc/resolv.conf.
+    #[serde(default)]
+    pub resolver: Option<SocketAddr>,
+    /// Port of the discovered authoritative servers (53 unless a lab says otherwise).
+    #[serde(default)]
+    pub nameserver_port: Option<u16>,
     /// How long to wait for every nameserver to serve a new value.
     #[serde(default = "default_propagation_timeout")]
     pub propagation_timeout_secs: u64,
+    /// Check the authoritative servers, or wait the provider's fixed delay.
+    #[serde(default)]
+    pub propagation: crate::cli::PropagationMode,
 }
 
 fn default_propagation_timeout() -> u64 {
@@ -61,17 +72,20 @@ pub const SCRIPT: &str = "script";
 
 /// The provider definition with this id: one the user imported, else the
 /// built-in catalog's.
-pub async fn definition(store: &Store, id: &str) -> Result<Definition, AcmeError> {
+pub async fn definition(store: &Store, id: &str) -> Result<ProviderDefinition, AcmeError> {
     if let Some((source, file)) = store.dns_provider_source(id).await.map_err(failed)? {
-        return Definition::parse(&source, &file).map_err(|e| AcmeError::BadInput(e.to_string()));
+        return ProviderDefinition::parse(&source, &file)
+            .map_err(|e| AcmeError::BadInput(e.to_string()));
     }
-    certmgr_dns::provider(id).map_err(|e| AcmeError::BadInput(e.to_string()))
+    certmgr_dns::provider(id)
+        .map(|d| ProviderDefinition::Toml(Box::new(d)))
+        .map_err(|e| AcmeError::BadInput(e.to_string()))
 }
 
 /// How one DNS account changes records.
 pub enum Backend {
-    /// A declarative HTTP provider definition with bound parameters.
-    Http(Box<Definition>, Params),
+    /// A declarative HTTP provider definition (TOML or Domino DXL) with bound parameters.
+    Http(Box<ProviderDefinition>, Params),
     /// RFC 2136 dynamic updates to a primary server, TSIG-signed.
     Rfc2136 {
         /// The primary server (host:port).
@@ -178,26 +192,18 @@ pub struct Change<'a> {
 }
 
 impl Backend {
-    /// Create the record; returns what the provider's add phase captured.
+    /// Create the record; returns what the provider's add phase captured
+    /// and account fields it changed.
     pub async fn add(
         &self,
         change: &Change<'_>,
         trace: &dyn certmgr_dns::Trace,
-    ) -> Result<Captures, AcmeError> {
+    ) -> Result<Published, AcmeError> {
         match self {
             Backend::Http(definition, params) => {
-                let context = CallContext::new(
-                    change.zone,
-                    change.record_name,
-                    change.value,
-                    params.clone(),
-                )
-                .map_err(|e| AcmeError::BadInput(e.to_string()))?
-                .with_values(change.values.clone())
-                .with_ttl(CHALLENGE_TTL);
-                Engine::new()
-                    .map_err(failed)?
-                    .add_record(definition, &context, trace)
+                let context = call_context(change, params)?;
+                definition
+                    .add(&Engine::new().map_err(failed)?, &context, trace)
                     .await
                     .map_err(failed)
             }
@@ -213,11 +219,11 @@ impl Backend {
                 )
                 .await
                 .map_err(failed)?;
-                Ok(Captures::default())
+                Ok(Published::default())
             }
             Backend::Script { command, timeout } => {
                 run_script(command, *timeout, "add", change).await?;
-                Ok(Captures::default())
+                Ok(Published::default())
             }
         }
     }
@@ -228,21 +234,12 @@ impl Backend {
         change: &Change<'_>,
         captures: &mut Captures,
         trace: &dyn certmgr_dns::Trace,
-    ) -> Result<(), AcmeError> {
+    ) -> Result<Published, AcmeError> {
         match self {
             Backend::Http(definition, params) => {
-                let context = CallContext::new(
-                    change.zone,
-                    change.record_name,
-                    change.value,
-                    params.clone(),
-                )
-                .map_err(|e| AcmeError::BadInput(e.to_string()))?
-                .with_values(change.values.clone())
-                .with_ttl(CHALLENGE_TTL);
-                Engine::new()
-                    .map_err(failed)?
-                    .delete_record(definition, &context, captures, trace)
+                let context = call_context(change, params)?;
+                definition
+                    .delete(&Engine::new().map_err(failed)?, &context, captures, trace)
                     .await
                     .map_err(failed)
             }
@@ -256,12 +253,52 @@ impl Backend {
                 key.as_ref(),
             )
             .await
+            .map(|()| Published::default())
             .map_err(failed),
-            Backend::Script { command, timeout } => {
-                run_script(command, *timeout, "delete", change).await
-            }
+            Backend::Script { command, timeout } => run_script(command, *timeout, "delete", change)
+                .await
+                .map(|()| Published::default()),
         }
     }
+}
+
+fn call_context(change: &Change<'_>, params: &Params) -> Result<CallContext, AcmeError> {
+    Ok(CallContext::new(
+        change.zone,
+        change.record_name,
+        change.value,
+        params.clone(),
+    )
+    .map_err(|e| AcmeError::BadInput(e.to_string()))?
+    .with_values(change.values.clone())
+    .with_ttl(CHALLENGE_TTL))
+}
+
+/// Writes account fields a provider's formulas changed (a looked-up zone
+/// id) back to the DNS account.
+pub async fn save_account_updates(
+    store: &Store,
+    account: &DnsAccountRecord,
+    updates: &std::collections::BTreeMap<String, String>,
+) -> Result<(), AcmeError> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let sealed = store.unseal_dns_params(account).map_err(failed)?;
+    let mut config: DnsAccountConfig = serde_json::from_slice(&sealed).map_err(failed)?;
+    for (k, v) in updates {
+        config.params.insert(k.clone(), v.clone());
+    }
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(&config).map_err(failed)?);
+    let names: Vec<&str> = updates.keys().map(String::as_str).collect();
+    store
+        .update_dns_account_params(
+            account,
+            &json,
+            &format!("{} set by the provider's formulas", names.join(", ")),
+        )
+        .await
+        .map_err(failed)
 }
 
 /// Run a script provider: `COMMAND add|delete RECORD VALUE`, with the same in
@@ -424,10 +461,12 @@ pub async fn present(
         value: &answer.dns_value,
         values: wanted_values(store, &record_name).await?,
     };
-    let captures = backend
+    let published = backend
         .add(&change, &NoTrace)
         .await
         .map_err(|e| AcmeError::Solver(format!("DNS account {:?}: {e}", account.name)))?;
+    save_account_updates(store, &account, &published.account_updates).await?;
+    let captures = published.captures;
     store
         .update_txt_journal(
             &entry.id,
@@ -436,16 +475,31 @@ pub async fn present(
         )
         .await
         .map_err(failed)?;
-    if config.nameservers.is_empty() {
-        let hint = match &backend {
-            Backend::Http(definition, _) => definition.provider.propagation_secs,
-            _ => 0,
-        };
+    let hint = match &backend {
+        Backend::Http(definition, _) => definition.meta().propagation_secs,
+        _ => 0,
+    };
+    if config.propagation == crate::cli::PropagationMode::Delay {
         tokio::time::sleep(Duration::from_secs(hint)).await;
         return Ok(());
     }
+    let servers = if config.nameservers.is_empty() {
+        match discover_nameservers(&config, &zone).await {
+            Ok(servers) => servers,
+            Err(e) => {
+                eprintln!(
+                    "warning: DNS account {:?}: {e}; waiting the provider's propagation time ({hint} s) instead",
+                    account.name
+                );
+                tokio::time::sleep(Duration::from_secs(hint)).await;
+                return Ok(());
+            }
+        }
+    } else {
+        config.nameservers.clone()
+    };
     certmgr_dnswire::wait_for_txt(
-        &config.nameservers,
+        &servers,
         &record_name,
         &answer.dns_value,
         Duration::from_secs(config.propagation_timeout_secs),
@@ -453,6 +507,26 @@ pub async fn present(
     )
     .await
     .map_err(|e| AcmeError::Solver(format!("propagation: {e}")))
+}
+
+/// The zone's authoritative servers, through the account's resolver or the
+/// system's.
+async fn discover_nameservers(
+    config: &DnsAccountConfig,
+    zone: &str,
+) -> Result<Vec<SocketAddr>, String> {
+    let resolver = match config.resolver {
+        Some(r) => r,
+        None => std::fs::read_to_string("/etc/resolv.conf")
+            .ok()
+            .and_then(|t| certmgr_dnswire::resolv_conf_nameserver(&t))
+            .ok_or_else(|| {
+                "no resolver to find the zone's nameservers (none in /etc/resolv.conf); give --resolver or --nameserver".to_string()
+            })?,
+    };
+    certmgr_dnswire::authoritative_servers(resolver, zone, config.nameserver_port.unwrap_or(53))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// A server to look `_acme-challenge` CNAMEs up at: an authoritative server of
@@ -505,10 +579,11 @@ async fn remove(store: &Store, entry: &TxtJournalEntry) -> Result<(), AcmeError>
         .update_txt_journal(&entry.id, "deleting", &entry.captures)
         .await
         .map_err(failed)?;
-    backend
+    let published = backend
         .delete(&change, &mut captures, &NoTrace)
         .await
         .map_err(|e| AcmeError::Solver(format!("DNS account {:?}: {e}", account.name)))?;
+    save_account_updates(store, &account, &published.account_updates).await?;
     store.remove_txt_journal(&entry.id).await.map_err(failed)
 }
 

@@ -110,37 +110,27 @@ pub async fn create(store: &Store, args: &AcmeAccountCreateArgs, json: bool) -> 
         ),
         None => None,
     };
-    let request = AccountRequest {
-        directory_url: directory_url.clone(),
-        emails: args.emails.clone(),
-        agree_tos: args.agree_tos,
-        eab,
-        ca_bundle_pem: ca_bundle_pem.clone(),
-    };
     if args.max_concurrent_orders == Some(0) {
         return Err(CliError::bad_input(
             "--max-concurrent-orders must be at least 1",
         ));
     }
-    let (account, credentials) = AcmeAccount::create(&request).await?;
-    if let Some(profile) = &args.profile {
-        account.check_profile(profile)?;
-    }
-    let record = store
-        .create_acme_account(&NewAcmeAccount {
+    let record = register(
+        store,
+        Registration {
             name: args.name.clone(),
             ca_id,
             directory_url,
-            account_url: account.url().to_owned(),
-            contacts: args.emails.iter().map(|e| format!("mailto:{e}")).collect(),
-            eab_kid: args.eab_kid.clone(),
-            credentials_json: &credentials,
+            emails: args.emails.clone(),
+            agree_tos: args.agree_tos,
+            eab,
             ca_bundle_pem,
             profile: args.profile.clone(),
             max_concurrent_orders: args.max_concurrent_orders,
             preferred_chain: args.preferred_chain.clone(),
-        })
-        .await?;
+        },
+    )
+    .await?;
     if json {
         return print_json(&record);
     }
@@ -149,6 +139,61 @@ pub async fn create(store: &Store, args: &AcmeAccountCreateArgs, json: bool) -> 
         record.name, record.account_url
     );
     Ok(())
+}
+
+/// What registering an account needs, however the user described it
+/// (command line, Domino `AcmeAccount` document).
+pub struct Registration {
+    /// certmgr's name for the account.
+    pub name: String,
+    /// Catalog CA id, when chosen from the catalog.
+    pub ca_id: Option<String>,
+    /// Directory URL.
+    pub directory_url: String,
+    /// Contact e-mail addresses.
+    pub emails: Vec<String>,
+    /// The user agreed to the CA's terms.
+    pub agree_tos: bool,
+    /// External Account Binding key id and HMAC key.
+    pub eab: Option<(String, Zeroizing<Vec<u8>>)>,
+    /// PEM of the CA behind the directory's TLS certificate (private CAs).
+    pub ca_bundle_pem: Option<String>,
+    /// Default certificate profile.
+    pub profile: Option<String>,
+    /// Concurrent orders allowed.
+    pub max_concurrent_orders: Option<u32>,
+    /// Preferred chain issuer.
+    pub preferred_chain: Option<String>,
+}
+
+/// Registers an account at the CA and stores it.
+pub async fn register(store: &Store, r: Registration) -> CliResult<AcmeAccountRecord> {
+    let request = AccountRequest {
+        directory_url: r.directory_url.clone(),
+        emails: r.emails.clone(),
+        agree_tos: r.agree_tos,
+        eab: r.eab.clone(),
+        ca_bundle_pem: r.ca_bundle_pem.clone(),
+    };
+    let (account, credentials) = AcmeAccount::create(&request).await?;
+    if let Some(profile) = &r.profile {
+        account.check_profile(profile)?;
+    }
+    Ok(store
+        .create_acme_account(&NewAcmeAccount {
+            name: r.name.clone(),
+            ca_id: r.ca_id,
+            directory_url: r.directory_url,
+            account_url: account.url().to_owned(),
+            contacts: r.emails.iter().map(|e| format!("mailto:{e}")).collect(),
+            eab_kid: r.eab.as_ref().map(|(kid, _)| kid.clone()),
+            credentials_json: &credentials,
+            ca_bundle_pem: r.ca_bundle_pem,
+            profile: r.profile,
+            max_concurrent_orders: r.max_concurrent_orders,
+            preferred_chain: r.preferred_chain,
+        })
+        .await?)
 }
 
 pub async fn list(store: &Store, json: bool) -> CliResult<()> {

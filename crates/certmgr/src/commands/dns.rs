@@ -3,11 +3,14 @@
 use std::collections::BTreeMap;
 
 use certmgr_core::validate_name;
-use certmgr_dns::MemoryTrace;
+use certmgr_dns::{MemoryTrace, ProviderDefinition};
 use certmgr_store::{NewDnsAccount, Store};
 use serde_json::json;
 
-use crate::cli::{DnsAccountCreateArgs, DnsAccountTestArgs};
+use crate::cli::{
+    DnsAccountCreateArgs, DnsAccountTestArgs, DnsProviderExportArgs, DnsProviderImportArgs,
+    ProviderFormat,
+};
 use crate::dns01::{
     Change, DnsAccountConfig, RFC2136, SCRIPT, account_config, backend_for, definition,
 };
@@ -16,7 +19,11 @@ use crate::input::read_password;
 use crate::output::{print_json, print_table, timestamp};
 
 pub async fn provider_list(store: &Store, json: bool) -> CliResult<()> {
-    let mut catalog = certmgr_dns::catalog().map_err(|e| CliError::failed(e.to_string()))?;
+    let mut catalog: Vec<ProviderDefinition> = certmgr_dns::catalog()
+        .map_err(|e| CliError::failed(e.to_string()))?
+        .into_iter()
+        .map(|d| ProviderDefinition::Toml(Box::new(d)))
+        .collect();
     for id in store.imported_dns_providers().await? {
         catalog.push(definition(store, &id).await?);
     }
@@ -25,8 +32,8 @@ pub async fn provider_list(store: &Store, json: bool) -> CliResult<()> {
             .iter()
             .map(|d| {
                 json!({
-                    "id": d.provider.id, "name": d.provider.name, "api_docs": d.provider.api_docs,
-                    "multi_value_txt": d.provider.multi_value_txt,
+                    "id": d.meta().id, "name": d.meta().name, "api_docs": d.meta().api_docs,
+                    "multi_value_txt": d.meta().multi_value_txt, "kind": d.kind(),
                 })
             })
             .collect();
@@ -36,20 +43,22 @@ pub async fn provider_list(store: &Store, json: bool) -> CliResult<()> {
         .iter()
         .map(|d| {
             vec![
-                d.provider.id.clone(),
-                d.provider.name.clone(),
-                d.provider.api_docs.clone(),
+                d.meta().id.clone(),
+                d.meta().name.clone(),
+                d.kind().to_string(),
+                d.meta().api_docs.clone(),
             ]
         })
         .collect();
-    print_table(&["ID", "NAME", "API DOCS"], &rows);
+    print_table(&["ID", "NAME", "KIND", "API DOCS"], &rows);
     Ok(())
 }
 
 pub async fn provider_show(store: &Store, id: &str, json: bool) -> CliResult<()> {
-    let d = definition(store, id).await?;
-    let parameters: Vec<_> = d
-        .parameters
+    let def = definition(store, id).await?;
+    let d = def.meta();
+    let parameters: Vec<_> = def
+        .parameters()
         .iter()
         .map(|p| {
             json!({
@@ -59,22 +68,25 @@ pub async fn provider_show(store: &Store, id: &str, json: bool) -> CliResult<()>
         })
         .collect();
     let value = json!({
-        "id": d.provider.id, "name": d.provider.name, "website": d.provider.website,
-        "api_docs": d.provider.api_docs, "token_scopes": d.provider.token_scopes,
-        "min_ttl": d.provider.min_ttl, "multi_value_txt": d.provider.multi_value_txt,
-        "propagation_secs": d.provider.propagation_secs, "parameters": parameters,
+        "id": d.id, "name": d.name, "kind": def.kind(), "website": d.website,
+        "api_docs": d.api_docs, "token_scopes": d.token_scopes,
+        "min_ttl": d.min_ttl, "multi_value_txt": d.multi_value_txt,
+        "propagation_secs": d.propagation_secs, "notes": d.notes, "parameters": parameters,
     });
     if json {
         return print_json(&value);
     }
-    println!("{} ({})", d.provider.name, d.provider.id);
-    println!("website:      {}", d.provider.website);
-    println!("API docs:     {}", d.provider.api_docs);
-    if let Some(scopes) = &d.provider.token_scopes {
+    println!("{} ({}, {})", d.name, d.id, def.kind());
+    println!("website:      {}", d.website);
+    println!("API docs:     {}", d.api_docs);
+    if let Some(scopes) = &d.token_scopes {
         println!("token scopes: {scopes}");
     }
+    if let Some(notes) = &d.notes {
+        println!("notes:        {notes}");
+    }
     println!("parameters:");
-    for p in &d.parameters {
+    for p in def.parameters() {
         println!(
             "  {:<16} {}{}{}",
             p.name,
@@ -122,13 +134,16 @@ pub async fn account_create(
     let config = DnsAccountConfig {
         params,
         nameservers: args.nameservers.clone(),
+        resolver: args.resolver,
+        nameserver_port: args.nameserver_port,
         propagation_timeout_secs: args.propagation_timeout,
+        propagation: args.propagation,
     };
     // Refuse unknown or missing parameters before anything is stored.
     backend_for(store, &args.provider, &config).await?;
     let provider = match args.provider.as_str() {
         RFC2136 | SCRIPT => args.provider.clone(),
-        id => definition(store, id).await?.provider.id,
+        id => definition(store, id).await?.meta().id.clone(),
     };
     let sealed_json = zeroize::Zeroizing::new(
         serde_json::to_vec(&config).map_err(|e| CliError::failed(e.to_string()))?,
@@ -173,7 +188,9 @@ pub async fn account_show(store: &Store, name: &str, json: bool) -> CliResult<()
     let value = json!({
         "name": account.name, "provider": account.provider, "zones": account.zones,
         "parameters": config.params.keys().collect::<Vec<_>>(),
-        "nameservers": config.nameservers, "created_at": timestamp(account.created_at),
+        "nameservers": config.nameservers, "resolver": config.resolver,
+        "nameserver_port": config.nameserver_port, "propagation": config.propagation,
+        "created_at": timestamp(account.created_at),
     });
     if json {
         return print_json(&value);
@@ -213,9 +230,12 @@ pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) 
             &trace,
         )
         .await;
+    if let Ok(published) = &added {
+        crate::dns01::save_account_updates(store, &account, &published.account_updates).await?;
+    }
     let deleted = match &added {
-        Ok(captures) => {
-            let mut captures = captures.clone();
+        Ok(published) => {
+            let mut captures = published.captures.clone();
             // On delete, `values` are the values that remain: none.
             let change = Change {
                 zone,
@@ -230,7 +250,7 @@ pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) 
     if args.trace && !json {
         eprintln!("{}", trace.text());
     }
-    let ok = added.is_ok() && matches!(deleted, Some(Ok(())));
+    let ok = added.is_ok() && matches!(deleted, Some(Ok(_)));
     if json {
         print_json(&json!({
             "account": account.name, "record": record, "ok": ok,
@@ -250,7 +270,7 @@ pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) 
             println!(
                 "delete {record} TXT: {}",
                 match deleted {
-                    Ok(()) => "ok".to_owned(),
+                    Ok(_) => "ok".to_owned(),
                     Err(e) => format!("FAILED: {e}"),
                 }
             );
@@ -266,19 +286,23 @@ pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) 
     }
 }
 
-pub async fn provider_import(store: &Store, file: &std::path::Path, json: bool) -> CliResult<()> {
+pub async fn provider_import(
+    store: &Store,
+    args: &DnsProviderImportArgs,
+    json: bool,
+) -> CliResult<()> {
+    let file = &args.file;
     let data = crate::input::read_input(file)?;
     let text = String::from_utf8(data)
         .map_err(|_| CliError::bad_input(format!("{}: not UTF-8 text", file.display())))?;
     let file_name = file.display().to_string();
+    if certmgr_dns::is_dxl(&text, &file_name) {
+        return crate::commands::dxl_import::import(store, args, &text, &file_name, json).await;
+    }
     let parsed = certmgr_dns::Definition::parse(&text, &file_name)
         .map_err(|e| CliError::bad_input(e.to_string()))?;
     let id = parsed.provider.id.clone();
-    if certmgr_dns::provider(&id).is_ok() || id == RFC2136 || id == SCRIPT {
-        return Err(CliError::bad_input(format!(
-            "{file_name}: provider id {id:?} is built in; give the imported definition another id"
-        )));
-    }
+    check_id_free(&id, &file_name)?;
     store.import_dns_provider(&id, &text, &file_name).await?;
     if json {
         return print_json(&json!({ "imported": id }));
@@ -288,4 +312,36 @@ pub async fn provider_import(store: &Store, file: &std::path::Path, json: bool) 
         parsed.provider.name
     );
     Ok(())
+}
+
+/// Refuses an imported provider id that a built-in provider has.
+pub fn check_id_free(id: &str, file_name: &str) -> CliResult<()> {
+    if certmgr_dns::provider(id).is_ok() || id == RFC2136 || id == SCRIPT {
+        return Err(CliError::bad_input(format!(
+            "{file_name}: provider id {id:?} is built in; give the imported definition another name"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn provider_export(store: &Store, args: &DnsProviderExportArgs) -> CliResult<()> {
+    let def = definition(store, &args.name).await?;
+    let text = match (&def, args.format) {
+        (ProviderDefinition::Dxl(d), ProviderFormat::Dxl) => certmgr_dns::dxl::export_dxl(d),
+        (ProviderDefinition::Toml(_), ProviderFormat::Dxl) => {
+            return Err(CliError::bad_input(format!(
+                "provider {:?} is a TOML definition: only providers imported from DXL export as DXL (its TOML is providers/{}/provider.toml)",
+                args.name,
+                def.meta().id
+            )));
+        }
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| CliError::failed(format!("cannot write {}: {e}", path.display()))),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod ca;
 mod check;
 mod cred;
 mod dns;
+mod dxl_import;
 mod export;
 mod import;
 mod init;
@@ -82,7 +83,10 @@ pub async fn run(cli: Cli) -> CliResult<()> {
             }
             DnsCommand::Provider(DnsProviderCommand::Docs) => Ok(()),
             DnsCommand::Provider(DnsProviderCommand::Import(args)) => {
-                dns::provider_import(&store, &args.file, json).await
+                dns::provider_import(&store, &args, json).await
+            }
+            DnsCommand::Provider(DnsProviderCommand::Export(args)) => {
+                dns::provider_export(&store, &args).await
             }
             DnsCommand::Account(DnsAccountCommand::Create(args)) => {
                 dns::account_create(&store, &args, json).await

@@ -757,3 +757,87 @@ fn delegate(pdns: &PowerDns, from: &str, to: &str) {
         .unwrap();
     assert_eq!(status, 204, "{body}");
 }
+
+/// Without `--nameserver`, the zone's authoritative servers are found through
+/// the resolver (here the PowerDNS itself) and every one of them is checked:
+/// once the zone names a second nameserver that never answers, issuance waits
+/// for it and then names it.
+#[test]
+fn nameservers_are_discovered_through_the_resolver() {
+    need_pebble!();
+    let Some((pdns, t)) = setup_zones(&["example.test"]) else {
+        return;
+    };
+    t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
+    let port = pdns.dns_address().port().to_string();
+    t.env.ok(&[
+        "dns",
+        "account",
+        "create",
+        "pd",
+        "--provider",
+        "powerdns",
+        "--zone",
+        "example.test",
+        "--set",
+        &format!("api_url={}", pdns.api_url()),
+        "--set",
+        "api_key=@pdns.key",
+        "--resolver",
+        &pdns.dns_address().to_string(),
+        "--nameserver-port",
+        &port,
+        "--propagation-timeout",
+        "3",
+    ]);
+    let shown = t.env.json(&["dns", "account", "show", "pd"]);
+    assert_eq!(shown["resolver"], pdns.dns_address().to_string(), "{shown}");
+    for name in ["a", "b"] {
+        t.env.ok(&[
+            "cred",
+            "create",
+            name,
+            "--host",
+            &format!("{name}.example.test"),
+            "--issuer",
+            "acme:pb",
+            "--challenge",
+            "dns-01",
+        ]);
+    }
+    let out = t.env.run(&["cred", "issue", "a"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{}", t.pebble.logs());
+    assert!(!stderr.contains("warning"), "discovery fell back: {stderr}");
+    t.verify("a", &[""]);
+
+    let body = serde_json::json!({"rrsets": [
+        {"name": "example.test.", "type": "NS", "ttl": 60, "changetype": "REPLACE",
+         "records": [{"content": "ns1.example.test.", "disabled": false},
+                     {"content": "ns2.example.test.", "disabled": false}]},
+        {"name": "ns2.example.test.", "type": "A", "ttl": 60, "changetype": "REPLACE",
+         "records": [{"content": "127.0.0.2", "disabled": false}]},
+    ]});
+    let (status, text) = pdns
+        .api(
+            "PATCH",
+            "/api/v1/servers/localhost/zones/example.test.",
+            Some(&body.to_string()),
+        )
+        .unwrap();
+    assert_eq!(status, 204, "{text}");
+    let msg = t.env.fails(1, &["cred", "issue", "b"]);
+    assert!(
+        msg.contains("not served in time by") && msg.contains(&format!("127.0.0.2:{port}")),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains(&format!("127.0.0.1:{port}")),
+        "the answering server is not named: {msg}"
+    );
+    assert!(
+        pdns.records_named("example.test", "_acme-challenge")
+            .is_empty(),
+        "no challenge record is left behind"
+    );
+}

@@ -12,6 +12,7 @@ mod acme_renewal;
 mod bad_input;
 mod check;
 mod dns01;
+mod dxl;
 mod import_export;
 mod manual_flow;
 mod microca;

@@ -1,0 +1,103 @@
+//! One type for both kinds of HTTP provider definitions: certmgr's TOML
+//! and Domino CertMgr's DXL.
+
+use crate::definition::{Definition, Parameter, Params, ProviderMeta};
+use crate::dxl::{DxlDefinition, Published};
+use crate::engine::{CallContext, Captures, Engine, Trace};
+use crate::error::DnsError;
+
+/// An HTTP provider definition of either kind.
+#[derive(Debug, Clone)]
+pub enum ProviderDefinition {
+    /// `providers/<id>/provider.toml` format.
+    Toml(Box<Definition>),
+    /// A Domino `DnsProviderConfig` document.
+    Dxl(Box<DxlDefinition>),
+}
+
+impl ProviderDefinition {
+    /// Parses a definition file: DXL when the file name ends in `.dxl` or
+    /// the text starts with `<`, TOML otherwise.
+    pub fn parse(text: &str, file: &str) -> Result<ProviderDefinition, DnsError> {
+        if is_dxl(text, file) {
+            DxlDefinition::parse(text, file).map(|d| ProviderDefinition::Dxl(Box::new(d)))
+        } else {
+            Definition::parse(text, file).map(|d| ProviderDefinition::Toml(Box::new(d)))
+        }
+    }
+
+    /// Metadata.
+    pub fn meta(&self) -> &ProviderMeta {
+        match self {
+            ProviderDefinition::Toml(d) => &d.provider,
+            ProviderDefinition::Dxl(d) => &d.provider,
+        }
+    }
+
+    /// The parameters an account gives.
+    pub fn parameters(&self) -> &[Parameter] {
+        match self {
+            ProviderDefinition::Toml(d) => &d.parameters,
+            ProviderDefinition::Dxl(d) => &d.parameters,
+        }
+    }
+
+    /// `toml` or `dxl`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderDefinition::Toml(_) => "toml",
+            ProviderDefinition::Dxl(_) => "dxl",
+        }
+    }
+
+    /// Checks an account's parameter values (see [`Definition::bind`]).
+    pub fn bind<I, K, V>(&self, values: I) -> Result<Params, DnsError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        match self {
+            ProviderDefinition::Toml(d) => d.bind(values),
+            ProviderDefinition::Dxl(d) => d.bind(values),
+        }
+    }
+
+    /// Publishes a value; see [`Engine::add_record`] and [`Engine::dxl_add`].
+    pub async fn add(
+        &self,
+        engine: &Engine,
+        ctx: &CallContext,
+        trace: &dyn Trace,
+    ) -> Result<Published, DnsError> {
+        match self {
+            ProviderDefinition::Toml(d) => Ok(Published {
+                captures: engine.add_record(d, ctx, trace).await?,
+                account_updates: Default::default(),
+            }),
+            ProviderDefinition::Dxl(d) => engine.dxl_add(d, ctx, trace).await,
+        }
+    }
+
+    /// Removes a value; see [`Engine::delete_record`] and [`Engine::dxl_delete`].
+    pub async fn delete(
+        &self,
+        engine: &Engine,
+        ctx: &CallContext,
+        captures: &mut Captures,
+        trace: &dyn Trace,
+    ) -> Result<Published, DnsError> {
+        match self {
+            ProviderDefinition::Toml(d) => {
+                engine.delete_record(d, ctx, captures, trace).await?;
+                Ok(Published::default())
+            }
+            ProviderDefinition::Dxl(d) => engine.dxl_delete(d, ctx, captures, trace).await,
+        }
+    }
+}
+
+/// Whether a definition file is DXL.
+pub fn is_dxl(text: &str, file: &str) -> bool {
+    file.to_ascii_lowercase().ends_with(".dxl") || text.trim_start().starts_with('<')
+}
