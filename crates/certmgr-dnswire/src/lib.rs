@@ -23,6 +23,7 @@ mod update;
 
 pub use exchange::WireError;
 pub use query::{
-    authoritative_servers, follow_cname, resolv_conf_nameserver, txt_values, wait_for_txt,
+    authoritative_servers, follow_cname, follow_cname_recursive, resolv_conf_nameserver,
+    txt_values, wait_for_txt,
 };
 pub use update::{TsigAlgorithm, TsigKey, UpdateAction, update_txt};

@@ -195,19 +195,49 @@ pub async fn wait_for_txt(
 /// Where `record_name` really lives: follows CNAMEs (as `_acme-challenge`
 /// delegation to a validation zone uses them) and returns the final name
 /// (without trailing dot). A loop or an over-long chain is an error.
+/// `server` is asked with recursion off: an authoritative server of the zone.
 pub async fn follow_cname(server: SocketAddr, record_name: &str) -> Result<String, WireError> {
+    follow(server, record_name, false).await
+}
+
+/// As [`follow_cname`], asking a recursive resolver (recursion on), for
+/// when the zone's authoritative servers are not configured.
+pub async fn follow_cname_recursive(
+    resolver: SocketAddr,
+    record_name: &str,
+) -> Result<String, WireError> {
+    follow(resolver, record_name, true).await
+}
+
+async fn follow(
+    server: SocketAddr,
+    record_name: &str,
+    recursive: bool,
+) -> Result<String, WireError> {
     let mut current = record_name.trim_end_matches('.').to_ascii_lowercase();
     let mut seen = vec![current.clone()];
     for _ in 0..MAX_CNAME_HOPS {
-        let answer = ask(server, &current, RecordType::CNAME).await?;
+        let answer = if recursive {
+            resolve(server, &current, RecordType::CNAME).await?
+        } else {
+            ask(server, &current, RecordType::CNAME).await?
+        };
         let target = answer.answers.iter().find_map(|record| match &record.data {
-            RData::CNAME(cname) => Some(
-                cname
-                    .0
+            RData::CNAME(cname)
+                if record
+                    .name
                     .to_ascii()
                     .trim_end_matches('.')
-                    .to_ascii_lowercase(),
-            ),
+                    .eq_ignore_ascii_case(&current) =>
+            {
+                Some(
+                    cname
+                        .0
+                        .to_ascii()
+                        .trim_end_matches('.')
+                        .to_ascii_lowercase(),
+                )
+            }
             _ => None,
         });
         let Some(target) = target else {

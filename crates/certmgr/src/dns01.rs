@@ -435,9 +435,23 @@ pub async fn present(
     let challenge_name = format!("_acme-challenge.{}", answer.identifier);
     let record_name = match (&choice.alias, lookup_server(store, &challenge_name).await?) {
         (Some(alias), _) => alias.clone(),
-        (None, Some(server)) => certmgr_dnswire::follow_cname(server, &challenge_name)
-            .await
-            .map_err(failed)?,
+        (None, Some(CnameLookup::Authoritative(server))) => {
+            certmgr_dnswire::follow_cname(server, &challenge_name)
+                .await
+                .map_err(failed)?
+        }
+        (None, Some(CnameLookup::Resolver(resolver))) => {
+            match certmgr_dnswire::follow_cname_recursive(resolver, &challenge_name).await {
+                Ok(name) => name,
+                Err(e @ certmgr_dnswire::WireError::CnameChain { .. }) => return Err(failed(e)),
+                Err(e) => {
+                    eprintln!(
+                        "warning: cannot look up {challenge_name} CNAME through {resolver} ({e}); writing the record there; give --challenge-alias if it is delegated"
+                    );
+                    challenge_name.clone()
+                }
+            }
+        }
         (None, None) => challenge_name.clone(),
     };
     let (account, zone) = match choice.account.as_deref() {
@@ -515,35 +529,57 @@ async fn discover_nameservers(
     config: &DnsAccountConfig,
     zone: &str,
 ) -> Result<Vec<SocketAddr>, String> {
-    let resolver = match config.resolver {
-        Some(r) => r,
-        None => std::fs::read_to_string("/etc/resolv.conf")
-            .ok()
-            .and_then(|t| certmgr_dnswire::resolv_conf_nameserver(&t))
-            .ok_or_else(|| {
-                "no resolver to find the zone's nameservers (none in /etc/resolv.conf); give --resolver or --nameserver".to_string()
-            })?,
-    };
+    let resolver = resolver_of(config).ok_or_else(|| {
+        "no resolver to find the zone's nameservers (none in /etc/resolv.conf); give --resolver or --nameserver".to_string()
+    })?;
     certmgr_dnswire::authoritative_servers(resolver, zone, config.nameserver_port.unwrap_or(53))
         .await
         .map_err(|e| e.to_string())
 }
 
-/// A server to look `_acme-challenge` CNAMEs up at: an authoritative server of
-/// the account serving the name, or, when no account serves it (the name is
-/// delegated to a validation zone), one of any account.
-async fn lookup_server(store: &Store, name: &str) -> Result<Option<SocketAddr>, AcmeError> {
+/// Where to look `_acme-challenge` CNAMEs up.
+enum CnameLookup {
+    /// An authoritative server of the zone (recursion off).
+    Authoritative(SocketAddr),
+    /// A recursive resolver (recursion on), for accounts that find their
+    /// nameservers through one.
+    Resolver(SocketAddr),
+}
+
+/// Where to look `_acme-challenge` CNAMEs up: through the account serving
+/// the name (its first nameserver, or its resolver when it checks
+/// propagation by discovery), or, when no account serves it (the name is
+/// delegated to a validation zone), through any account that can.
+async fn lookup_server(store: &Store, name: &str) -> Result<Option<CnameLookup>, AcmeError> {
+    let via = |config: &DnsAccountConfig| -> Option<CnameLookup> {
+        if let Some(server) = config.nameservers.first() {
+            return Some(CnameLookup::Authoritative(*server));
+        }
+        if config.propagation == crate::cli::PropagationMode::Check {
+            return resolver_of(config).map(CnameLookup::Resolver);
+        }
+        None
+    };
     if let Ok((account, _)) = account_for(store, name).await {
         let (_, config) = account_config(store, &account).await?;
-        return Ok(config.nameservers.first().copied());
+        return Ok(via(&config));
     }
     for account in store.list_dns_accounts().await.map_err(failed)? {
         let (_, config) = account_config(store, &account).await?;
-        if let Some(server) = config.nameservers.first() {
-            return Ok(Some(*server));
+        if let Some(lookup) = via(&config) {
+            return Ok(Some(lookup));
         }
     }
     Ok(None)
+}
+
+/// The account's resolver, else the first of /etc/resolv.conf.
+fn resolver_of(config: &DnsAccountConfig) -> Option<SocketAddr> {
+    config.resolver.or_else(|| {
+        std::fs::read_to_string("/etc/resolv.conf")
+            .ok()
+            .and_then(|t| certmgr_dnswire::resolv_conf_nameserver(&t))
+    })
 }
 
 /// Delete the TXT record of `answer` (and its journal entry once gone).

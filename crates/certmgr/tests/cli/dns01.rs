@@ -841,3 +841,67 @@ fn nameservers_are_discovered_through_the_resolver() {
         "no challenge record is left behind"
     );
 }
+
+/// Accounts that find their nameservers through a resolver also follow
+/// `_acme-challenge` CNAMEs through it: the record is written in the
+/// delegation target's zone by the account serving it, and removed.
+#[test]
+fn cname_delegation_is_followed_through_the_resolver() {
+    need_pebble!();
+    let Some((pdns, t)) = setup_zones(&["example.test", "validation.test"]) else {
+        return;
+    };
+    t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
+    let port = pdns.dns_address().port().to_string();
+    for (name, zone) in [("ex", "example.test"), ("val", "validation.test")] {
+        t.env.ok(&[
+            "dns",
+            "account",
+            "create",
+            name,
+            "--provider",
+            "powerdns",
+            "--zone",
+            zone,
+            "--set",
+            &format!("api_url={}", pdns.api_url()),
+            "--set",
+            "api_key=@pdns.key",
+            "--resolver",
+            &pdns.dns_address().to_string(),
+            "--nameserver-port",
+            &port,
+            "--propagation-timeout",
+            "10",
+        ]);
+    }
+    delegate(
+        &pdns,
+        "_acme-challenge.c.example.test.",
+        "_acme-challenge.c.validation.test.",
+    );
+    t.env.ok(&[
+        "cred",
+        "create",
+        "c",
+        "--host",
+        "c.example.test",
+        "--issuer",
+        "acme:pb",
+        "--challenge",
+        "dns-01",
+    ]);
+    let out = t.env.run(&["cred", "issue", "c"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{}", t.pebble.logs());
+    assert!(!stderr.contains("warning"), "{stderr}");
+    // Pebble follows the CNAME too: the validation only succeeds with the
+    // record at the target.
+    t.verify("c", &[""]);
+    assert!(
+        pdns.records_named("validation.test", "_acme-challenge")
+            .is_empty()
+            && pdns.txt("_acme-challenge.c.example.test").is_empty(),
+        "no challenge record is left behind"
+    );
+}
