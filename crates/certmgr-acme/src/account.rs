@@ -2,8 +2,6 @@
 //! Binding, restore from stored credentials, key rollover, deactivation,
 //! revocation.
 
-use std::io::Write;
-
 use instant_acme::{
     Account, AccountBuilder, AccountCredentials, CertificateIdentifier, ExternalAccountKey,
     NewAccount, RevocationRequest,
@@ -136,25 +134,15 @@ impl RevocationReason {
 }
 
 fn builder(directory_url: &str, ca_bundle_pem: Option<&str>) -> Result<AccountBuilder, AcmeError> {
-    let connection = |reason: String| AcmeError::Connection {
-        directory: directory_url.to_owned(),
-        reason,
-    };
-    match ca_bundle_pem {
-        None => Account::builder().map_err(|e| connection(e.to_string())),
-        Some(pem) => {
-            // instant-acme reads extra trust from a file; it lives only for this call.
-            let mut file = tempfile::NamedTempFile::new()
-                .map_err(|e| connection(format!("cannot write the CA bundle: {e}")))?;
-            file.write_all(pem.as_bytes())
-                .map_err(|e| connection(format!("cannot write the CA bundle: {e}")))?;
-            Account::builder_with_root(file.path()).map_err(|e| {
-                AcmeError::BadInput(format!(
-                    "the CA bundle is not a usable PEM certificate: {e}"
-                ))
-            })
-        }
-    }
+    let client = crate::http::DeadlineClient::new(ca_bundle_pem, crate::http::REQUEST_TIMEOUT)
+        .map_err(|reason| match ca_bundle_pem {
+            Some(_) => AcmeError::BadInput(reason),
+            None => AcmeError::Connection {
+                directory: directory_url.to_owned(),
+                reason,
+            },
+        })?;
+    Ok(Account::builder_with_http(Box::new(client)))
 }
 
 impl AcmeAccount {

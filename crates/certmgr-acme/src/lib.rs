@@ -19,6 +19,7 @@ mod alternate;
 mod catalog;
 mod error;
 mod failpoint;
+mod http;
 mod http01;
 mod nonce;
 mod order;
