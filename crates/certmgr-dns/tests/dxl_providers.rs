@@ -9,22 +9,13 @@ use common::*;
 
 use certmgr_dns::dxl::DxlDefinition;
 
-/// The seed DXL file at `rel` (under ../shared/seed/dxl), or `None` with a
-/// visible message when the seed is absent (a failure under CI=true).
+/// The seed DXL file at `rel`: its text and path.
 pub fn seed(rel: &str) -> Option<(String, String)> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/seed/dxl")
-        .join(rel);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some((text, path.display().to_string())),
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("seed DXL {} is missing under CI: {e}", path.display())
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: seed DXL {} not found ({e})", path.display());
-            None
-        }
-    }
+    let path = certmgr_testkit::seed_dxl(rel)?;
+    Some((
+        std::fs::read_to_string(&path).unwrap(),
+        path.display().to_string(),
+    ))
 }
 
 fn load(rel: &str) -> Option<DxlDefinition> {

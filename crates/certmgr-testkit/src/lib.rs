@@ -28,12 +28,14 @@ pub mod ari_proxy;
 pub mod bind;
 pub mod pebble;
 pub mod powerdns;
+pub mod seed;
 pub mod stub;
 
 pub use ari_proxy::{AriProxy, AriProxyOptions, RenewalWindowRule};
 pub use bind::{Bind, bind_available};
 pub use pebble::{Pebble, PebbleOptions, pebble_available};
 pub use powerdns::{PowerDns, powerdns_available};
+pub use seed::seed_dxl;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

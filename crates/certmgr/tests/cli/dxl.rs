@@ -12,20 +12,9 @@ use crate::acme::AcmeEnv;
 use crate::need_pebble;
 use crate::util::Env;
 
-/// A seed DXL file (../shared/seed/dxl, Apache-2.0): its path, or `None`
-/// with a visible message when absent (a failure under CI=true).
+/// A seed DXL file (../shared/seed/dxl, Apache-2.0).
 fn seed(rel: &str) -> Option<std::path::PathBuf> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/seed/dxl")
-        .join(rel);
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("seed DXL {} is missing under CI", path.display());
-    }
-    eprintln!("SKIPPED: seed DXL {} not found", path.display());
-    None
+    certmgr_testkit::seed_dxl(rel)
 }
 
 #[test]

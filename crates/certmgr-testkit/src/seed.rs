@@ -1,0 +1,32 @@
+//! The Domino community's DXL files the tests run (`../shared/seed/dxl`
+//! beside the repository, Apache-2.0; `CERTMGR_SEED_DXL` names another
+//! folder). They are read where they are, never copied into the project.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+/// The seed file at `rel` (e.g. `lab/acme/lab_certstore.dxl`), or `None`
+/// after a visible `SKIPPED` line when the seed is absent; under `CI=true`
+/// an absent seed is a failure.
+pub fn seed_dxl(rel: &str) -> Option<PathBuf> {
+    let root = match std::env::var_os("CERTMGR_SEED_DXL") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seed/dxl"),
+    };
+    let path = root.join(rel);
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "seed DXL {} is missing under CI (set CERTMGR_SEED_DXL to the seed folder)",
+        path.display()
+    );
+    // Written to the real stderr on purpose: `eprintln!` would be captured by libtest.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: seed DXL {} not found (set CERTMGR_SEED_DXL)",
+        path.display()
+    );
+    None
+}
