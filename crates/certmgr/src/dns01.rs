@@ -491,16 +491,16 @@ pub async fn present(
         .add(&change, &NoTrace)
         .await
         .map_err(|e| AcmeError::Solver(format!("DNS account {:?}: {e}", account.name)))?;
-    save_account_updates(store, &account, &published.account_updates).await?;
-    let captures = published.captures;
+    // The captures first: they are what the cleanup needs.
     store
         .update_txt_journal(
             &entry.id,
             "present",
-            &serde_json::to_string(&captures).map_err(failed)?,
+            &serde_json::to_string(&published.captures).map_err(failed)?,
         )
         .await
         .map_err(failed)?;
+    save_account_updates(store, &account, &published.account_updates).await?;
     let hint = match &backend {
         Backend::Http(definition, _) => definition.meta().propagation_secs,
         _ => 0,
