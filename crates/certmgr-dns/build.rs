@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../providers");
+    // At run time, not env!(): a build script binary may be reused for
+    // another checkout of the same crate (a worktree sharing the target dir).
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let root = Path::new(&manifest_dir).join("../../providers");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut ids: Vec<String> = std::fs::read_dir(&root)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", root.display()))

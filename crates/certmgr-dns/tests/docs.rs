@@ -5,7 +5,7 @@
 #[test]
 fn provider_docs_are_up_to_date() {
     let generated = certmgr_dns::catalog_markdown(&certmgr_dns::catalog().unwrap());
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/providers.md");
+    let path = certmgr_testkit::repo_root().join("docs/providers.md");
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,

@@ -35,7 +35,7 @@ pub use ari_proxy::{AriProxy, AriProxyOptions, RenewalWindowRule};
 pub use bind::{Bind, bind_available};
 pub use pebble::{Pebble, PebbleOptions, pebble_available};
 pub use powerdns::{PowerDns, powerdns_available};
-pub use seed::seed_dxl;
+pub use seed::{repo_root, seed_dxl};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -5,13 +5,23 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
+/// The repository root, from the `CARGO_MANIFEST_DIR` cargo gives the
+/// running test (two levels below the root, `crates/<name>`). Read at run
+/// time, not with `env!`: a build shared between two checkouts (CI clones
+/// share one target dir) would otherwise point into the other checkout.
+pub fn repo_root() -> PathBuf {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest.join("../..")
+}
+
 /// The seed file at `rel` (e.g. `lab/acme/lab_certstore.dxl`), or `None`
 /// after a visible `SKIPPED` line when the seed is absent; under `CI=true`
 /// an absent seed is a failure.
 pub fn seed_dxl(rel: &str) -> Option<PathBuf> {
     let root = match std::env::var_os("CERTMGR_SEED_DXL") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seed/dxl"),
+        None => repo_root().join("../shared/seed/dxl"),
     };
     let path = root.join(rel);
     if path.is_file() {
