@@ -15,16 +15,24 @@ pub(crate) struct Answer {
     pub text: String,
     /// `None` when the body is neither JSON nor XML.
     pub doc: Option<Value>,
+    /// Requests it took (retries included).
+    pub attempts: u32,
 }
 
 impl Answer {
-    pub(crate) fn new(status: u16, headers: BTreeMap<String, String>, text: String) -> Answer {
+    pub(crate) fn new(
+        status: u16,
+        headers: BTreeMap<String, String>,
+        text: String,
+        attempts: u32,
+    ) -> Answer {
         let doc = parse_document(&text);
         Answer {
             status,
             headers,
             text,
             doc,
+            attempts,
         }
     }
 

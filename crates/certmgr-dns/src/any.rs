@@ -1,10 +1,24 @@
 //! One type for both kinds of HTTP provider definitions: certmgr's TOML
 //! and Domino CertMgr's DXL.
 
+use std::collections::BTreeMap;
+
 use crate::definition::{Definition, Parameter, Params, ProviderMeta};
-use crate::dxl::{DxlDefinition, Published};
+use crate::dxl::DxlDefinition;
 use crate::engine::{CallContext, Captures, Engine, Trace};
 use crate::error::DnsError;
+
+/// What an add or delete leaves behind.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    /// What the caller keeps for the delete: a TOML provider's captures
+    /// (record ids), or a Domino provider's fields after the add (secrets
+    /// left out: `retJSON_Add.*`, `FIELD` assignments, looked-up ids).
+    pub captures: Captures,
+    /// Account fields a Domino provider's formulas changed
+    /// (`@SetField("cfg_DnsZone"; ...)`), to write back to the DNS account.
+    pub account_updates: BTreeMap<String, String>,
+}
 
 /// An HTTP provider definition of either kind.
 #[derive(Debug, Clone)]
@@ -73,7 +87,7 @@ impl ProviderDefinition {
         match self {
             ProviderDefinition::Toml(d) => Ok(Published {
                 captures: engine.add_record(d, ctx, trace).await?,
-                account_updates: Default::default(),
+                account_updates: BTreeMap::new(),
             }),
             ProviderDefinition::Dxl(d) => engine.dxl_add(d, ctx, trace).await,
         }

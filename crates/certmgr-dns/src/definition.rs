@@ -567,46 +567,61 @@ impl Definition {
         K: Into<String>,
         V: Into<String>,
     {
-        let mut given: BTreeMap<String, Zeroizing<String>> = BTreeMap::new();
-        for (k, v) in values {
-            let k = k.into();
-            let v = Zeroizing::new(v.into());
-            if !self.parameters.iter().any(|p| p.name == k) {
-                return Err(DnsError::UnknownParameter {
-                    provider: self.provider.id.clone(),
-                    name: k,
-                    known: self
-                        .parameters
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+        bind_parameters(&self.provider.id, &self.parameters, values, |a, b| a == b)
+    }
+}
+
+/// Binds values to declared parameters: an unknown name is refused, absent
+/// ones take their default, a missing required one is refused. `same_name`
+/// says whether a given name is a declared one (exact for TOML definitions;
+/// Domino field names are case-insensitive).
+pub(crate) fn bind_parameters<I, K, V>(
+    provider: &str,
+    parameters: &[Parameter],
+    values: I,
+    same_name: fn(&str, &str) -> bool,
+) -> Result<Params, DnsError>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    let mut given: BTreeMap<String, Zeroizing<String>> = BTreeMap::new();
+    for (k, v) in values {
+        let k = k.into();
+        let Some(p) = parameters.iter().find(|p| same_name(&p.name, &k)) else {
+            return Err(DnsError::UnknownParameter {
+                provider: provider.to_string(),
+                name: k,
+                known: parameters
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        given.insert(p.name.clone(), Zeroizing::new(v.into()));
+    }
+    let mut values = BTreeMap::new();
+    for p in parameters {
+        match given
+            .remove(&p.name)
+            .or_else(|| p.default.clone().map(Zeroizing::new))
+        {
+            Some(v) => {
+                values.insert(p.name.clone(), (v, p.secret));
+            }
+            None if p.required => {
+                return Err(DnsError::MissingParameter {
+                    provider: provider.to_string(),
+                    name: p.name.clone(),
+                    help: p.help.clone(),
                 });
             }
-            given.insert(k, v);
+            None => {}
         }
-        let mut values = BTreeMap::new();
-        for p in &self.parameters {
-            let v = match given.remove(&p.name) {
-                Some(v) => Some(v),
-                None => p.default.clone().map(Zeroizing::new),
-            };
-            match v {
-                Some(v) => {
-                    values.insert(p.name.clone(), (v, p.secret));
-                }
-                None if p.required => {
-                    return Err(DnsError::MissingParameter {
-                        provider: self.provider.id.clone(),
-                        name: p.name.clone(),
-                        help: p.help.clone(),
-                    });
-                }
-                None => {}
-            }
-        }
-        Ok(Params { values })
     }
+    Ok(Params { values })
 }
 
 /// Parameter values bound to one provider; secret values are zeroized on
@@ -617,10 +632,6 @@ pub struct Params {
 }
 
 impl Params {
-    pub(crate) fn from_values(values: BTreeMap<String, (Zeroizing<String>, bool)>) -> Params {
-        Params { values }
-    }
-
     /// The value of a parameter, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(|(v, _)| v.as_str())

@@ -725,14 +725,12 @@ impl Engine {
                 &held,
             )
             .await;
-        let token = result.as_ref().ok().and_then(|answer| {
-            answer
-                .doc
-                .as_ref()
-                .and_then(|d| d.get("access_token"))
-                .and_then(|t| t.as_str())
-                .map(str::to_string)
-        });
+        let token = result
+            .as_ref()
+            .ok()
+            .and_then(|answer| answer.doc.as_ref()?.get("access_token")?.as_str())
+            .filter(|t| !t.is_empty())
+            .map(|t| Zeroizing::new(t.to_string()));
         if let Some(t) = &token {
             session.redactor.add("auth_token", t);
         }
@@ -740,15 +738,9 @@ impl Engine {
             trace.event(&event.redacted(&session.redactor));
         }
         let answer = result?;
-        let token = answer
-            .doc
-            .as_ref()
-            .and_then(|d| d.get("access_token"))
-            .and_then(|t| t.as_str())
-            .filter(|t| !t.is_empty());
         match token {
             Some(t) if (200..=299).contains(&answer.status) => {
-                session.token = Some(Zeroizing::new(t.to_string()));
+                session.token = Some(t);
                 Ok(())
             }
             _ => Err(auth_err(
@@ -815,7 +807,7 @@ impl Engine {
                         .collect::<Vec<_>>()
                         .join(" or ")
                 },
-                attempts: answer_attempts(&answer),
+                attempts: answer.attempts,
                 body: redactor.excerpt(&answer.text, EXCERPT),
                 hint,
             })));
@@ -936,11 +928,7 @@ impl Engine {
                         backoff *= 2;
                         continue;
                     }
-                    let mut answer = Answer::new(status, headers, text);
-                    answer
-                        .headers
-                        .insert(ATTEMPTS_HEADER.into(), attempt.to_string());
-                    return Ok(answer);
+                    return Ok(Answer::new(status, headers, text, attempt));
                 }
                 Err(e) => {
                     let message = redactor.apply(&error_chain(&e));
@@ -1059,17 +1047,6 @@ const SECRET_AUTH_FIELDS: &[&str] = &[
     "consumer_key",
     "api_secret",
 ];
-
-/// Internal header carrying the attempts an answer took (not sent anywhere).
-const ATTEMPTS_HEADER: &str = "x-certmgr-attempts";
-
-fn answer_attempts(answer: &Answer) -> u32 {
-    answer
-        .headers
-        .get(ATTEMPTS_HEADER)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1)
-}
 
 /// Error constructors for one step.
 struct Fail<'a> {

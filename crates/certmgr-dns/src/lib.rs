@@ -25,7 +25,7 @@ mod error;
 mod redact;
 mod template;
 
-pub use any::{ProviderDefinition, is_dxl};
+pub use any::{ProviderDefinition, Published, is_dxl};
 pub use auth::AuthKind;
 pub use catalog::{SOURCES, catalog, provider};
 pub use definition::{

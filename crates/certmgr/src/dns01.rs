@@ -11,8 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use certmgr_acme::{AcmeError, ChallengeAnswer};
-use certmgr_dns::dxl::Published;
-use certmgr_dns::{CallContext, Captures, Engine, NoTrace, Params, ProviderDefinition};
+use certmgr_dns::{CallContext, Captures, Engine, NoTrace, Params, ProviderDefinition, Published};
 use certmgr_store::{DnsAccountRecord, Store, TxtJournalEntry};
 use serde::{Deserialize, Serialize};
 

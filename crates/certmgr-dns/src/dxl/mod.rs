@@ -24,4 +24,3 @@ pub use provider::{
     provider_id,
 };
 pub use reader::{DxlDocument, Item, ItemValue, read_dxl};
-pub use runtime::Published;

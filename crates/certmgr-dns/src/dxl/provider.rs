@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 
 use certmgr_formula::Formula;
-use zeroize::Zeroizing;
 
 use super::reader::{DxlDocument, ItemValue, read_dxl};
-use crate::definition::{Parameter, Params, ProviderMeta};
+use crate::definition::{Parameter, Params, ProviderMeta, bind_parameters};
 use crate::error::DnsError;
 
 /// The form of a Domino DNS provider configuration.
@@ -306,33 +305,9 @@ impl DxlDefinition {
         K: Into<String>,
         V: Into<String>,
     {
-        let mut out = BTreeMap::new();
-        for (k, v) in values {
-            let k = k.into();
-            let Some(p) = self
-                .parameters
-                .iter()
-                .find(|p| p.name.eq_ignore_ascii_case(&k))
-            else {
-                return Err(DnsError::UnknownParameter {
-                    provider: self.provider.id.clone(),
-                    name: k,
-                    known: self
-                        .parameters
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            };
-            out.insert(p.name.clone(), (Zeroizing::new(v.into()), p.secret));
-        }
-        for p in &self.parameters {
-            if let (false, Some(d)) = (out.contains_key(&p.name), &p.default) {
-                out.insert(p.name.clone(), (Zeroizing::new(d.clone()), p.secret));
-            }
-        }
-        Ok(Params::from_values(out))
+        bind_parameters(&self.provider.id, &self.parameters, values, |a, b| {
+            a.eq_ignore_ascii_case(b)
+        })
     }
 }
 

@@ -9,23 +9,13 @@ use serde_json::json;
 
 use super::provider::{ACCOUNT_FIELDS, DxlDefinition, DxlStep, Stage};
 use super::reader::ItemValue;
+use crate::any::Published;
 use crate::engine::{CallContext, Captures, EXCERPT, Engine, Request, Session, Trace, TraceEvent};
 use crate::error::DnsError;
 use crate::redact::Redactor;
 
 /// Capture key under which the fields of an add are kept for its delete.
 const FIELDS_CAPTURE: &str = "dxl_fields";
-
-/// What an add or delete leaves behind (for TOML providers only captures).
-#[derive(Debug, Clone, Default)]
-pub struct Published {
-    /// The formula fields after the add (secrets left out), to hand to the
-    /// delete: `retJSON_Add.*`, `FIELD` assignments, looked-up ids.
-    pub captures: Captures,
-    /// Account fields the formulas changed (`@SetField("cfg_DnsZone"; ...)`),
-    /// to write back to the DNS account.
-    pub account_updates: BTreeMap<String, String>,
-}
 
 impl Engine {
     /// Publishes `ctx`'s value with a Domino configuration: Lookup (+ custom
@@ -115,7 +105,6 @@ impl Engine {
                 });
             }
         }
-        session.captures.0.clear();
         Ok(())
     }
 }
@@ -278,11 +267,7 @@ impl<'a> Run<'a> {
             .fields
             .iter()
             .map(|(n, _)| n.to_string())
-            .filter(|n| {
-                n.len() > prefix.len()
-                    && n[..prefix.len()].eq_ignore_ascii_case(&prefix)
-                    && n.as_bytes().get(prefix.len()) == Some(&b'.')
-            })
+            .filter(|n| is_under(n, &prefix))
             .collect();
         for n in stale {
             self.fields.set(&n, Value::text(""));
@@ -375,6 +360,13 @@ impl<'a> Run<'a> {
             account_updates,
         })
     }
+}
+
+/// Whether field `name` is `prefix.<something>`, case-insensitively (on
+/// bytes: a field name may be non-ASCII where `prefix` ends).
+fn is_under(name: &str, prefix: &str) -> bool {
+    let (n, p) = (name.as_bytes(), prefix.as_bytes());
+    n.len() > p.len() && n[..p.len()].eq_ignore_ascii_case(p) && n[p.len()] == b'.'
 }
 
 fn item_to_value(v: &ItemValue) -> Value {
@@ -475,6 +467,15 @@ mod tests {
         assert_eq!(get("retJSON_Add.zones.1.id"), Some(vec!["z2".to_string()]));
         assert_eq!(get("retJSON_Add.none"), Some(vec![String::new()]));
         assert_eq!(get("retJSON_Add.zones"), None);
+    }
+
+    #[test]
+    fn step_fields_are_found_by_prefix_without_slicing_characters() {
+        assert!(is_under("RETJSON_Add.result.id", "retJSON_Add"));
+        assert!(!is_under("retJSON_AddX.id", "retJSON_Add"));
+        assert!(!is_under("retJSON_Add", "retJSON_Add"));
+        // byte 11 falls inside "é": must not panic
+        assert!(!is_under("param_ééééééé", "retJSON_Add"));
     }
 
     #[test]

@@ -12,26 +12,38 @@ use crate::need_pebble;
 
 fn setup() -> Option<(PowerDns, AcmeEnv)> {
     let (pdns, t) = setup_zones(&["example.test"])?;
+    let server = pdns.dns_address().to_string();
+    powerdns_account(
+        &t,
+        &pdns,
+        "pd",
+        "example.test",
+        &["--nameserver", &server, "--propagation-timeout", "10"],
+    );
+    Some((pdns, t))
+}
+
+/// `dns account create NAME --provider powerdns --zone ZONE` with this
+/// PowerDNS's API URL and key (from a file), plus `extra` arguments.
+fn powerdns_account(t: &AcmeEnv, pdns: &PowerDns, name: &str, zone: &str, extra: &[&str]) {
     t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
-    t.env.ok(&[
+    let api_url = format!("api_url={}", pdns.api_url());
+    let mut args = vec![
         "dns",
         "account",
         "create",
-        "pd",
+        name,
         "--provider",
         "powerdns",
         "--zone",
-        "example.test",
+        zone,
         "--set",
-        &format!("api_url={}", pdns.api_url()),
+        &api_url,
         "--set",
         "api_key=@pdns.key",
-        "--nameserver",
-        &pdns.dns_address().to_string(),
-        "--propagation-timeout",
-        "10",
-    ]);
-    Some((pdns, t))
+    ];
+    args.extend_from_slice(extra);
+    t.env.ok(&args);
 }
 
 #[test]
@@ -413,8 +425,7 @@ fn imported_definitions_and_explicit_dns_accounts() {
     };
     // A user's own definition: the built-in PowerDNS one under another id.
     let builtin = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../providers/powerdns/provider.toml"),
+        certmgr_testkit::repo_root().join("providers/powerdns/provider.toml"),
     )
     .unwrap();
     let mine = builtin.replacen("id = \"powerdns\"", "id = \"my-pdns\"", 1);
@@ -680,22 +691,8 @@ fn an_explicit_challenge_alias_needs_no_cname_lookup() {
     let Some((pdns, t)) = setup_zones(&["example.test", "validation.test"]) else {
         return;
     };
-    t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
     // No --nameserver: certmgr cannot look the CNAME up (as with split DNS).
-    t.env.ok(&[
-        "dns",
-        "account",
-        "create",
-        "v",
-        "--provider",
-        "powerdns",
-        "--zone",
-        "validation.test",
-        "--set",
-        &format!("api_url={}", pdns.api_url()),
-        "--set",
-        "api_key=@pdns.key",
-    ]);
+    powerdns_account(&t, &pdns, "v", "validation.test", &[]);
     delegate(
         &pdns,
         "_acme-challenge.a.example.test.",
@@ -768,28 +765,17 @@ fn nameservers_are_discovered_through_the_resolver() {
     let Some((pdns, t)) = setup_zones(&["example.test"]) else {
         return;
     };
-    t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
     let port = pdns.dns_address().port().to_string();
-    t.env.ok(&[
-        "dns",
-        "account",
-        "create",
-        "pd",
-        "--provider",
-        "powerdns",
-        "--zone",
-        "example.test",
-        "--set",
-        &format!("api_url={}", pdns.api_url()),
-        "--set",
-        "api_key=@pdns.key",
+    let resolver = pdns.dns_address().to_string();
+    let discovery = [
         "--resolver",
-        &pdns.dns_address().to_string(),
+        &resolver,
         "--nameserver-port",
         &port,
         "--propagation-timeout",
         "3",
-    ]);
+    ];
+    powerdns_account(&t, &pdns, "pd", "example.test", &discovery);
     let shown = t.env.json(&["dns", "account", "show", "pd"]);
     assert_eq!(shown["resolver"], pdns.dns_address().to_string(), "{shown}");
     for name in ["a", "b"] {
@@ -851,29 +837,18 @@ fn cname_delegation_is_followed_through_the_resolver() {
     let Some((pdns, t)) = setup_zones(&["example.test", "validation.test"]) else {
         return;
     };
-    t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
     let port = pdns.dns_address().port().to_string();
+    let resolver = pdns.dns_address().to_string();
+    let discovery = [
+        "--resolver",
+        &resolver,
+        "--nameserver-port",
+        &port,
+        "--propagation-timeout",
+        "10",
+    ];
     for (name, zone) in [("ex", "example.test"), ("val", "validation.test")] {
-        t.env.ok(&[
-            "dns",
-            "account",
-            "create",
-            name,
-            "--provider",
-            "powerdns",
-            "--zone",
-            zone,
-            "--set",
-            &format!("api_url={}", pdns.api_url()),
-            "--set",
-            "api_key=@pdns.key",
-            "--resolver",
-            &pdns.dns_address().to_string(),
-            "--nameserver-port",
-            &port,
-            "--propagation-timeout",
-            "10",
-        ]);
+        powerdns_account(&t, &pdns, name, zone, &discovery);
     }
     delegate(
         &pdns,

@@ -20,9 +20,6 @@ fn seed(rel: &str) -> Option<std::path::PathBuf> {
 #[test]
 fn the_domino_lab_file_imports_and_issues_through_challtestsrv() {
     need_pebble!();
-    if !pebble_available() {
-        return;
-    }
     let Some(lab) = seed("lab/acme/lab_certstore.dxl") else {
         return;
     };
