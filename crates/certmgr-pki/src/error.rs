@@ -66,6 +66,17 @@ pub enum PkiError {
         /// Description of the key that was found.
         what: String,
     },
+    /// An encrypted key asks for a key derivation too costly to run.
+    #[error(
+        "the encrypted private key asks for {asked}, above certmgr's limit of {limit}: \
+         re-encrypt it with ordinary parameters, e.g. `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
+    )]
+    KdfTooCostly {
+        /// The cost the file asks for.
+        asked: String,
+        /// certmgr's limit.
+        limit: String,
+    },
     /// An encrypted key was given without a password.
     #[error("the private key is encrypted: supply its password")]
     PasswordRequired,

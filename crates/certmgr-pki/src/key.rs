@@ -157,6 +157,7 @@ impl PrivateKey {
                         reason: format!("not an encrypted PKCS#8 key: {e}"),
                     }
                 })?;
+                check_kdf_cost(&info.encryption_algorithm)?;
                 let plain = info
                     .decrypt(password)
                     .map_err(|_| PkiError::WrongPassword {
@@ -280,6 +281,54 @@ fn unsupported(what: &str) -> PkiError {
     }
 }
 
+/// Largest scrypt memory (128 · r · N bytes) an encrypted key may ask for.
+/// OpenSSL's default limit is 32 MiB; 256 MiB leaves room for keys made
+/// with deliberately high costs while a crafted file cannot exhaust memory.
+pub const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
+/// Largest scrypt work (128 · r · N · p bytes hashed): a few seconds.
+pub const MAX_SCRYPT_WORK: u64 = 1024 * 1024 * 1024;
+/// Largest PBKDF2 iteration count: about ten seconds of SHA-256 on one core
+/// (OpenSSL 3 defaults to 2048; OWASP recommends 600,000).
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+/// Refuses key-derivation parameters that would exhaust memory or run for
+/// minutes, before anything is derived: the encrypted key file chooses its own
+/// cost, so a crafted file could otherwise abort the process or stall it.
+fn check_kdf_cost(scheme: &pkcs8::pkcs5::EncryptionScheme<'_>) -> Result<(), PkiError> {
+    let Some(pbes2) = scheme.pbes2() else {
+        // PBES1 (PKCS#5 v1.5) has a 16-bit iteration count: always cheap.
+        return Ok(());
+    };
+    if let Some(p) = pbes2.kdf.pbkdf2()
+        && p.iteration_count > MAX_PBKDF2_ITERATIONS
+    {
+        return Err(PkiError::KdfTooCostly {
+            asked: format!("{} PBKDF2 iterations", p.iteration_count),
+            limit: format!("{MAX_PBKDF2_ITERATIONS} iterations"),
+        });
+    }
+    if let Some(s) = pbes2.kdf.scrypt() {
+        let n = s.cost_parameter;
+        let r = u64::from(s.block_size);
+        let p = u64::from(s.parallelization);
+        let memory = n.saturating_mul(r).saturating_mul(128);
+        if memory > MAX_SCRYPT_MEMORY {
+            return Err(PkiError::KdfTooCostly {
+                asked: format!("{} MiB of scrypt memory (N={n}, r={r})", memory >> 20),
+                limit: format!("{} MiB", MAX_SCRYPT_MEMORY >> 20),
+            });
+        }
+        let work = memory.saturating_mul(p);
+        if work > MAX_SCRYPT_WORK {
+            return Err(PkiError::KdfTooCostly {
+                asked: format!("scrypt parallelization p={p} with N={n}, r={r}"),
+                limit: format!("{} MiB hashed in all", MAX_SCRYPT_WORK >> 20),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -328,5 +377,84 @@ mod tests {
         let err = PrivateKey::from_pkcs8_der(doc.as_ref()).unwrap_err();
         assert!(matches!(err, PkiError::UnsupportedKey { .. }));
         assert!(err.to_string().contains("Ed25519"), "{err}");
+    }
+
+    /// An encrypted PKCS#8 PEM whose KDF is `kdf` (the ciphertext is junk:
+    /// the check must refuse before anything is derived or decrypted).
+    fn encrypted_with(kdf: pkcs8::pkcs5::pbes2::Kdf<'_>) -> String {
+        use pkcs8::der::Encode;
+        let iv = [7u8; 16];
+        let params = pkcs8::pkcs5::pbes2::Parameters {
+            kdf,
+            encryption: pkcs8::pkcs5::pbes2::EncryptionScheme::Aes256Cbc { iv: &iv },
+        };
+        let info = pkcs8::EncryptedPrivateKeyInfo {
+            encryption_algorithm: params.into(),
+            encrypted_data: &[0u8; 64],
+        };
+        let der = info.to_der().unwrap();
+        pem::encode(&pem::Pem::new("ENCRYPTED PRIVATE KEY", der))
+    }
+
+    #[test]
+    fn refuses_huge_scrypt_memory_before_deriving() {
+        let salt = [1u8; 16];
+        let kdf = pkcs8::pkcs5::pbes2::ScryptParams {
+            salt: &salt,
+            cost_parameter: 1 << 30,
+            block_size: 8,
+            parallelization: 1,
+            key_length: Some(32),
+        };
+        let started = std::time::Instant::now();
+        let err = PrivateKey::from_pem(&encrypted_with(kdf.into()), Some(b"pw")).unwrap_err();
+        assert!(matches!(err, PkiError::KdfTooCostly { .. }), "{err}");
+        assert!(
+            err.to_string().contains("1048576 MiB of scrypt memory"),
+            "{err}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn refuses_scrypt_parallelization_that_multiplies_the_work() {
+        let salt = [1u8; 16];
+        let kdf = pkcs8::pkcs5::pbes2::ScryptParams {
+            salt: &salt,
+            cost_parameter: 1 << 14,
+            block_size: 8,
+            parallelization: 60_000,
+            key_length: Some(32),
+        };
+        let err = PrivateKey::from_pem(&encrypted_with(kdf.into()), Some(b"pw")).unwrap_err();
+        assert!(err.to_string().contains("p=60000"), "{err}");
+    }
+
+    #[test]
+    fn refuses_billions_of_pbkdf2_iterations_before_deriving() {
+        let salt = [1u8; 16];
+        // The constructor refuses this count; a file can still carry it.
+        let kdf = pkcs8::pkcs5::pbes2::Pbkdf2Params {
+            salt: &salt,
+            iteration_count: 4_000_000_000,
+            key_length: None,
+            prf: pkcs8::pkcs5::pbes2::Pbkdf2Prf::HmacWithSha256,
+        };
+        let started = std::time::Instant::now();
+        let err = PrivateKey::from_pem(&encrypted_with(kdf.into()), Some(b"pw")).unwrap_err();
+        assert!(
+            err.to_string().contains("4000000000 PBKDF2 iterations"),
+            "{err}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn ordinary_costs_pass_the_check() {
+        let salt = [1u8; 16];
+        let kdf = pkcs8::pkcs5::pbes2::Pbkdf2Params::hmac_with_sha256(600_000, &salt).unwrap();
+        // Passes the cost check, then fails on the junk ciphertext.
+        let err = PrivateKey::from_pem(&encrypted_with(kdf.into()), Some(b"pw")).unwrap_err();
+        assert!(matches!(err, PkiError::WrongPassword { .. }), "{err}");
     }
 }

@@ -186,7 +186,10 @@ pub struct DnsAccountCreateArgs {
     /// A zone this account serves; repeat for more.
     #[arg(long = "zone", value_name = "ZONE", required = true)]
     pub zones: Vec<String>,
-    /// A parameter: NAME=VALUE, or NAME=@FILE to read the value from a file (for tokens).
+    /// A parameter: NAME=VALUE. Secret parameters (tokens, keys, passwords)
+    /// must be read from elsewhere, to stay out of `ps` and shell history:
+    /// NAME=@FILE (first line of a file), NAME=@- (standard input) or
+    /// NAME=@env:VAR (an environment variable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
     /// An authoritative server of the zones to check before telling the CA

@@ -97,12 +97,14 @@ impl Location {
     }
 }
 
+/// The master key given in `CERTMGR_MASTER_KEY` (taken out of the
+/// environment at start-up, see `hardening`).
 fn env_master_key() -> CliResult<Option<MasterKey>> {
-    match std::env::var(MASTER_KEY_ENV) {
-        Ok(text) if !text.trim().is_empty() => Ok(Some(
-            MasterKey::from_base64(&text).map_err(|e| CliError::from(e).context(MASTER_KEY_ENV))?,
+    match crate::hardening::env_master_key() {
+        Some(text) => Ok(Some(
+            MasterKey::from_base64(text).map_err(|e| CliError::from(e).context(MASTER_KEY_ENV))?,
         )),
-        _ => Ok(None),
+        None => Ok(None),
     }
 }
 

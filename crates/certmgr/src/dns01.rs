@@ -32,8 +32,9 @@ pub struct DnsChoice {
 }
 
 /// What a DNS account keeps, sealed: the provider's parameters and how to
-/// check propagation.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// check propagation. `Debug` shows parameter names only; the values (tokens
+/// among them) are wiped from memory on drop.
+#[derive(Default, Serialize, Deserialize)]
 pub struct DnsAccountConfig {
     /// Provider parameter values (tokens included).
     pub params: std::collections::BTreeMap<String, String>,
@@ -54,6 +55,28 @@ pub struct DnsAccountConfig {
     /// Check the authoritative servers, or wait the provider's fixed delay.
     #[serde(default)]
     pub propagation: crate::cli::PropagationMode,
+}
+
+impl std::fmt::Debug for DnsAccountConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DnsAccountConfig")
+            .field("params", &self.params.keys().collect::<Vec<_>>())
+            .field("nameservers", &self.nameservers)
+            .field("resolver", &self.resolver)
+            .field("nameserver_port", &self.nameserver_port)
+            .field("propagation_timeout_secs", &self.propagation_timeout_secs)
+            .field("propagation", &self.propagation)
+            .finish()
+    }
+}
+
+impl Drop for DnsAccountConfig {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for value in self.params.values_mut() {
+            value.zeroize();
+        }
+    }
 }
 
 fn default_propagation_timeout() -> u64 {
@@ -79,6 +102,25 @@ pub async fn definition(store: &Store, id: &str) -> Result<ProviderDefinition, A
     certmgr_dns::provider(id)
         .map(|d| ProviderDefinition::Toml(Box::new(d)))
         .map_err(|e| AcmeError::BadInput(e.to_string()))
+}
+
+/// The names of a provider's secret parameters (tokens, keys, passwords),
+/// which must not be given on the command line.
+pub async fn secret_parameters(
+    store: &Store,
+    provider: &str,
+) -> Result<std::collections::BTreeSet<String>, AcmeError> {
+    Ok(match provider {
+        RFC2136 => ["key_secret".to_owned()].into(),
+        SCRIPT => Default::default(),
+        id => definition(store, id)
+            .await?
+            .parameters()
+            .iter()
+            .filter(|p| p.secret)
+            .map(|p| p.name.clone())
+            .collect(),
+    })
 }
 
 /// How one DNS account changes records.
@@ -312,17 +354,27 @@ pub async fn save_account_updates(
         .map_err(failed)
 }
 
+/// `PATH` for a script when certmgr itself has none.
+const DEFAULT_SCRIPT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
 /// Run a script provider: `COMMAND add|delete RECORD VALUE`, with the same in
 /// `CERTMGR_ACTION`, `CERTMGR_ZONE`, `CERTMGR_RECORD_NAME`, `CERTMGR_VALUE`,
 /// `CERTMGR_TTL`. Exit code 0 is success; otherwise stderr says why.
+///
+/// The script gets those variables and `PATH`, nothing else of certmgr's
+/// environment: that may hold the database URL (with its password) or other
+/// secrets, which a hook script has no business seeing.
 async fn run_script(
     command: &std::path::Path,
     timeout: Duration,
     action: &str,
     change: &Change<'_>,
 ) -> Result<(), AcmeError> {
+    let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_SCRIPT_PATH.into());
     let child = tokio::process::Command::new(command)
         .args([action, change.record_name, change.value])
+        .env_clear()
+        .env("PATH", path)
         .env("CERTMGR_ACTION", action)
         .env("CERTMGR_ZONE", change.zone)
         .env("CERTMGR_RECORD_NAME", change.record_name)

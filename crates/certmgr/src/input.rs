@@ -50,6 +50,72 @@ pub fn read_password(path: &Path) -> CliResult<Zeroizing<String>> {
     Ok(Zeroizing::new(line.to_owned()))
 }
 
+/// Reads the values of `--set NAME=VALUE` parameters. A value can be given
+/// inline, or read from elsewhere so that it stays out of `ps` and the shell
+/// history: `NAME=@FILE` (first line of a file), `NAME=@-` (first line of
+/// standard input) or `NAME=@env:VAR` (an environment variable). Parameters
+/// in `secret` must come from one of those; an inline value is refused.
+pub fn read_params(
+    pairs: &[String],
+    secret: &std::collections::BTreeSet<String>,
+) -> CliResult<std::collections::BTreeMap<String, Zeroizing<String>>> {
+    let mut params = std::collections::BTreeMap::new();
+    let mut stdin_used = false;
+    for pair in pairs {
+        let (name, value) = pair.split_once('=').ok_or_else(|| {
+            CliError::bad_input(format!(
+                "--set {:?}: use NAME=VALUE, or NAME=@FILE, NAME=@- (standard input) or NAME=@env:VAR",
+                pair.split('=').next().unwrap_or_default()
+            ))
+        })?;
+        let value = match value.strip_prefix('@') {
+            Some("-") => {
+                if std::mem::replace(&mut stdin_used, true) {
+                    return Err(CliError::bad_input(format!(
+                        "--set {name}=@-: standard input can give only one value; read the others from files or @env:VAR"
+                    )));
+                }
+                read_first_line(std::io::stdin().lock(), "standard input")?
+            }
+            Some(spec) if spec.starts_with("env:") => {
+                let var = &spec["env:".len()..];
+                match std::env::var(var) {
+                    Ok(v) if !v.is_empty() => Zeroizing::new(v),
+                    _ => {
+                        return Err(CliError::bad_input(format!(
+                            "--set {name}=@env:{var}: the environment variable {var} is not set"
+                        )));
+                    }
+                }
+            }
+            Some(path) => read_password(Path::new(path))?,
+            None if secret.contains(name) => {
+                return Err(CliError::bad_input(format!(
+                    "--set {name}: {name} is secret, and a value on the command line shows in `ps` and the shell history; \
+                     give it as {name}=@FILE, {name}=@- (standard input) or {name}=@env:VAR"
+                )));
+            }
+            None => Zeroizing::new(value.to_owned()),
+        };
+        params.insert(name.to_owned(), value);
+    }
+    Ok(params)
+}
+
+/// The first line of a reader, at most [`MAX_INPUT_BYTES`].
+fn read_first_line(reader: impl Read, what: &str) -> CliResult<Zeroizing<String>> {
+    let mut data = Zeroizing::new(Vec::new());
+    reader
+        .take(MAX_INPUT_BYTES)
+        .read_to_end(&mut data)
+        .map_err(|e| CliError::bad_input(format!("cannot read {what}: {e}")))?;
+    let text = std::str::from_utf8(&data)
+        .map_err(|_| CliError::bad_input(format!("{what}: the value is not UTF-8 text")))?;
+    Ok(Zeroizing::new(
+        text.lines().next().unwrap_or_default().to_owned(),
+    ))
+}
+
 /// Write a file atomically (temp file + rename) with the given Unix mode.
 pub fn write_file(path: &Path, contents: &[u8], mode: u32) -> CliResult<()> {
     use std::io::Write;

@@ -6,6 +6,7 @@ mod context;
 mod danger;
 mod dns01;
 mod error;
+mod hardening;
 mod input;
 mod output;
 mod server;
@@ -17,6 +18,8 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 fn main() -> ExitCode {
+    // First, while the process has one thread: it changes the environment.
+    hardening::harden_process();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),

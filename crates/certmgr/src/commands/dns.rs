@@ -15,7 +15,6 @@ use crate::dns01::{
     Change, DnsAccountConfig, RFC2136, SCRIPT, account_config, backend_for, definition,
 };
 use crate::error::{CliError, CliResult};
-use crate::input::read_password;
 use crate::output::{print_json, print_table, timestamp};
 
 pub async fn provider_list(store: &Store, json: bool) -> CliResult<()> {
@@ -108,17 +107,11 @@ pub async fn account_create(
     json: bool,
 ) -> CliResult<()> {
     validate_name(&args.name)?;
-    let mut params = BTreeMap::new();
-    for pair in &args.params {
-        let (key, value) = pair.split_once('=').ok_or_else(|| {
-            CliError::bad_input(format!("--set {pair:?}: use NAME=VALUE or NAME=@FILE"))
-        })?;
-        let value = match value.strip_prefix('@') {
-            Some(path) => read_password(std::path::Path::new(path))?.to_string(),
-            None => value.to_owned(),
-        };
-        params.insert(key.to_owned(), value);
-    }
+    let secret = crate::dns01::secret_parameters(store, &args.provider).await?;
+    let params: BTreeMap<String, String> = crate::input::read_params(&args.params, &secret)?
+        .into_iter()
+        .map(|(name, value)| (name, value.to_string()))
+        .collect();
     let mut zones = Vec::new();
     for zone in &args.zones {
         let hostname: certmgr_core::Hostname = zone.parse()?;

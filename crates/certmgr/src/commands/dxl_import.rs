@@ -61,11 +61,9 @@ pub async fn import(
             .iter()
             .map(|(k, v, _)| (k.clone(), v.clone()))
             .collect();
-        let config = DnsAccountConfig {
-            params,
-            propagation: args.propagation,
-            ..DnsAccountConfig::default()
-        };
+        let mut config = DnsAccountConfig::default();
+        config.params = params;
+        config.propagation = args.propagation;
         def.bind(config.params.iter().map(|(k, v)| (k.clone(), v.clone())))
             .map_err(|e| CliError::bad_input(format!("{file_name}: {e}")))?;
         let name = a.zone.clone();

@@ -126,6 +126,19 @@ fn bad_inputs_are_refused_and_change_nothing() {
     );
     let not_pem = f("words.txt", b"this is not a certificate\n".to_vec());
     let wrong = f("wrong.txt", b"wrong\n".to_vec());
+    // An encrypted PKCS#8 key asking for scrypt N=2^40 (128 TiB); its
+    // ciphertext is junk. Made with certmgr-pki's `encrypted_with` test helper.
+    let scrypt_bomb = f(
+        "scrypt-bomb.key",
+        b"-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIGiMF4GCSqGSIb3DQEFDTBRMDAGCSsGAQQB2kcECzAjBBABAQEBAQEBAQEBAQEB
+AQEBAgYBAAAAAAACAQgCAQECASAwHQYJYIZIAWUDBAEqBBAHBwcHBwcHBwcHBwcH
+BwcHBEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+AAAAAAAAAAAAAAAAAAAAAAAAAAAA
+-----END ENCRYPTED PRIVATE KEY-----
+"
+        .to_vec(),
+    );
     let p = |name: &str| env.path(name).to_str().unwrap().to_owned();
     let (ec_key, rsa_key, ec_cert, p12) = (p("ec.key"), p("rsa.key"), p("ec.pem"), p("ec.p12"));
     let missing = p("no-such-file.pem");
@@ -229,6 +242,22 @@ fn bad_inputs_are_refused_and_change_nothing() {
                 &ec_cert,
                 "--key",
                 &p("ec-enc.key"),
+                "--key-password-file",
+                &wrong,
+            ],
+        ),
+        case(
+            "encrypted key asking for 128 TiB of scrypt memory",
+            2,
+            "scrypt memory",
+            &[
+                "cred",
+                "import",
+                "x",
+                "--cert",
+                &ec_cert,
+                "--key",
+                &scrypt_bomb,
                 "--key-password-file",
                 &wrong,
             ],

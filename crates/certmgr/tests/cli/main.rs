@@ -13,6 +13,7 @@ mod bad_input;
 mod check;
 mod dns01;
 mod dxl;
+mod hardening;
 mod import_export;
 mod manual_flow;
 mod microca;

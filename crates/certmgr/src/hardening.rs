@@ -1,0 +1,73 @@
+//! Process hardening done once, first thing in `main`, while the process is
+//! still single-threaded: take the master key out of the environment and keep
+//! secrets out of core dumps.
+//!
+//! This is the one module of the workspace allowed `unsafe`: the C library
+//! calls below have no safe wrapper in `std`, and `std::env::remove_var` is
+//! unsafe because another thread could read the environment at the same time.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::sync::OnceLock;
+
+use zeroize::Zeroizing;
+
+/// The master key as it was in `CERTMGR_MASTER_KEY` when certmgr started.
+static ENV_MASTER_KEY: OnceLock<Option<Zeroizing<String>>> = OnceLock::new();
+
+/// Hardens the process. Must be called before any thread starts (before the
+/// async runtime is built): it changes the process environment.
+pub fn harden_process() {
+    disable_core_dumps();
+    let _ = ENV_MASTER_KEY.set(take_env_secret(certmgr_store::MASTER_KEY_ENV));
+}
+
+/// The master key from `CERTMGR_MASTER_KEY`, read by [`harden_process`];
+/// `None` when the variable was unset or empty.
+pub fn env_master_key() -> Option<&'static str> {
+    ENV_MASTER_KEY
+        .get()
+        .and_then(Option::as_ref)
+        .map(|key| key.as_str())
+        .filter(|key| !key.trim().is_empty())
+}
+
+/// Reads an environment variable, overwrites its bytes in place (so that
+/// `/proc/PID/environ`, which shows the environment the process started with,
+/// no longer carries it) and removes it, so neither this process's children
+/// nor anyone reading its memory later finds the value there.
+fn take_env_secret(name: &str) -> Option<Zeroizing<String>> {
+    let value = Zeroizing::new(std::env::var(name).ok()?);
+    let Ok(c_name) = CString::new(name) else {
+        return Some(value);
+    };
+    // SAFETY: single-threaded (see `harden_process`), so no other thread
+    // reads or changes the environment meanwhile. `getenv` returns a pointer
+    // to the NUL-terminated value inside the environment block, or null;
+    // overwriting its `strlen` bytes stays inside that string.
+    unsafe {
+        let ptr = libc::getenv(c_name.as_ptr());
+        if !ptr.is_null() {
+            let len = libc::strlen(ptr);
+            std::ptr::write_bytes(ptr, b'0', len);
+        }
+        std::env::remove_var(name);
+    }
+    Some(value)
+}
+
+/// Keeps key material out of core dumps: a core size limit of zero, and on
+/// Linux the process marked not dumpable (which also keeps other processes of
+/// the same user from reading its memory through ptrace or `/proc`).
+fn disable_core_dumps() {
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `setrlimit` reads the struct we pass; it has no other effect on memory.
+    // A failure (not permitted) leaves the default, which is all we can do.
+    let _ = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_DUMPABLE takes one integer argument and touches no memory.
+    let _ = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+}
