@@ -29,6 +29,7 @@ pub mod bind;
 pub mod pebble;
 pub mod powerdns;
 pub mod seed;
+pub mod skip;
 pub mod stub;
 
 pub use ari_proxy::{AriProxy, AriProxyOptions, RenewalWindowRule};
@@ -36,6 +37,7 @@ pub use bind::{Bind, bind_available};
 pub use pebble::{Pebble, PebbleOptions, pebble_available};
 pub use powerdns::{PowerDns, powerdns_available};
 pub use seed::{repo_root, seed_dxl};
+pub use skip::skip;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

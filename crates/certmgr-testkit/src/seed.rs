@@ -2,7 +2,6 @@
 //! beside the repository, Apache-2.0; `CERTMGR_SEED_DXL` names another
 //! folder). They are read where they are, never copied into the project.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 /// The repository root, from the `CARGO_MANIFEST_DIR` cargo gives the
@@ -27,16 +26,9 @@ pub fn seed_dxl(rel: &str) -> Option<PathBuf> {
     if path.is_file() {
         return Some(path);
     }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "seed DXL {} is missing under CI (set CERTMGR_SEED_DXL to the seed folder)",
-        path.display()
-    );
-    // Written to the real stderr on purpose: `eprintln!` would be captured by libtest.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: seed DXL {} not found (set CERTMGR_SEED_DXL)",
-        path.display()
+    crate::skip(
+        &format!("seed DXL {} not found", path.display()),
+        "set CERTMGR_SEED_DXL to the seed folder (shared/seed/dxl)",
     );
     None
 }

@@ -240,30 +240,12 @@ fn processes_are_killed_when_the_test_panics() {
     assert_ports_free(&ports, &dns);
 }
 
-const ABORT_CHILD_ENV: &str = "CERTMGR_TESTKIT_PEBBLE_ABORT_CHILD";
-
-/// Run as a child process by `processes_are_killed_when_the_test_process_aborts`: starts
-/// pebble, reports its pids on stdout and aborts (no unwinding, no Drop).
-#[test]
-fn abort_child() {
-    if std::env::var_os(ABORT_CHILD_ENV).is_none() || !pebble_available() {
-        return;
-    }
-    let pebble = Pebble::start();
-    let pids = pebble.process_ids();
-    println!("WORKDIR {}", pebble.work_dir().display());
-    println!("PIDS {} {}", pids[0], pids[1]);
-    std::process::abort();
-}
-
 #[test]
 fn processes_are_killed_when_the_test_process_aborts() {
     if !pebble_available() {
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "abort_child", "--nocapture", "--test-threads=1"])
-        .env(ABORT_CHILD_ENV, "1")
+    let out = Command::new(env!("CARGO_BIN_EXE_pebble-abort-child"))
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -285,7 +267,6 @@ fn processes_are_killed_when_the_test_process_aborts() {
     // The watchdog shell sees EOF on its stdin and kills both.
     wait_gone(&pids, Duration::from_secs(5));
     // Nothing removed the aborted child's temporary directory.
-    // (libtest may print "test abort_child ... " in front of the line.)
     let dir = stdout
         .lines()
         .find_map(|line| line.split_once("WORKDIR ").map(|(_, dir)| dir.trim()));
