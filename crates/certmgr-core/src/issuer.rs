@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub enum IssuerRef {
     /// A MicroCA in the store signs the certificates directly.
     MicroCa(String),
-    /// An ACME account orders the certificates (a later issue).
+    /// An ACME account orders the certificates.
     Acme(String),
     /// Manual flow: certmgr makes the key and CSR, an external CA signs.
     Manual,

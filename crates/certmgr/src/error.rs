@@ -50,11 +50,34 @@ impl CliError {
 
     /// The process exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.code())
+    }
+
+    fn code(&self) -> u8 {
         match self.class {
-            ErrorClass::BadInput => ExitCode::from(2),
-            ErrorClass::Failed => ExitCode::from(1),
+            ErrorClass::BadInput => 2,
+            ErrorClass::Failed => 1,
         }
     }
+
+    /// The error as `--json` callers read it:
+    /// `{"error": {"kind": "bad_input"|"failed", "exit_code": N, "message": "..."}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        json_error(
+            match self.class {
+                ErrorClass::BadInput => "bad_input",
+                ErrorClass::Failed => "failed",
+            },
+            self.code(),
+            &self.to_string(),
+        )
+    }
+}
+
+/// The JSON error object printed instead of the text line under `--json`
+/// (also for usage errors, whose kind is `usage`).
+pub fn json_error(kind: &str, exit_code: u8, message: &str) -> serde_json::Value {
+    serde_json::json!({ "error": { "kind": kind, "exit_code": exit_code, "message": message } })
 }
 
 impl fmt::Display for CliError {

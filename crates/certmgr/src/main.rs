@@ -22,29 +22,49 @@ fn main() -> ExitCode {
     hardening::harden_process();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => return usage_error(&error),
+        Err(error) => return usage_error(&error, json_requested()),
     };
+    let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("certmgr: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            return report(
+                &error::CliError::failed(format!("cannot start the async runtime: {e}")),
+                json,
+            );
         }
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("certmgr: {error}");
-            error.exit_code()
-        }
+        Err(error) => report(&error, json),
     }
 }
 
-/// Print a usage error on one line (help and version print as clap makes them).
-fn usage_error(error: &clap::Error) -> ExitCode {
+/// Prints an error on stderr: one line of text, or under `--json` one JSON
+/// object (kind, exit code, message) for scripts.
+fn report(error: &error::CliError, json: bool) -> ExitCode {
+    if json {
+        eprintln!("{}", error.to_json());
+    } else {
+        eprintln!("certmgr: {error}");
+    }
+    error.exit_code()
+}
+
+/// Whether `--json` is among the arguments, for errors found before they parse.
+fn json_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|arg| arg != "--")
+        .any(|arg| arg == "--json")
+}
+
+/// Print a usage error on one line, or as a JSON object under `--json` (help
+/// and version print as clap makes them).
+fn usage_error(error: &clap::Error, json: bool) -> ExitCode {
     if matches!(
         error.kind(),
         ErrorKind::DisplayHelp
@@ -68,6 +88,13 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         .collect::<Vec<_>>()
         .join(" ");
     let reason = reason.strip_prefix("error: ").unwrap_or(&reason);
-    eprintln!("certmgr: {reason} (see --help)");
+    if json {
+        eprintln!(
+            "{}",
+            error::json_error("usage", 2, &format!("{reason} (see --help)"))
+        );
+    } else {
+        eprintln!("certmgr: {reason} (see --help)");
+    }
     ExitCode::from(2)
 }

@@ -40,9 +40,12 @@ pub async fn run(store: &Store, args: &CredCheckArgs, json: bool) -> CliResult<(
     let credential = store.credential(&args.name).await?;
     let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
     if challenge == ChallengeKind::Dns01 {
-        return Err(CliError::bad_input(
-            "dns-01 credentials are checked with `certmgr dns account test` (a later version)",
-        ));
+        return Err(dns01_hint(
+            store,
+            &credential.hostnames,
+            credential.dns_account.as_deref(),
+        )
+        .await);
     }
     let options = AnswerOptions::from(&args.answer);
     let responders = Responders::for_run(store, &[challenge], &options, json).await?;
@@ -415,4 +418,31 @@ mod tests {
         assert!(contains_acme_identifier(key.cert[0].as_ref(), &digest));
         assert!(!contains_acme_identifier(key.cert[0].as_ref(), &[8u8; 32]));
     }
+}
+
+/// dns-01 is checked through the DNS accounts that publish the records: the
+/// error names the command for each account serving the credential's names.
+async fn dns01_hint(store: &Store, hostnames: &[Hostname], named: Option<&str>) -> CliError {
+    let mut accounts = std::collections::BTreeSet::new();
+    if let Some(name) = named {
+        accounts.insert(name.to_owned());
+    }
+    for hostname in hostnames.iter().filter(|_| named.is_none()) {
+        let name = hostname.to_string();
+        let base = name.strip_prefix("*.").unwrap_or(&name);
+        match crate::dns01::account_for(store, &format!("_acme-challenge.{base}")).await {
+            Ok((account, _)) => {
+                accounts.insert(account.name);
+            }
+            Err(e) => return CliError::from(e),
+        }
+    }
+    let commands: Vec<String> = accounts
+        .iter()
+        .map(|a| format!("`certmgr dns account test {a}`"))
+        .collect();
+    CliError::bad_input(format!(
+        "dns-01 is checked through the DNS account that publishes the records: run {}",
+        commands.join(" and ")
+    ))
 }

@@ -662,3 +662,52 @@ fn a_store_opened_with_the_wrong_master_key_is_refused() {
     let err = uninitialised.fails(2, &["cred", "list"]);
     assert!(err.contains("certmgr init"), "{err}");
 }
+
+#[test]
+fn errors_under_json_are_json_objects() {
+    let env = Env::new();
+    let cases: [(&[&str], &str, i32, &str); 3] = [
+        (
+            &["--json", "cred", "show", "nope"],
+            "bad_input",
+            2,
+            "no credential",
+        ),
+        (
+            &["cred", "frobnicate", "--json"],
+            "usage",
+            2,
+            "unrecognized",
+        ),
+        (
+            &[
+                "--json",
+                "--data-dir",
+                "/proc/certmgr-cannot-be-here",
+                "init",
+            ],
+            "failed",
+            1,
+            "cannot create",
+        ),
+    ];
+    for (args, kind, code, words) in cases {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let error: serde_json::Value = serde_json::from_str(stderr.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: stderr is not one JSON object ({e}): {stderr}"));
+        let error = &error["error"];
+        assert_eq!(error["kind"], kind, "{args:?}: {stderr}");
+        assert_eq!(error["exit_code"], code, "{args:?}: {stderr}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            !message.is_empty() && message.to_lowercase().contains(words),
+            "{args:?}: {stderr}"
+        );
+    }
+    // Without --json, the same error stays one line of text.
+    let err = env.fails(2, &["cred", "show", "nope"]);
+    assert!(err.starts_with("certmgr: "), "{err}");
+}

@@ -287,3 +287,40 @@ fn check_reports_ok_and_each_kind_of_breakage() {
         "{probes}"
     );
 }
+
+#[test]
+fn a_dns01_credential_is_pointed_at_its_dns_account_test() {
+    if !certmgr_testkit::pebble::pebble_available() {
+        return;
+    }
+    let t = crate::acme::AcmeEnv::start();
+    let env = &t.env;
+    env.ok(&[
+        "dns",
+        "account",
+        "create",
+        "hook",
+        "--provider",
+        "script",
+        "--zone",
+        "example.test",
+        "--set",
+        "command=/bin/true",
+    ]);
+    env.ok(&[
+        "cred",
+        "create",
+        "d",
+        "--host",
+        "www.example.test",
+        "--host",
+        "*.example.test",
+        "--issuer",
+        "acme:pb",
+        "--challenge",
+        "dns-01",
+    ]);
+    let err = env.fails(2, &["cred", "check", "d"]);
+    assert!(err.contains("run `certmgr dns account test hook`"), "{err}");
+    assert!(!err.contains("later version"), "{err}");
+}
