@@ -398,28 +398,6 @@ fn contains_acme_identifier(cert_der: &[u8], digest: &[u8]) -> bool {
     digest.len() == 32 && has(OID) && has(&value)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redirects_resolve_against_their_origin() {
-        assert_eq!(absolute("http://a.test:80/x/y", "/z"), "http://a.test:80/z");
-        assert_eq!(
-            absolute("http://a.test/x", "https://b.test/q"),
-            "https://b.test/q"
-        );
-    }
-
-    #[test]
-    fn the_validation_certificate_is_recognised() {
-        let digest = [7u8; 32];
-        let key = certmgr_acme::validation_certificate("a.example.test", &digest).unwrap();
-        assert!(contains_acme_identifier(key.cert[0].as_ref(), &digest));
-        assert!(!contains_acme_identifier(key.cert[0].as_ref(), &[8u8; 32]));
-    }
-}
-
 /// dns-01 is checked through the DNS accounts that publish the records: the
 /// error names the command for each account serving the credential's names.
 async fn dns01_hint(store: &Store, hostnames: &[Hostname], named: Option<&str>) -> CliError {
@@ -445,4 +423,26 @@ async fn dns01_hint(store: &Store, hostnames: &[Hostname], named: Option<&str>) 
         "dns-01 is checked through the DNS account that publishes the records: run {}",
         commands.join(" and ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_resolve_against_their_origin() {
+        assert_eq!(absolute("http://a.test:80/x/y", "/z"), "http://a.test:80/z");
+        assert_eq!(
+            absolute("http://a.test/x", "https://b.test/q"),
+            "https://b.test/q"
+        );
+    }
+
+    #[test]
+    fn the_validation_certificate_is_recognised() {
+        let digest = [7u8; 32];
+        let key = certmgr_acme::validation_certificate("a.example.test", &digest).unwrap();
+        assert!(contains_acme_identifier(key.cert[0].as_ref(), &digest));
+        assert!(!contains_acme_identifier(key.cert[0].as_ref(), &[8u8; 32]));
+    }
 }
