@@ -1,40 +1,52 @@
 //! Printing results as text tables or JSON.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::error::{CliError, CliResult};
 
-/// Print a value as pretty JSON on stdout.
+/// Print a value as pretty JSON on stdout, through one buffered write.
 pub fn print_json<T: Serialize>(value: &T) -> CliResult<()> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::failed(format!("cannot encode JSON: {e}")))?;
-    println!("{text}");
-    Ok(())
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)
+        .map_err(|e| CliError::failed(format!("cannot write JSON: {e}")))?;
+    writeln!(out)
+        .and_then(|()| out.flush())
+        .map_err(stdout_error)
 }
 
-/// Print rows as a left-aligned table with a header.
-pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+/// Print rows as a left-aligned table with a header (buffered: one write
+/// per 64 KiB, not one per line).
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> CliResult<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut out = String::new();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut line = String::new();
+    let mut write_line = |cells: &mut dyn Iterator<Item = &str>| {
+        line.clear();
         for (i, (cell, width)) in cells.zip(&widths).enumerate() {
-            if i + 1 == widths.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<width$}  "));
+            line.push_str(cell);
+            if i + 1 < widths.len() {
+                let pad = width.saturating_sub(cell.chars().count()) + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
             }
         }
-        println!("{}", out.trim_end());
+        writeln!(out, "{}", line.trim_end())
     };
-    line(&mut header.iter().copied());
+    write_line(&mut header.iter().copied()).map_err(stdout_error)?;
     for row in rows {
-        line(&mut row.iter().map(String::as_str));
+        write_line(&mut row.iter().map(String::as_str)).map_err(stdout_error)?;
     }
+    out.flush().map_err(stdout_error)
+}
+
+fn stdout_error(e: std::io::Error) -> CliError {
+    CliError::failed(format!("cannot write to standard output: {e}"))
 }
 
 /// Format Unix seconds as an RFC 3339 UTC timestamp.

@@ -38,7 +38,7 @@ pub async fn cas(json: bool) -> CliResult<()> {
             ]
         })
         .collect();
-    print_table(&["ID", "NAME", "NOTES", "DIRECTORY"], &rows);
+    print_table(&["ID", "NAME", "NOTES", "DIRECTORY"], &rows)?;
     Ok(())
 }
 
@@ -212,7 +212,7 @@ pub async fn list(store: &Store, json: bool) -> CliResult<()> {
             ]
         })
         .collect();
-    print_table(&["NAME", "CA", "STATUS", "DIRECTORY"], &rows);
+    print_table(&["NAME", "CA", "STATUS", "DIRECTORY"], &rows)?;
     Ok(())
 }
 

@@ -123,7 +123,7 @@ pub async fn list(store: &Store, json: bool) -> CliResult<()> {
             ]
         })
         .collect();
-    print_table(&["NAME", "KEY", "INTERMEDIATE", "EXPIRES IN"], &rows);
+    print_table(&["NAME", "KEY", "INTERMEDIATE", "EXPIRES IN"], &rows)?;
     Ok(())
 }
 

@@ -78,7 +78,7 @@ pub async fn run(store: &Store, args: &CredCheckArgs, json: bool) -> CliResult<(
                 ]
             })
             .collect();
-        print_table(&["HOSTNAME", "CHALLENGE", "RESULT", "DETAIL"], &rows);
+        print_table(&["HOSTNAME", "CHALLENGE", "RESULT", "DETAIL"], &rows)?;
     }
     if failed > 0 {
         return Err(CliError::failed(format!(

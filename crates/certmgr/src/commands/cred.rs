@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use certmgr_core::{ChallengeKind, Health, Hostname, IssuerRef, KeySpec, Status, validate_name};
 use certmgr_pki::certificate_info;
 use certmgr_store::{CredentialRecord, NewCredential, Store};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::{CredCreateArgs, CredShowArgs};
@@ -219,23 +220,38 @@ fn effective_state(c: &CredentialRecord) -> (Status, Health) {
     }
 }
 
+/// One credential in `cred list --json`.
+#[derive(Serialize)]
+struct CredentialSummary<'a> {
+    name: &'a str,
+    hostnames: &'a [Hostname],
+    key_specs: &'a [KeySpec],
+    issuer: &'a IssuerRef,
+    status: Status,
+    health: Health,
+    not_after: Option<i64>,
+    days_to_expiry: Option<i64>,
+    last_error: Option<&'a str>,
+}
+
 pub async fn list(store: &Store, json: bool) -> CliResult<()> {
     let credentials = store.list_credentials().await?;
     if json {
-        let rows: Vec<_> = credentials
+        let rows: Vec<CredentialSummary<'_>> = credentials
             .iter()
             .map(|c| {
-                json!({
-                    "name": c.name,
-                    "hostnames": c.hostnames,
-                    "key_specs": c.key_specs,
-                    "issuer": c.issuer,
-                    "status": effective_state(c).0,
-                    "health": effective_state(c).1,
-                    "not_after": c.not_after,
-                    "days_to_expiry": c.not_after.map(days_until),
-                    "last_error": c.last_error,
-                })
+                let (status, health) = effective_state(c);
+                CredentialSummary {
+                    name: &c.name,
+                    hostnames: &c.hostnames,
+                    key_specs: &c.key_specs,
+                    issuer: &c.issuer,
+                    status,
+                    health,
+                    not_after: c.not_after,
+                    days_to_expiry: c.not_after.map(days_until),
+                    last_error: c.last_error.as_deref(),
+                }
             })
             .collect();
         return print_json(&rows);
@@ -251,8 +267,7 @@ pub async fn list(store: &Store, json: bool) -> CliResult<()> {
             "EXPIRES IN",
         ],
         &rows,
-    );
-    Ok(())
+    )
 }
 
 fn summary_row(c: &CredentialRecord) -> Vec<String> {

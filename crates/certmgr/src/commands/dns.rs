@@ -49,7 +49,7 @@ pub async fn provider_list(store: &Store, json: bool) -> CliResult<()> {
             ]
         })
         .collect();
-    print_table(&["ID", "NAME", "KIND", "API DOCS"], &rows);
+    print_table(&["ID", "NAME", "KIND", "API DOCS"], &rows)?;
     Ok(())
 }
 
@@ -171,7 +171,7 @@ pub async fn account_list(store: &Store, json: bool) -> CliResult<()> {
         .iter()
         .map(|a| vec![a.name.clone(), a.provider.clone(), a.zones.join(",")])
         .collect();
-    print_table(&["NAME", "PROVIDER", "ZONES"], &rows);
+    print_table(&["NAME", "PROVIDER", "ZONES"], &rows)?;
     Ok(())
 }
 

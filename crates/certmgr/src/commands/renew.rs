@@ -76,7 +76,7 @@ pub async fn run(store: &Store, args: &RenewArgs, json: bool) -> CliResult<()> {
                 ]
             })
             .collect();
-        print_table(&["NAME", "DUE", "WHY", "RESULT"], &rows);
+        print_table(&["NAME", "DUE", "WHY", "RESULT"], &rows)?;
     }
     if failed > 0 {
         return Err(CliError::failed(format!(

@@ -74,6 +74,6 @@ pub async fn list(store: &Store, json: bool) -> CliResult<()> {
             ]
         })
         .collect();
-    print_table(&["SUBJECT", "KIND", "EXPIRES IN", "SHA256"], &rows);
+    print_table(&["SUBJECT", "KIND", "EXPIRES IN", "SHA256"], &rows)?;
     Ok(())
 }
