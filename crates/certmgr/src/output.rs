@@ -45,7 +45,12 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> CliResult<()> {
     out.flush().map_err(stdout_error)
 }
 
+/// A failed write to stdout. A closed pipe (`certmgr cred list | head`) is
+/// the reader's choice, not an error: the process ends quietly, as `cat` does.
 fn stdout_error(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
     CliError::failed(format!("cannot write to standard output: {e}"))
 }
 

@@ -711,3 +711,35 @@ fn errors_under_json_are_json_objects() {
     let err = env.fails(2, &["cred", "show", "nope"]);
     assert!(err.starts_with("certmgr: "), "{err}");
 }
+
+#[test]
+fn a_reader_closing_the_pipe_ends_a_listing_quietly() {
+    let env = Env::new();
+    env.ok(&["ca", "create", "lab"]);
+    env.ok(&[
+        "cred",
+        "create",
+        "web",
+        "--host",
+        "web.example.test",
+        "--issuer",
+        "ca:lab",
+    ]);
+    for args in [&["cred", "list"][..], &["--json", "cred", "list"][..]] {
+        let mut child = env
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before certmgr writes (as `| head -0` would).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
