@@ -37,13 +37,47 @@ fn err(steps: &str) -> String {
     s
 }
 
+/// The conformance tests, where every provider of the catalog must have one.
+const CONFORMANCE_SOURCES: [(&str, &str); 4] = [
+    ("providers.rs", include_str!("providers.rs")),
+    ("providers_signed.rs", include_str!("providers_signed.rs")),
+    ("providers_cloud.rs", include_str!("providers_cloud.rs")),
+    ("providers_text.rs", include_str!("providers_text.rs")),
+];
+
 #[test]
-fn catalog_loads() {
+fn catalog_loads_and_every_provider_has_a_conformance_test() {
     let c = catalog().unwrap();
-    assert!(c.len() >= 6);
+    let folders = std::fs::read_dir(certmgr_testkit::repo_root().join("providers"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
+        .count();
+    assert_eq!(
+        c.len(),
+        folders,
+        "every folder of providers/ is in the catalog"
+    );
+    let mut missing = Vec::new();
     for d in c {
         assert_eq!(d.file, format!("providers/{}/provider.toml", d.id()));
+        // A test named after the provider that runs its definition.
+        let test_fn = format!("async fn {}()", d.id().replace('-', "_"));
+        let runs = [
+            format!("id: \"{}\"", d.id()),
+            format!("provider(\"{}\")", d.id()),
+        ];
+        let found = CONFORMANCE_SOURCES.iter().any(|(_, src)| {
+            src.contains(&test_fn) && runs.iter().any(|r| src.contains(r.as_str()))
+        });
+        if !found {
+            missing.push(d.id().to_owned());
+        }
     }
+    assert!(
+        missing.is_empty(),
+        "providers without a conformance test (a test fn named after the provider in {}): {missing:?}",
+        CONFORMANCE_SOURCES.map(|(f, _)| f).join(", ")
+    );
 }
 
 #[test]
