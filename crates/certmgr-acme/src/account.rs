@@ -3,13 +3,15 @@
 //! revocation.
 
 use instant_acme::{
-    Account, AccountBuilder, AccountCredentials, CertificateIdentifier, ExternalAccountKey,
-    NewAccount, RevocationRequest,
+    Account, AccountBuilder, AccountCredentials, CertificateIdentifier, RevocationRequest,
 };
 use rustls::pki_types::CertificateDer;
 use zeroize::Zeroizing;
 
 use crate::AcmeError;
+use crate::account_key::{
+    AccountKey, Credentials, Session, credentials_bytes, field, parse_credentials,
+};
 use crate::nonce::retry_bad_nonce;
 
 /// What is needed to register an account with a CA.
@@ -25,6 +27,8 @@ pub struct AccountRequest {
     pub eab: Option<(String, Zeroizing<Vec<u8>>)>,
     /// Extra trust (PEM) for the directory's TLS certificate, for private ACME CAs.
     pub ca_bundle_pem: Option<String>,
+    /// A default certificate profile the CA must offer (checked before registering).
+    pub profile: Option<String>,
 }
 
 /// A CA's suggested renewal window (RFC 9773 §4.2), in Unix seconds.
@@ -146,47 +150,81 @@ fn builder(directory_url: &str, ca_bundle_pem: Option<&str>) -> Result<AccountBu
 }
 
 impl AcmeAccount {
-    /// Register a new account; returns it with its credentials (JSON holding the
-    /// private key) to be sealed into the store.
-    pub async fn create(
+    /// Register the account of the key in `credentials_json` (from
+    /// [`new_account_credentials`], sealed into the store first) with the CA.
+    /// When `resume`, first look for the account this key already has: a
+    /// registration interrupted after the CA took it (and its single-use EAB
+    /// key) is found again instead of registered anew.
+    ///
+    /// A refusal by the CA is [`AcmeError::Problem`] (nothing was created
+    /// there); anything else may or may not have reached it.
+    pub async fn register(
         request: &AccountRequest,
-    ) -> Result<(AcmeAccount, Zeroizing<Vec<u8>>), AcmeError> {
+        credentials_json: &[u8],
+        resume: bool,
+    ) -> Result<Registered, AcmeError> {
         if !request.agree_tos {
             return Err(AcmeError::BadInput(
                 "the CA's terms of service must be accepted: pass --agree-tos".into(),
             ));
         }
-        let contacts: Vec<String> = request
-            .emails
-            .iter()
-            .map(|e| format!("mailto:{e}"))
-            .collect();
-        let contact_refs: Vec<&str> = contacts.iter().map(String::as_str).collect();
-        let eab = request
-            .eab
-            .as_ref()
-            .map(|(kid, key)| ExternalAccountKey::new(kid.clone(), key));
-        let new_account = NewAccount {
-            contact: &contact_refs,
-            terms_of_service_agreed: true,
-            only_return_existing: false,
+        let mut credentials = parse_credentials(credentials_json)?;
+        let key = AccountKey::from_b64(field(&credentials, "key_pkcs8").unwrap_or_default())?;
+        let mut session =
+            Session::open(&request.directory_url, request.ca_bundle_pem.as_deref()).await?;
+        if let Some(profile) = &request.profile
+            && !session.profiles.contains(profile)
+        {
+            return Err(AcmeError::BadInput(if session.profiles.is_empty() {
+                format!("the CA offers no certificate profiles, so {profile:?} cannot be ordered")
+            } else {
+                format!(
+                    "the CA does not offer the profile {profile:?}; it offers: {}",
+                    session.profiles.join(", ")
+                )
+            }));
+        }
+        let existing = if resume {
+            session.find_account(&key).await?
+        } else {
+            None
         };
-        let (inner, credentials) = retry_bad_nonce!(
-            builder(&request.directory_url, request.ca_bundle_pem.as_deref())?
-                .create(&new_account, request.directory_url.clone(), eab.as_ref())
-                .await
+        let found_again = existing.is_some();
+        let url = match existing {
+            Some(url) => url,
+            None => {
+                let contacts: Vec<String> = request
+                    .emails
+                    .iter()
+                    .map(|e| format!("mailto:{e}"))
+                    .collect();
+                let eab = request
+                    .eab
+                    .as_ref()
+                    .map(|(kid, mac)| (kid.as_str(), mac.as_slice()));
+                session.new_account(&key, &contacts, eab).await?
+            }
+        };
+        // The CA has the account now: whatever fails from here must not
+        // read as a refusal (the caller would forget the stored key).
+        let registered_but = |e: AcmeError| AcmeError::Connection {
+            directory: request.directory_url.clone(),
+            reason: format!("the account {url} exists at the CA, but {e}"),
+        };
+        credentials.set("id", url.as_str().into());
+        let json = credentials_bytes(&credentials).map_err(registered_but)?;
+        let account = AcmeAccount::restore(
+            &json,
+            &request.directory_url,
+            request.ca_bundle_pem.as_deref(),
         )
-        .map_err(|e| AcmeError::from_client(&request.directory_url, e))?;
-        let json = credentials_json(&credentials)?;
-        Ok((
-            AcmeAccount {
-                inner,
-                directory_url: request.directory_url.clone(),
-                credentials_json: std::sync::Arc::new(json.clone()),
-                ca_bundle_pem: request.ca_bundle_pem.clone(),
-            },
-            json,
-        ))
+        .await
+        .map_err(registered_but)?;
+        Ok(Registered {
+            account,
+            credentials_json: json,
+            found_again,
+        })
     }
 
     /// Restore an account from its stored credentials.
@@ -294,12 +332,22 @@ impl AcmeAccount {
         Ok(None)
     }
 
-    /// Replace the account key (RFC 8555 §7.3.5); returns the new credentials.
-    pub async fn rollover(&mut self) -> Result<Zeroizing<Vec<u8>>, AcmeError> {
-        let credentials = retry_bad_nonce!(self.inner.update_key().await)
-            .map_err(|e| AcmeError::from_client(&self.directory_url, e))?;
-        let json = credentials_json(&credentials)?;
-        self.credentials_json = std::sync::Arc::new(json.clone());
+    /// Switch the account at the CA to the pending key of `pending_json`
+    /// (from [`with_pending_key`], stored before this call) (RFC 8555
+    /// §7.3.5); returns the credentials to store, with the new key in use.
+    pub async fn rollover(&mut self, pending_json: &[u8]) -> Result<Zeroizing<Vec<u8>>, AcmeError> {
+        let current = parse_credentials(&self.credentials_json)?;
+        let old = AccountKey::from_b64(field(&current, "key_pkcs8").unwrap_or_default())?;
+        let mut pending = parse_credentials(pending_json)?;
+        let new = AccountKey::from_b64(field(&pending, PENDING_KEY).ok_or_else(|| {
+            AcmeError::BadInput("no pending account key to roll over to".into())
+        })?)?;
+        let mut session = Session::open(&self.directory_url, self.ca_bundle_pem.as_deref()).await?;
+        session.key_change(self.url(), &old, &new).await?;
+        promote_pending(&mut pending);
+        let json = credentials_bytes(&pending)?;
+        *self =
+            AcmeAccount::restore(&json, &self.directory_url, self.ca_bundle_pem.as_deref()).await?;
         Ok(json)
     }
 
@@ -323,10 +371,113 @@ impl AcmeAccount {
     }
 }
 
-fn credentials_json(credentials: &AccountCredentials) -> Result<Zeroizing<Vec<u8>>, AcmeError> {
-    serde_json::to_vec(credentials)
-        .map(Zeroizing::new)
-        .map_err(|e| AcmeError::BadInput(format!("cannot encode account credentials: {e}")))
+/// The stored-credentials field holding a rollover's new key until the CA
+/// is known to use it.
+const PENDING_KEY: &str = "pending_key_pkcs8";
+/// When that key was made (Unix seconds).
+const PENDING_SINCE: &str = "pending_since";
+/// A rollover started less than this long ago may still be in flight: its
+/// pending key is kept even though the CA still takes the current key.
+const PENDING_GRACE_SECS: i64 = 600;
+
+/// An account [`AcmeAccount::register`] registered or found again.
+#[derive(Debug)]
+pub struct Registered {
+    /// The account, ready for use.
+    pub account: AcmeAccount,
+    /// Its final credentials (with the account URL), to store.
+    pub credentials_json: Zeroizing<Vec<u8>>,
+    /// The CA already had this key's account: an interrupted registration
+    /// was resumed.
+    pub found_again: bool,
+}
+
+/// Credentials for an account not registered yet: a new key and the
+/// directory, with no account URL. Seal them into the store before
+/// [`AcmeAccount::register`] shows the key to the CA.
+pub fn new_account_credentials(directory_url: &str) -> Result<Zeroizing<Vec<u8>>, AcmeError> {
+    let key = AccountKey::generate()?;
+    let mut credentials = Credentials::default();
+    credentials.set("id", "".into());
+    credentials.set("key_pkcs8", key.to_b64().as_str().into());
+    credentials.set("directory", directory_url.into());
+    credentials_bytes(&credentials)
+}
+
+/// The credentials with a new key pending for a rollover, to store before
+/// [`AcmeAccount::rollover`] asks the CA. A pending key already there is
+/// kept: an interrupted rollover may have been switching to it.
+pub fn with_pending_key(
+    credentials_json: &[u8],
+    now: i64,
+) -> Result<Zeroizing<Vec<u8>>, AcmeError> {
+    let mut credentials = parse_credentials(credentials_json)?;
+    if field(&credentials, PENDING_KEY).is_none() {
+        let key = AccountKey::generate()?;
+        credentials.set(PENDING_KEY, key.to_b64().as_str().into());
+    }
+    credentials.set(PENDING_SINCE, now.into());
+    credentials_bytes(&credentials)
+}
+
+/// Finish what an interrupted rollover left: when the credentials hold a
+/// pending key, ask the CA which key it takes. Returns the credentials to
+/// store and what happened, or `None` when nothing is to change (no pending
+/// key, or a rollover started moments ago that may still be running).
+pub async fn settle_pending_key(
+    credentials_json: &[u8],
+    directory_url: &str,
+    ca_bundle_pem: Option<&str>,
+    now: i64,
+) -> Result<Option<(Zeroizing<Vec<u8>>, String)>, AcmeError> {
+    let mut credentials = parse_credentials(credentials_json)?;
+    let Some(pending) = field(&credentials, PENDING_KEY) else {
+        return Ok(None);
+    };
+    let pending = AccountKey::from_b64(pending)?;
+    let current = AccountKey::from_b64(field(&credentials, "key_pkcs8").unwrap_or_default())?;
+    let url = field(&credentials, "id").unwrap_or_default().to_owned();
+    let since = credentials
+        .get(PENDING_SINCE)
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    let mut session = Session::open(directory_url, ca_bundle_pem).await?;
+    if session.find_account(&current).await?.is_some() {
+        if now - since < PENDING_GRACE_SECS {
+            return Ok(None);
+        }
+        credentials.unset(PENDING_KEY);
+        credentials.unset(PENDING_SINCE);
+        return Ok(Some((
+            credentials_bytes(&credentials)?,
+            "an interrupted key rollover had not reached the CA: the current key stays in use"
+                .into(),
+        )));
+    }
+    match session.find_account(&pending).await? {
+        Some(found) if found == url => {
+            promote_pending(&mut credentials);
+            Ok(Some((
+                credentials_bytes(&credentials)?,
+                "an interrupted key rollover had switched the key at the CA: the new key is now in use"
+                    .into(),
+            )))
+        }
+        Some(found) => Err(AcmeError::Problem(format!(
+            "the CA holds the pending rollover key for another account ({found}, not {url}): the account key cannot be recovered automatically"
+        ))),
+        None => Err(AcmeError::Problem(format!(
+            "the CA knows neither the current nor the pending key of account {url}: it may have been deactivated or removed at the CA; register a new account"
+        ))),
+    }
+}
+
+/// Make the pending key the account key.
+fn promote_pending(credentials: &mut Credentials) {
+    if let Some(key) = credentials.remove(PENDING_KEY) {
+        credentials.set("key_pkcs8", key);
+    }
+    credentials.unset(PENDING_SINCE);
 }
 
 #[cfg(test)]

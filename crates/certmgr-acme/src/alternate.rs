@@ -23,7 +23,7 @@ struct Credentials {
     key_pkcs8: String,
 }
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// A minimal ACME client for POST-as-GET with the account key (ES256, the key
 /// type instant-acme creates).
@@ -150,14 +150,14 @@ impl Fetcher {
     }
 }
 
-fn header(headers: &hyper::HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn header(headers: &hyper::HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }
 
-fn https_client(ca_bundle_pem: Option<&str>) -> Result<HttpsClient, String> {
+pub(crate) fn https_client(ca_bundle_pem: Option<&str>) -> Result<HttpsClient, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
@@ -182,11 +182,11 @@ fn https_client(ca_bundle_pem: Option<&str>) -> Result<HttpsClient, String> {
         .with_tls_config(config)
         .https_only()
         .enable_http1()
-        .build();
+        .wrap_connector(crate::http::tcp_connector());
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
-async fn send(
+pub(crate) async fn send(
     client: &HttpsClient,
     method: hyper::Method,
     url: &str,

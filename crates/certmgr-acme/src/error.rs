@@ -65,6 +65,19 @@ pub enum AcmeError {
         /// Its last status.
         status: String,
     },
+    /// A phase of an order ran past its time limit (a DNS provider or the CA
+    /// not answering); the answers published were withdrawn.
+    #[error(
+        "the order at {url} ran past the {limit} limit on its {phase} and was stopped; certmgr retries after its backoff: check the DNS account's provider and propagation, or the CA's status"
+    )]
+    Deadline {
+        /// `challenge phase`, or `issuance as a whole`.
+        phase: &'static str,
+        /// The limit, in words.
+        limit: String,
+        /// The order URL.
+        url: String,
+    },
     /// Publishing or withdrawing a challenge answer failed (DNS provider,
     /// script, store); the message names the account and what it said.
     #[error("{0}")]

@@ -2,19 +2,19 @@
 //!
 //! With `CERTMGR_FAILPOINT=<name>` in the environment, the process prints
 //! `failpoint <name> reached` on stderr when it gets there and then stops
-//! making progress until it is killed. Crash-safety tests use this to kill an
+//! making progress until it is killed (the rest of the process runs on). Crash-safety tests use this to kill an
 //! issuance at an exact step and check that the next run completes it. Without
 //! the variable a failpoint costs one environment lookup.
 
 /// The environment variable that names the failpoint to stop at.
 pub const FAILPOINT_ENV: &str = "CERTMGR_FAILPOINT";
 
-/// Stop here forever if `CERTMGR_FAILPOINT` names this point.
-pub fn failpoint(name: &str) {
+/// Stop here forever if `CERTMGR_FAILPOINT` names this point. Only this
+/// task stops: the runtime's other work (the process's heartbeat, servers)
+/// goes on, as it would while an issuance waits on a slow CA.
+pub async fn failpoint(name: &str) {
     if std::env::var(FAILPOINT_ENV).is_ok_and(|wanted| wanted == name) {
         eprintln!("failpoint {name} reached");
-        loop {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
-        }
+        std::future::pending::<()>().await;
     }
 }

@@ -55,7 +55,11 @@ impl DeadlineClient {
                 builder.with_tls_config(config)
             }
         };
-        let connector = builder.https_only().enable_http1().enable_http2().build();
+        let connector = builder
+            .https_only()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(tcp_connector());
         Ok(DeadlineClient {
             inner: Client::builder(TokioExecutor::new()).build(connector),
             limit,
@@ -83,6 +87,16 @@ impl HttpClient for DeadlineClient {
             }
         })
     }
+}
+
+/// The TCP connector under the TLS one, with Nagle's algorithm off: an ACME
+/// request is small and written in more than one piece, and waiting for the
+/// server's delayed ACK before sending the rest cost 40 ms per request.
+pub(crate) fn tcp_connector() -> HttpConnector {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    http
 }
 
 #[cfg(test)]

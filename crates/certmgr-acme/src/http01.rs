@@ -1,5 +1,6 @@
 //! The built-in HTTP-01 responder (RFC 8555 §8.3): answers
-//! `GET /.well-known/acme-challenge/<token>` with the key authorization.
+//! `GET /.well-known/acme-challenge/<token>` with the key authorization,
+//! within the bounds of [`crate::listener`] (header timeout, connection caps).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use axum::routing::get;
 use tokio::task::JoinHandle;
 
 use crate::AcmeError;
+use crate::listener::{self, ListenerLimits};
 
 /// The tokens being answered, shared between the order flow and the responder.
 #[derive(Debug, Clone, Default)]
@@ -48,9 +50,19 @@ pub struct Http01Responder {
 }
 
 impl Http01Responder {
-    /// Listen on `address` and answer the tokens in `tokens`.
+    /// Listen on `address` and answer the tokens in `tokens`, within
+    /// [`ListenerLimits::fitting`] (room for this and a TLS-ALPN-01 responder).
     pub async fn start(address: SocketAddr, tokens: Http01Tokens) -> Result<Self, AcmeError> {
-        let listener =
+        Self::start_with_limits(address, tokens, ListenerLimits::fitting(2)).await
+    }
+
+    /// [`Http01Responder::start`] with other bounds.
+    pub async fn start_with_limits(
+        address: SocketAddr,
+        tokens: Http01Tokens,
+        limits: ListenerLimits,
+    ) -> Result<Self, AcmeError> {
+        let socket =
             tokio::net::TcpListener::bind(address)
                 .await
                 .map_err(|e| AcmeError::Listen {
@@ -58,12 +70,16 @@ impl Http01Responder {
                     challenge: "http-01",
                     reason: e.to_string(),
                 })?;
-        let address = listener.local_addr().unwrap_or(address);
-        let task = tokio::spawn(async move {
-            // The server only ends when the task is aborted; an accept error is
-            // logged by axum and the loop goes on.
-            let _ = axum::serve(listener, router(tokens)).await;
-        });
+        let address = socket.local_addr().unwrap_or(address);
+        let router = router(tokens);
+        let name = format!("HTTP-01 responder on {address}");
+        let shared = limits.clone();
+        // The server only ends when the task is aborted.
+        let task = tokio::spawn(listener::serve(socket, limits, name, move |stream| {
+            let router = router.clone();
+            let limits = shared.clone();
+            async move { listener::serve_http(stream, router, &limits).await }
+        }));
         Ok(Http01Responder { address, task })
     }
 

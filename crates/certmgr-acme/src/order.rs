@@ -17,6 +17,48 @@ use crate::{AcmeAccount, AcmeError, Http01Tokens, TlsAlpnCertificates, failpoint
 
 /// How long to wait for validation and for the certificate.
 const ORDER_TIMEOUT: Duration = Duration::from_secs(90);
+/// The first wait before asking the CA again about an order; each further
+/// wait is 1.5 times longer (10 ms, 15, 22, ... about 20 polls in 90 s).
+const FIRST_POLL: Duration = Duration::from_millis(10);
+/// Longest time withdrawing an order's answers may take once the order is
+/// over (done, failed or out of time). Records a cleanup could not remove in
+/// time stay in the TXT journal, and the next run removes them.
+pub const CLEANUP_LIMIT: Duration = Duration::from_secs(120);
+
+/// Time limits of one order, so that a stuck DNS provider, a propagation
+/// that never completes or a CA that keeps an order `processing` fails this
+/// order instead of stalling the run.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    /// Longest challenge phase: publishing every answer (DNS records and
+    /// their propagation included) and the CA's validation.
+    pub challenge: Duration,
+    /// The limit of the whole issuance, for messages.
+    pub order: Duration,
+    /// When the whole issuance must be over (its start plus `order`).
+    pub order_until: tokio::time::Instant,
+}
+
+impl Deadlines {
+    /// Limits for an issuance starting now.
+    pub fn starting_now(challenge: Duration, order: Duration) -> Deadlines {
+        Deadlines {
+            challenge,
+            order,
+            order_until: tokio::time::Instant::now() + order,
+        }
+    }
+}
+
+/// A duration in words for messages: "15 min", "90 s".
+pub fn human_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{secs} s")
+    }
+}
 /// What to order.
 #[derive(Debug, Clone)]
 pub struct OrderRequest<'a> {
@@ -157,34 +199,60 @@ impl AcmeOrder {
     }
 
     /// Drive the order to a certificate from whatever state it is in:
-    /// answer pending authorizations, finalize with `csr_der`, download.
+    /// answer pending authorizations, finalize with `csr_der`, download;
+    /// within `deadlines` (a phase that runs out of time fails the order
+    /// with [`AcmeError::Deadline`]). The answers published are withdrawn
+    /// whatever happened, within [`CLEANUP_LIMIT`].
     pub async fn complete<S: ChallengeSolver>(
         &mut self,
         account: &AcmeAccount,
         csr_der: &[u8],
         challenge: ChallengeKind,
         solver: &S,
+        deadlines: &Deadlines,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<IssuedChain, AcmeError> {
         let mut presented = Vec::new();
-        let result = self
-            .drive(
+        let url = self.inner.url().to_owned();
+        let driven = tokio::time::timeout_at(
+            deadlines.order_until,
+            self.drive(
                 account,
                 csr_der,
                 challenge,
                 solver,
                 &mut presented,
+                deadlines.challenge,
                 progress,
-            )
-            .await;
+            ),
+        )
+        .await;
+        let result = driven.unwrap_or_else(|_| {
+            Err(AcmeError::Deadline {
+                phase: "issuance as a whole",
+                limit: human_duration(deadlines.order),
+                url,
+            })
+        });
         // Withdraw every answer, whatever happened; a failed cleanup is not
-        // worth failing an issued certificate for.
-        for answer in &presented {
-            let _ = solver.cleanup(answer).await;
+        // worth failing an issued certificate for. What is not withdrawn in
+        // time stays journalled for the next run.
+        let withdraw = async {
+            for answer in &presented {
+                let _ = solver.cleanup(answer).await;
+            }
+        };
+        if tokio::time::timeout(CLEANUP_LIMIT, withdraw).await.is_err() {
+            progress(&format!(
+                "withdrawing the answers took over {}: the next run removes what is left",
+                human_duration(CLEANUP_LIMIT)
+            ));
         }
         result
     }
 
+    // The whole context of one order; `complete` is the entry point.
+    #[allow(clippy::too_many_arguments)]
     async fn drive<S: ChallengeSolver>(
         &mut self,
         account: &AcmeAccount,
@@ -192,70 +260,94 @@ impl AcmeOrder {
         challenge: ChallengeKind,
         solver: &S,
         presented: &mut Vec<ChallengeAnswer>,
+        challenge_limit: Duration,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<IssuedChain, AcmeError> {
         let directory = account.directory_url.clone();
         let client_error = |e| AcmeError::from_client(&directory, e);
+        // Ask again soon, then less and less often: a CA that validates or
+        // signs in milliseconds is seen at once, a slow one is not hammered
+        // (its Retry-After wins when it sends one).
         let retries = RetryPolicy::new()
-            .initial_delay(Duration::from_millis(100))
+            .initial_delay(FIRST_POLL)
             .backoff(1.5)
             .timeout(ORDER_TIMEOUT);
         let url = self.inner.url().to_owned();
         let mut readied: HashSet<String> = HashSet::new();
+        // The challenge phase's clock starts when the order is first found pending.
+        let mut challenge_until: Option<tokio::time::Instant> = None;
         loop {
             match self.inner.state().status {
                 OrderStatus::Pending => {
-                    if !present(
-                        &mut self.inner,
-                        challenge,
-                        solver,
-                        presented,
-                        &mut readied,
-                        progress,
+                    let until = *challenge_until
+                        .get_or_insert_with(|| tokio::time::Instant::now() + challenge_limit);
+                    let phase = tokio::time::timeout_at(
+                        until,
+                        challenge_phase(
+                            &mut self.inner,
+                            challenge,
+                            solver,
+                            presented,
+                            &mut readied,
+                            &retries,
+                            progress,
+                        ),
                     )
-                    .await?
-                    {
-                        // A request failed for a bad nonce mid-way: look again.
-                        retry_bad_nonce!(self.inner.refresh().await.map(|_| ()))
-                            .map_err(client_error)?;
-                        continue;
-                    }
-                    failpoint("challenges-ready");
-                    match self.inner.poll_ready(&retries).await {
-                        Ok(OrderStatus::Invalid) => {
+                    .await
+                    .map_err(|_| AcmeError::Deadline {
+                        phase: "challenge phase",
+                        limit: human_duration(challenge_limit),
+                        url: url.clone(),
+                    })?;
+                    match phase? {
+                        Phase::Restart => {
+                            // A request failed for a bad nonce mid-way: look again.
+                            retry_bad_nonce!(self.inner.refresh().await.map(|_| ()))
+                                .map_err(client_error)?;
+                            continue;
+                        }
+                        Phase::Polled(Ok(OrderStatus::Invalid)) => {
                             return Err(validation_failure(&mut self.inner, &directory).await);
                         }
-                        Ok(_) => {}
-                        Err(instant_acme::Error::Api(problem)) if is_bad_nonce(&problem) => {}
-                        Err(instant_acme::Error::Api(_)) => {
+                        Phase::Polled(Ok(_)) => {}
+                        Phase::Polled(Err(instant_acme::Error::Api(problem)))
+                            if is_bad_nonce(&problem) => {}
+                        Phase::Polled(Err(instant_acme::Error::Api(_))) => {
                             return Err(validation_failure(&mut self.inner, &directory).await);
                         }
-                        Err(instant_acme::Error::Timeout(_)) => {
+                        Phase::Polled(Err(instant_acme::Error::Timeout(_))) => {
                             return Err(AcmeError::Timeout {
                                 url,
                                 status: "pending".into(),
                             });
                         }
-                        Err(other) => return Err(client_error(other)),
+                        Phase::Polled(Err(other)) => return Err(client_error(other)),
                     }
                 }
                 OrderStatus::Ready => {
                     progress("all authorizations valid");
-                    failpoint("authorized");
+                    failpoint("authorized").await;
                     retry_bad_nonce!(self.inner.finalize_csr(csr_der).await)
                         .map_err(client_error)?;
                     progress("order finalized");
-                    failpoint("finalized");
+                    failpoint("finalized").await;
                 }
                 OrderStatus::Processing | OrderStatus::Valid => {
-                    let pem = retry_bad_nonce!(self.inner.poll_certificate(&retries).await)
-                        .map_err(|e| match e {
-                            instant_acme::Error::Timeout(_) => AcmeError::Timeout {
-                                url: url.clone(),
-                                status: "processing".into(),
-                            },
-                            other => client_error(other),
-                        })?;
+                    // Often signed by the time the finalization is answered:
+                    // fetch it at once, poll only while it is still processing.
+                    let ready =
+                        retry_bad_nonce!(self.inner.certificate().await).map_err(client_error)?;
+                    let pem = match ready {
+                        Some(pem) => pem,
+                        None => retry_bad_nonce!(self.inner.poll_certificate(&retries).await)
+                            .map_err(|e| match e {
+                                instant_acme::Error::Timeout(_) => AcmeError::Timeout {
+                                    url: url.clone(),
+                                    status: "processing".into(),
+                                },
+                                other => client_error(other),
+                            })?,
+                    };
                     let certs_der = parse_chain(&pem)?;
                     progress(&format!(
                         "certificate downloaded ({} certificates in the chain)",
@@ -313,6 +405,31 @@ fn challenge_type(kind: ChallengeKind) -> ChallengeType {
         ChallengeKind::TlsAlpn01 => ChallengeType::TlsAlpn01,
         ChallengeKind::Dns01 => ChallengeType::Dns01,
     }
+}
+
+/// How one pass of the challenge phase ended.
+enum Phase {
+    /// A request failed for a bad nonce: refresh the order and start again.
+    Restart,
+    /// Every answer is published and readied; the CA's validation ended so.
+    Polled(Result<OrderStatus, instant_acme::Error>),
+}
+
+/// Publish every answer, tell the CA, and wait for its validation.
+async fn challenge_phase<S: ChallengeSolver>(
+    order: &mut instant_acme::Order,
+    challenge: ChallengeKind,
+    solver: &S,
+    presented: &mut Vec<ChallengeAnswer>,
+    readied: &mut HashSet<String>,
+    retries: &RetryPolicy,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Phase, AcmeError> {
+    if !present(order, challenge, solver, presented, readied, progress).await? {
+        return Ok(Phase::Restart);
+    }
+    failpoint("challenges-ready").await;
+    Ok(Phase::Polled(order.poll_ready(retries).await))
 }
 
 /// Publish the answer for every pending authorization and tell the CA about

@@ -1,7 +1,8 @@
 //! The built-in TLS-ALPN-01 responder (RFC 8737): during validation it presents,
 //! for the name in the SNI, a self-signed certificate carrying the
 //! `acmeIdentifier` extension with the SHA-256 of the key authorization, on a
-//! connection that negotiated ALPN `acme-tls/1`.
+//! connection that negotiated ALPN `acme-tls/1`. Connections are bounded by
+//! [`crate::listener`] (handshake timeout, connection caps).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -16,6 +17,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::AcmeError;
+use crate::listener::{self, ListenerLimits};
 
 /// The ALPN protocol name of RFC 8737.
 const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
@@ -149,10 +151,20 @@ pub struct TlsAlpnResponder {
 }
 
 impl TlsAlpnResponder {
-    /// Listen on `address` and present the certificates in `certificates`.
+    /// Listen on `address` and present the certificates in `certificates`,
+    /// within [`ListenerLimits::fitting`] (room for this and an HTTP-01 responder).
     pub async fn start(
         address: SocketAddr,
         certificates: TlsAlpnCertificates,
+    ) -> Result<Self, AcmeError> {
+        Self::start_with_limits(address, certificates, ListenerLimits::fitting(2)).await
+    }
+
+    /// [`TlsAlpnResponder::start`] with other bounds.
+    pub async fn start_with_limits(
+        address: SocketAddr,
+        certificates: TlsAlpnCertificates,
+        limits: ListenerLimits,
     ) -> Result<Self, AcmeError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut config = ServerConfig::builder_with_provider(provider)
@@ -162,7 +174,7 @@ impl TlsAlpnResponder {
             .with_cert_resolver(Arc::new(Resolver(certificates)));
         config.alpn_protocols = vec![ACME_TLS_ALPN.to_vec()];
         let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener =
+        let socket =
             tokio::net::TcpListener::bind(address)
                 .await
                 .map_err(|e| AcmeError::Listen {
@@ -170,21 +182,20 @@ impl TlsAlpnResponder {
                     challenge: "tls-alpn-01",
                     reason: e.to_string(),
                 })?;
-        let address = listener.local_addr().unwrap_or(address);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    // The handshake is the whole validation; nothing is exchanged after it.
-                    if let Ok(mut tls) = acceptor.accept(stream).await {
-                        let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
-                    }
-                });
+        let address = socket.local_addr().unwrap_or(address);
+        let name = format!("TLS-ALPN-01 responder on {address}");
+        let handshake_timeout = limits.handshake_timeout;
+        // The server only ends when the task is aborted.
+        let task = tokio::spawn(listener::serve(socket, limits, name, move |stream| {
+            let acceptor = acceptor.clone();
+            async move {
+                // The handshake is the whole validation; nothing is exchanged after it.
+                let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
+                if let Ok(Ok(mut tls)) = handshake.await {
+                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+                }
             }
-        });
+        }));
         Ok(TlsAlpnResponder { address, task })
     }
 
@@ -203,6 +214,43 @@ impl Drop for TlsAlpnResponder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_stalled_client_hello_is_cut_off() {
+        use std::time::{Duration, Instant};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let limits = ListenerLimits {
+            handshake_timeout: Duration::from_millis(300),
+            ..ListenerLimits::default()
+        };
+        let responder = TlsAlpnResponder::start_with_limits(
+            "127.0.0.1:0".parse().unwrap(),
+            TlsAlpnCertificates::default(),
+            limits,
+        )
+        .await
+        .unwrap();
+        let started = Instant::now();
+        let mut stream = tokio::net::TcpStream::connect(responder.address())
+            .await
+            .unwrap();
+        // A TLS record header announcing a 512-byte ClientHello, then silence.
+        stream
+            .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+            .await
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            while !matches!(stream.read(&mut buf).await, Ok(0) | Err(_)) {}
+        });
+        closed.await.expect("the responder closes the connection");
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_millis(1500),
+            "closed after {waited:?}"
+        );
+    }
 
     #[test]
     fn sni_names_round_trip() {

@@ -34,4 +34,4 @@ pub use model::{
     PendingOrder, ServerRecord, TrustAnchorRecord, TxtJournalEntry, VersionSource,
 };
 pub use seal::{MASTER_KEY_ENV, MASTER_KEY_LEN, MasterKey};
-pub use store::{Backend, Store};
+pub use store::{Backend, InstanceRecord, Store};

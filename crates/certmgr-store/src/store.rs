@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use certmgr_core::{ChallengeKind, Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
+use certmgr_core::{ChallengeKind, Health, KeyFamily, KeySpec, Status};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use zeroize::Zeroizing;
@@ -15,15 +15,14 @@ use crate::model::{
 };
 use crate::{MasterKey, StoreError};
 
-macro_rules! credential_select {
-    () => {
-        "SELECT c.id, c.name, c.hostnames, c.key_specs, c.issuer, c.status, \
-    c.health, c.last_error, c.validity_days, c.renew_before_days, c.challenge, c.profile, c.preferred_chain, c.dns_account, c.challenge_alias, c.renew_at, \
-    c.ari_next_check, c.failure_count, c.next_attempt_at, c.current_version, c.created_at, \
-    c.updated_at, (SELECT MIN(k.not_after) FROM credential_keys k \
-    WHERE k.credential_id = c.id AND k.version = c.current_version) AS not_after FROM credentials c"
-    };
-}
+#[path = "acme_pending.rs"]
+mod acme_pending;
+#[path = "credential_rows.rs"]
+mod credential_rows;
+#[path = "instances.rs"]
+mod instances;
+
+pub use instances::InstanceRecord;
 
 macro_rules! key_select {
     () => {
@@ -233,7 +232,9 @@ impl Store {
 
     /// The credential named `name`.
     pub async fn credential(&self, name: &str) -> Result<CredentialRecord, StoreError> {
-        let row = sqlx::query(concat!(credential_select!(), " WHERE c.name = $1"))
+        let sql = format!("{} WHERE c.name = $1", credential_rows::select_sql());
+        // Built from constants; the name is bound.
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(name)
             .fetch_optional(&self.pool)
             .await?
@@ -242,14 +243,6 @@ impl Store {
                 name: name.to_owned(),
             })?;
         credential_from_row(&row)
-    }
-
-    /// Every credential, by name.
-    pub async fn list_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
-        let rows = sqlx::query(concat!(credential_select!(), " ORDER BY c.name"))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(credential_from_row).collect()
     }
 
     /// Delete a credential with its versions (its events stay, for the record).
@@ -793,46 +786,6 @@ impl Store {
     }
 
     // ----- orders in flight and the issuance lease ------------------------------
-
-    /// Take the credential's issuance lease for `owner` until `ttl_secs` from
-    /// now. Returns `None` when taken, or the current holder when someone else
-    /// holds an unexpired lease. `steal_from` takes it over from that holder
-    /// (the caller has established that the holder is dead).
-    pub async fn take_lease(
-        &self,
-        credential: &CredentialRecord,
-        owner: &str,
-        ttl_secs: i64,
-        steal_from: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
-        let at = now();
-        let mut tx = self.begin_write().await?;
-        let taken = sqlx::query(
-            "UPDATE credentials SET lease_owner = $1, lease_until = $2 WHERE id = $3 AND \
-             (lease_owner IS NULL OR lease_until < $4 OR lease_owner = $1 OR lease_owner = $5)",
-        )
-        .bind(owner)
-        .bind(at + ttl_secs)
-        .bind(&credential.id)
-        .bind(at)
-        .bind(steal_from.unwrap_or(owner))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let holder = if taken == 1 {
-            None
-        } else {
-            sqlx::query("SELECT lease_owner FROM credentials WHERE id = $1")
-                .bind(&credential.id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| row.try_get::<Option<String>, _>("lease_owner"))
-                .transpose()?
-                .flatten()
-        };
-        tx.commit().await?;
-        Ok(holder)
-    }
 
     /// Give the lease back (only if `owner` still holds it).
     pub async fn release_lease(
@@ -1433,38 +1386,7 @@ fn days(value: Option<i64>) -> Option<u32> {
 }
 
 fn credential_from_row(row: &AnyRow) -> Result<CredentialRecord, StoreError> {
-    let hostnames: String = row.try_get("hostnames")?;
-    let key_specs: String = row.try_get("key_specs")?;
-    Ok(CredentialRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        hostnames: serde_json::from_str::<Vec<Hostname>>(&hostnames)
-            .map_err(|_| corrupt("hostnames", &hostnames))?,
-        key_specs: serde_json::from_str::<Vec<KeySpec>>(&key_specs)
-            .map_err(|_| corrupt("key_specs", &key_specs))?,
-        issuer: parse_text::<IssuerRef>(row, "issuer")?,
-        status: parse_text::<Status>(row, "status")?,
-        health: parse_text::<Health>(row, "health")?,
-        last_error: row.try_get("last_error")?,
-        validity_days: days(row.try_get("validity_days")?),
-        renew_before_days: days(row.try_get("renew_before_days")?),
-        challenge: match row.try_get::<Option<String>, _>("challenge")? {
-            Some(text) => Some(text.parse().map_err(|_| corrupt("challenge", &text))?),
-            None => None,
-        },
-        profile: row.try_get("profile")?,
-        preferred_chain: row.try_get("preferred_chain")?,
-        dns_account: row.try_get("dns_account")?,
-        challenge_alias: row.try_get("challenge_alias")?,
-        renew_at: row.try_get("renew_at")?,
-        ari_next_check: row.try_get("ari_next_check")?,
-        failure_count: u32::try_from(row.try_get::<i64, _>("failure_count")?).unwrap_or(u32::MAX),
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        current_version: row.try_get("current_version")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        not_after: row.try_get("not_after")?,
-    })
+    credential_rows::CredentialColumns::from_row(row)?.into_record()
 }
 
 fn key_version_from_row(row: &AnyRow) -> Result<KeyVersion, StoreError> {

@@ -357,3 +357,52 @@ async fn dns_accounts_seal_their_parameters_and_the_journal_keeps_captures() {
         "API tokens are sealed"
     );
 }
+
+#[tokio::test]
+async fn the_listing_reads_what_a_single_read_reads_in_name_order() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    for name in ["zeta", "alpha", "mid-\"quoted\"", "Beta"] {
+        store
+            .create_credential(&new_credential(name))
+            .await
+            .unwrap();
+    }
+    let with_cert = store.credential("alpha").await.unwrap();
+    store
+        .add_version(
+            &with_cert,
+            VersionSource::Import,
+            &[NewKeyVersion {
+                spec: KeySpec::EcdsaP256,
+                pkcs8_der: b"key",
+                certificate: Some(certificate(7)),
+            }],
+            &Outcome {
+                status: Status::Failed,
+                health: Health::Error,
+                last_error: Some("line one\nline \"two\" ü".into()),
+            },
+            ("imported", "first"),
+        )
+        .await
+        .unwrap();
+    let listed = store.list_credentials().await.unwrap();
+    let names: Vec<&str> = listed.iter().map(|c| c.name.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted, "ordered by name");
+    assert_eq!(listed.len(), 4);
+    for listed in &listed {
+        let single = store.credential(&listed.name).await.unwrap();
+        // Every field, through Debug (the record has no PartialEq).
+        assert_eq!(format!("{listed:?}"), format!("{single:?}"));
+    }
+    let alpha = listed.iter().find(|c| c.name == "alpha").unwrap();
+    assert_eq!(alpha.not_after, Some(1_800_000_000));
+    assert_eq!(
+        alpha.last_error.as_deref(),
+        Some("line one\nline \"two\" ü")
+    );
+    assert_eq!(alpha.key_specs, vec![KeySpec::EcdsaP256, KeySpec::Rsa2048]);
+}

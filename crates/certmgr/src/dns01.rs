@@ -17,8 +17,6 @@ use serde::{Deserialize, Serialize};
 
 /// TTL of challenge records (providers raise it to their minimum).
 const CHALLENGE_TTL: u32 = 60;
-/// Journal entries of live processes older than this are taken as abandoned.
-const ABANDONED_SECS: i64 = 15 * 60;
 /// How often the propagation check asks each authoritative server.
 const PROPAGATION_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -466,15 +464,6 @@ async fn named_account(
     Ok((account, zone))
 }
 
-/// The `host:pid` that owns journal entries made by this process.
-fn owner() -> String {
-    format!(
-        "{}:{}",
-        crate::commands::acme_issue::host_name(),
-        std::process::id()
-    )
-}
-
 /// Values certmgr wants on `record_name` right now, from the journal.
 async fn wanted_values(store: &Store, record_name: &str) -> Result<Vec<String>, AcmeError> {
     Ok(store
@@ -528,7 +517,9 @@ pub async fn present(
             &zone,
             &record_name,
             &answer.dns_value,
-            &owner(),
+            crate::instance::join(store)
+                .await
+                .map_err(|e| AcmeError::Solver(e.to_string()))?,
         )
         .await
         .map_err(failed)?;
@@ -686,23 +677,25 @@ async fn remove(store: &Store, entry: &TxtJournalEntry) -> Result<(), AcmeError>
     store.remove_txt_journal(&entry.id).await.map_err(failed)
 }
 
-/// Remove the records a dead process (or an abandoned run) left behind.
-/// Returns how many were removed; failures stay journalled for the next run.
+/// Remove the records a dead process left behind (one whose registration
+/// expired, see `crate::instance`). Returns how many were removed; failures
+/// stay journalled for the next run.
 pub async fn cleanup_stale(store: &Store) -> usize {
     let Ok(journal) = store.txt_journal().await else {
         return 0;
     };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let host = crate::commands::acme_issue::host_name();
+    // Entries of a live process (this one or another, anywhere) are its own
+    // business; those of a dead one (its registration expired) are ours.
+    let Ok(live) = store.live_instances().await else {
+        return 0;
+    };
     let mut removed = 0;
     for entry in journal {
-        let owner_dead = entry.owner.as_deref().is_none_or(|owner| {
-            owner.rsplit_once(':').is_some_and(|(h, pid)| {
-                h == host && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            })
-        });
-        let abandoned = now - entry.created_at > ABANDONED_SECS;
-        if (owner_dead || abandoned) && remove(store, &entry).await.is_ok() {
+        let owner_dead = entry
+            .owner
+            .as_deref()
+            .is_none_or(|owner| !live.contains(owner));
+        if owner_dead && remove(store, &entry).await.is_ok() {
             removed += 1;
         }
     }

@@ -8,6 +8,7 @@ mod dns01;
 mod error;
 mod hardening;
 mod input;
+mod instance;
 mod output;
 mod server;
 mod solver;

@@ -11,6 +11,11 @@
 //!   and `certmgr renew` in other processes publish their answers for it
 //!   instead of binding the ports themselves.
 //! - Renews what is due every `--renew-interval` seconds (the scheduler).
+//!
+//! Both listeners are bounded by [`certmgr_acme::listener`]: header and TLS
+//! handshake timeouts, a deadline per connection, caps on connections in all
+//! and per client, and backoff when `accept` fails (out of file descriptors),
+//! so slow or idle clients cannot keep validators and `/healthz` out.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,10 +26,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use certmgr_acme::listener::{self, ListenerLimits};
 use certmgr_acme::{ACME_TLS_ALPN_PROTOCOL, Solvers, identifier_from_sni, validation_certificate};
 use certmgr_store::{ServerRecord, Store};
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -69,23 +73,50 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
         .map_err(|e| listen_error(options.http_listen, &e))?;
     let http_address = http.local_addr().unwrap_or(options.http_listen);
     let router = router(state.clone());
-    let http_task = tokio::spawn({
-        let router = router.clone();
-        async move {
-            // Ends only when the task is aborted at shutdown.
-            let _ = axum::serve(http, router).await;
-        }
-    });
+    // Both listeners share the process's file descriptors.
+    let limits = ListenerLimits::fitting(1 + usize::from(options.https_listen.is_some()));
+    // Ends only when the task is aborted at shutdown.
+    let http_task = tokio::spawn(listener::serve(
+        http,
+        limits.clone(),
+        format!("server: HTTP-01 on {http_address}"),
+        {
+            let router = router.clone();
+            let limits = limits.clone();
+            move |stream| {
+                let router = router.clone();
+                let limits = limits.clone();
+                async move { listener::serve_http(stream, router, &limits).await }
+            }
+        },
+    ));
     let https = match options.https_listen {
         Some(address) => {
-            let listener = tokio::net::TcpListener::bind(address)
+            let socket = tokio::net::TcpListener::bind(address)
                 .await
                 .map_err(|e| listen_error(address, &e))?;
-            let bound = listener.local_addr().unwrap_or(address);
+            let bound = socket.local_addr().unwrap_or(address);
             let fallback = fallback_config()?;
             Some((
                 bound,
-                tokio::spawn(serve_https(listener, state.clone(), router, fallback)),
+                tokio::spawn(listener::serve(
+                    socket,
+                    limits.clone(),
+                    format!("server: HTTPS on {bound}"),
+                    {
+                        let state = state.clone();
+                        let limits = limits.clone();
+                        move |stream| {
+                            serve_https(
+                                stream,
+                                state.clone(),
+                                router.clone(),
+                                fallback.clone(),
+                                limits.clone(),
+                            )
+                        }
+                    },
+                )),
             ))
         }
         None => None,
@@ -124,6 +155,12 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
             }
         }
     });
+    // The scheduler's leases and journal entries belong to this process's
+    // instance, kept alive for as long as the server runs.
+    let instance = tokio::spawn({
+        let store = store.clone();
+        async move { crate::instance::keep_alive(&store).await }
+    });
     let scheduler = options.renew_interval.map(|secs| {
         let store = store.clone();
         let solvers = solvers.clone();
@@ -148,10 +185,12 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
         task.abort();
     }
     heartbeat.abort();
+    instance.abort();
     http_task.abort();
     if let Some((_, task)) = https {
         task.abort();
     }
+    crate::instance::leave(&store).await;
     store.unregister_server(&registration.id).await?;
     store.close().await;
     Ok(())
@@ -246,50 +285,41 @@ fn fallback_config() -> CliResult<Arc<ServerConfig>> {
     )
 }
 
+/// One connection on the HTTPS port: a TLS-ALPN-01 validation handshake, or
+/// HTTPS with the self-signed certificate. The ClientHello, the lookup of the
+/// answer and the handshake together get [`ListenerLimits::handshake_timeout`].
 async fn serve_https(
-    listener: tokio::net::TcpListener,
+    stream: tokio::net::TcpStream,
     state: AppState,
     router: Router,
     fallback: Arc<ServerConfig>,
+    limits: ListenerLimits,
 ) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let state = state.clone();
-        let router = router.clone();
-        let fallback = fallback.clone();
-        tokio::spawn(async move {
-            let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
-            let Ok(start) = acceptor.await else {
-                return;
-            };
-            let hello = start.client_hello();
-            let wants_acme = hello
-                .alpn()
-                .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN_PROTOCOL));
-            if wants_acme {
-                let Some(sni) = hello.server_name().map(str::to_owned) else {
-                    return;
-                };
-                let Some(config) = alpn_config(&state, &sni).await else {
-                    return;
-                };
-                // The handshake is the whole validation.
-                if let Ok(mut tls) = start.into_stream(config).await {
-                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
-                }
-                return;
-            }
-            let Ok(tls) = start.into_stream(fallback).await else {
-                return;
-            };
-            let service = TowerToHyperService::new(router);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tls), service)
-                .await;
-        });
+    let handshake = async {
+        let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+        let start = acceptor.await.ok()?;
+        let hello = start.client_hello();
+        let wants_acme = hello
+            .alpn()
+            .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN_PROTOCOL));
+        if wants_acme {
+            let sni = hello.server_name()?.to_owned();
+            let config = alpn_config(&state, &sni).await?;
+            return Some((start.into_stream(config).await.ok()?, true));
+        }
+        Some((start.into_stream(fallback).await.ok()?, false))
+    };
+    let Ok(Some((mut tls, validation))) =
+        tokio::time::timeout(limits.handshake_timeout, handshake).await
+    else {
+        return;
+    };
+    if validation {
+        // The handshake is the whole validation.
+        let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+        return;
     }
+    listener::serve_http(tls, router, &limits).await;
 }
 
 /// The TLS-ALPN-01 validation certificate for an SNI name: from this server's

@@ -6,12 +6,16 @@
 //! is contacted, and the order URL is recorded as soon as the CA returns it.
 //! A run that finds such a pending order resumes it (or starts over with the
 //! same key when the CA no longer knows it).
+//!
+//! Deadlines: the challenge phase of each order and the issuance as a whole
+//! are limited ([`crate::commands::issue_limits`]); running out of time is a
+//! failure like any other (backoff, lease released, answers withdrawn).
 
 use std::net::SocketAddr;
 
 use certmgr_acme::{
-    AcmeAccount, AcmeOrder, Http01Responder, OrderRequest, RevocationReason, Solvers,
-    TlsAlpnResponder, failpoint,
+    AcmeAccount, AcmeOrder, Deadlines, Http01Responder, OrderRequest, RevocationReason, Solvers,
+    TlsAlpnResponder, failpoint, human_duration,
 };
 use certmgr_core::{ChallengeKind, Health, IssuerRef, KeySpec, Status};
 use certmgr_pki::{ChainOptions, PkiError, PrivateKey, VerifiedChain, build_chain, create_csr};
@@ -20,6 +24,9 @@ use certmgr_store::{
     Store, VersionSource,
 };
 
+use crate::commands::issue_limits::{
+    Issued, Lease, backstop, deadlines_from_now, superseded, take_lease, take_lease_or_fail,
+};
 use crate::commands::{acme, certificate_record, outcome_for, trust_anchors};
 use crate::error::{CliError, CliResult};
 use crate::solver::{HttpAnswers, RunSolver};
@@ -28,9 +35,6 @@ use crate::solver::{HttpAnswers, RunSolver};
 const DEFAULT_HTTP01_LISTEN: &str = "0.0.0.0:80";
 /// Default address of the TLS-ALPN-01 responder (the CA connects to port 443).
 const DEFAULT_TLS_ALPN01_LISTEN: &str = "0.0.0.0:443";
-/// How long an issuance lease lasts before another process may take over.
-const LEASE_SECS: i64 = 600;
-
 /// Heartbeats older than this mean the server is gone.
 const SERVER_LIVENESS_SECS: i64 = 30;
 
@@ -142,15 +146,21 @@ pub async fn issue(
     crate::dns01::cleanup_stale(store).await;
     let responders = Responders::for_run(store, &[challenge], options, quiet).await?;
     let (record, account) = connect_for(store, credential).await?;
-    issue_with(
+    match issue_with(
         store,
         credential,
         &record,
         &account,
         &responders.solver,
+        false,
         quiet,
     )
-    .await
+    .await?
+    {
+        Issued::Version(version) => Ok(version),
+        // Only a planned run is superseded; this one was asked for.
+        Issued::Superseded(reason) => Err(CliError::failed(reason)),
+    }
 }
 
 /// The ACME account of a credential, connected.
@@ -167,15 +177,21 @@ pub async fn connect_for(
 }
 
 /// Order certificates for every key of an ACME credential with responders
-/// already running, under the credential's issuance lease.
+/// already running, under the credential's issuance lease and within the
+/// issuance deadlines ([`crate::commands::issue_limits`]): a credential that
+/// runs out of time is recorded as failed (with the usual backoff) and its
+/// lease released, like any other failure. A `planned` run (renewal) first
+/// checks under the lease that no other run issued the credential since it
+/// was read, and orders nothing if one did.
 pub async fn issue_with(
     store: &Store,
     credential: &CredentialRecord,
     record: &AcmeAccountRecord,
     account: &AcmeAccount,
     solver: &RunSolver<'_>,
+    planned: bool,
     quiet: bool,
-) -> CliResult<i64> {
+) -> CliResult<Issued> {
     let profile = credential
         .profile
         .clone()
@@ -184,11 +200,39 @@ pub async fn issue_with(
         account.check_profile(profile)?;
     }
     solver.use_dns_choices(credential);
-    let owner = lease_owner();
-    take_lease(store, credential, &owner).await?;
-    let result = order_all(store, credential, record, account, solver, quiet).await;
+    let owner = if planned {
+        match take_lease(store, credential).await? {
+            Lease::Taken(owner) => owner,
+            Lease::Held(holder) => {
+                return Ok(Issued::Superseded(format!(
+                    "being issued by another run ({holder})"
+                )));
+            }
+        }
+    } else {
+        take_lease_or_fail(store, credential).await?
+    };
+    if planned && let Some(reason) = superseded(store, credential).await? {
+        store.release_lease(credential, owner).await?;
+        return Ok(Issued::Superseded(reason));
+    }
+    let deadlines = deadlines_from_now();
+    // The orders enforce their own deadlines and withdraw their answers; this
+    // is the last resort for anything else that would not end.
+    let result = tokio::time::timeout(
+        backstop(&deadlines),
+        order_all(store, credential, record, account, solver, &deadlines, quiet),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(CliError::failed(format!(
+            "the issuance of {:?} ran past its {} limit and was stopped; certmgr retries after its backoff, and the next run removes any challenge record left behind",
+            credential.name,
+            human_duration(deadlines.order)
+        )))
+    });
     let outcome = match result {
-        Ok(version) => Ok(version),
+        Ok(version) => Ok(Issued::Version(version)),
         Err(error) => {
             store
                 .record_failure(credential, "issue-failed", &error.to_string())
@@ -196,7 +240,7 @@ pub async fn issue_with(
             Err(error)
         }
     };
-    store.release_lease(credential, &owner).await?;
+    store.release_lease(credential, owner).await?;
     outcome
 }
 
@@ -206,6 +250,7 @@ async fn order_all(
     record: &AcmeAccountRecord,
     account: &AcmeAccount,
     solver: &RunSolver<'_>,
+    deadlines: &Deadlines,
     quiet: bool,
 ) -> CliResult<i64> {
     let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
@@ -257,6 +302,7 @@ async fn order_all(
             profile,
             preferred_chain: preferred_chain.as_deref(),
             replaces,
+            deadlines,
         };
         let (key, verified) = order_one(
             store, credential, account, order, solver, &anchors, &progress,
@@ -265,7 +311,7 @@ async fn order_all(
         warnings.extend(verified.warnings.iter().cloned());
         issued.push((key, certificate_record(&verified)?));
     }
-    failpoint("downloaded");
+    failpoint("downloaded").await;
     if !quiet {
         for warning in &warnings {
             eprintln!("warning: {warning}");
@@ -309,6 +355,7 @@ struct OrderPlan<'a> {
     profile: Option<&'a str>,
     preferred_chain: Option<&'a str>,
     replaces: Option<&'a [u8]>,
+    deadlines: &'a Deadlines,
 }
 
 /// One key: find or place its order, complete it, verify the chain.
@@ -328,6 +375,7 @@ async fn order_one(
         profile,
         preferred_chain,
         replaces,
+        deadlines,
     } = plan;
     let (pending, key) = match existing {
         Some(pending) => {
@@ -339,7 +387,7 @@ async fn order_one(
             let pending = store
                 .save_pending_order(credential, spec, key.pkcs8_der())
                 .await?;
-            failpoint("key-saved");
+            failpoint("key-saved").await;
             (pending, key)
         }
     };
@@ -374,13 +422,13 @@ async fn order_one(
                 )
                 .await?;
             progress(&format!("{spec} key: order created: {}", order.url()));
-            failpoint("order-created");
+            failpoint("order-created").await;
             order
         }
     };
     let csr_der = csr_der(&key, credential)?;
     let mut chain = order
-        .complete(account, &csr_der, challenge, solver, progress)
+        .complete(account, &csr_der, challenge, solver, deadlines, progress)
         .await?;
     let mut notes = Vec::new();
     if let Some(preferred) = preferred_chain {
@@ -413,38 +461,6 @@ pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "localhost".into())
-}
-
-/// Who holds the lease: this host and process.
-fn lease_owner() -> String {
-    format!("{}:{}", host_name(), std::process::id())
-}
-
-/// Take the credential's lease; a lease held by a dead process on this host is
-/// taken over, a live one is an error naming the holder.
-async fn take_lease(store: &Store, credential: &CredentialRecord, owner: &str) -> CliResult<()> {
-    let Some(holder) = store
-        .take_lease(credential, owner, LEASE_SECS, None)
-        .await?
-    else {
-        return Ok(());
-    };
-    let (my_host, _) = owner.rsplit_once(':').unwrap_or((owner, ""));
-    let dead_here = holder.rsplit_once(':').is_some_and(|(host, pid)| {
-        host == my_host && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-    });
-    if dead_here
-        && store
-            .take_lease(credential, owner, LEASE_SECS, Some(&holder))
-            .await?
-            .is_none()
-    {
-        return Ok(());
-    }
-    Err(CliError::failed(format!(
-        "an issuance of {:?} is already running ({holder}); wait for it, or retry after its lease expires",
-        credential.name
-    )))
 }
 
 fn listen_address(given: Option<SocketAddr>, default: &str) -> CliResult<SocketAddr> {

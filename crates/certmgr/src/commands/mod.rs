@@ -11,6 +11,7 @@ mod export;
 mod import;
 mod init;
 mod issue;
+pub(crate) mod issue_limits;
 pub(crate) mod renew;
 mod trust;
 
@@ -41,80 +42,88 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         _ => {}
     }
     let store = location.open().await?;
-    let result = match cli.command {
+    if let Command::Server(args) = cli.command {
+        let options = crate::server::ServerOptions {
+            http_listen: args.http_listen,
+            https_listen: (!args.no_https).then_some(args.https_listen),
+            renew_interval: (!args.no_renew).then_some(args.renew_interval),
+        };
+        return crate::server::run(store, options).await;
+    }
+    // The process's registration (an owner of leases and journal entries)
+    // is renewed for as long as the command runs.
+    let result = tokio::select! {
+        result = dispatch(&store, cli.command, json) => result,
+        () = crate::instance::keep_alive(&store) => Ok(()),
+    };
+    crate::instance::leave(&store).await;
+    store.close().await;
+    result
+}
+
+/// Run one command on the opened store.
+async fn dispatch(store: &Store, command: Command, json: bool) -> CliResult<()> {
+    match command {
         Command::Init(_) => Ok(()),
         Command::Cred(command) => match command {
-            CredCommand::Create(args) => cred::create(&store, &args, json).await,
-            CredCommand::List => cred::list(&store, json).await,
-            CredCommand::Show(args) => cred::show(&store, &args, json).await,
-            CredCommand::Delete(args) => cred::delete(&store, &args.name, json).await,
-            CredCommand::Issue(args) => issue::issue(&store, &args, json).await,
-            CredCommand::Revoke(args) => issue::revoke(&store, &args, json).await,
-            CredCommand::Check(args) => check::run(&store, &args, json).await,
-            CredCommand::Csr(args) => issue::csr(&store, &args, json).await,
-            CredCommand::Import(args) => import::run(&store, &args, json).await,
-            CredCommand::Export(args) => export::run(&store, &args, json).await,
+            CredCommand::Create(args) => cred::create(store, &args, json).await,
+            CredCommand::List => cred::list(store, json).await,
+            CredCommand::Show(args) => cred::show(store, &args, json).await,
+            CredCommand::Delete(args) => cred::delete(store, &args.name, json).await,
+            CredCommand::Issue(args) => issue::issue(store, &args, json).await,
+            CredCommand::Revoke(args) => issue::revoke(store, &args, json).await,
+            CredCommand::Check(args) => check::run(store, &args, json).await,
+            CredCommand::Csr(args) => issue::csr(store, &args, json).await,
+            CredCommand::Import(args) => import::run(store, &args, json).await,
+            CredCommand::Export(args) => export::run(store, &args, json).await,
         },
         Command::Ca(command) => match command {
-            CaCommand::Create(args) => ca::create(&store, &args, json).await,
-            CaCommand::List => ca::list(&store, json).await,
-            CaCommand::Show(args) => ca::show(&store, &args, json).await,
+            CaCommand::Create(args) => ca::create(store, &args, json).await,
+            CaCommand::List => ca::list(store, json).await,
+            CaCommand::Show(args) => ca::show(store, &args, json).await,
         },
         Command::Acme(command) => match command {
             AcmeCommand::Cas => Ok(()),
             AcmeCommand::Account(command) => match command {
-                AcmeAccountCommand::Create(args) => acme::create(&store, &args, json).await,
-                AcmeAccountCommand::List => acme::list(&store, json).await,
-                AcmeAccountCommand::Show(args) => acme::show(&store, &args.name, json).await,
-                AcmeAccountCommand::Rollover(args) => {
-                    acme::rollover(&store, &args.name, json).await
-                }
+                AcmeAccountCommand::Create(args) => acme::create(store, &args, json).await,
+                AcmeAccountCommand::List => acme::list(store, json).await,
+                AcmeAccountCommand::Show(args) => acme::show(store, &args.name, json).await,
+                AcmeAccountCommand::Rollover(args) => acme::rollover(store, &args.name, json).await,
                 AcmeAccountCommand::Deactivate(args) => {
-                    acme::deactivate(&store, &args.name, json).await
+                    acme::deactivate(store, &args.name, json).await
                 }
             },
         },
         Command::Dns(command) => match command {
-            DnsCommand::Provider(DnsProviderCommand::List) => {
-                dns::provider_list(&store, json).await
-            }
+            DnsCommand::Provider(DnsProviderCommand::List) => dns::provider_list(store, json).await,
             DnsCommand::Provider(DnsProviderCommand::Show(args)) => {
-                dns::provider_show(&store, &args.name, json).await
+                dns::provider_show(store, &args.name, json).await
             }
             DnsCommand::Provider(DnsProviderCommand::Docs) => Ok(()),
             DnsCommand::Provider(DnsProviderCommand::Import(args)) => {
-                dns::provider_import(&store, &args, json).await
+                dns::provider_import(store, &args, json).await
             }
             DnsCommand::Provider(DnsProviderCommand::Export(args)) => {
-                dns::provider_export(&store, &args).await
+                dns::provider_export(store, &args).await
             }
             DnsCommand::Account(DnsAccountCommand::Create(args)) => {
-                dns::account_create(&store, &args, json).await
+                dns::account_create(store, &args, json).await
             }
-            DnsCommand::Account(DnsAccountCommand::List) => dns::account_list(&store, json).await,
+            DnsCommand::Account(DnsAccountCommand::List) => dns::account_list(store, json).await,
             DnsCommand::Account(DnsAccountCommand::Show(args)) => {
-                dns::account_show(&store, &args.name, json).await
+                dns::account_show(store, &args.name, json).await
             }
             DnsCommand::Account(DnsAccountCommand::Test(args)) => {
-                dns::account_test(&store, &args, json).await
+                dns::account_test(store, &args, json).await
             }
         },
-        Command::Renew(args) => renew::run(&store, &args, json).await,
-        Command::Server(args) => {
-            let options = crate::server::ServerOptions {
-                http_listen: args.http_listen,
-                https_listen: (!args.no_https).then_some(args.https_listen),
-                renew_interval: (!args.no_renew).then_some(args.renew_interval),
-            };
-            return crate::server::run(store, options).await;
-        }
+        Command::Renew(args) => renew::run(store, &args, json).await,
+        Command::Server(_) => Ok(()),
         Command::Trust(command) => match command {
-            TrustCommand::Add(args) => trust::add(&store, &args, json).await,
-            TrustCommand::List => trust::list(&store, json).await,
+            TrustCommand::Add(args) => trust::add(store, &args, json).await,
+            TrustCommand::List => trust::list(store, json).await,
         },
-    };
-    store.close().await;
-    result
+    }
 }
 
 /// Everything certmgr trusts when it completes and verifies a chain: the

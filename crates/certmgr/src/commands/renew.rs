@@ -6,7 +6,9 @@
 //! window when it offers one (RFC 9773, asked again after its Retry-After),
 //! otherwise the credential's policy, spread by a stable jitter. ACME orders
 //! run concurrently up to each account's limit, with one responder per
-//! challenge type shared by all of them.
+//! challenge type shared by all of them. Each credential runs under its own
+//! deadlines ([`crate::commands::issue_limits`]): one that is stuck fails
+//! alone, and the others finish and are reported.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use tokio::sync::Semaphore;
 
 use crate::cli::RenewArgs;
 use crate::commands::acme_issue::{AnswerOptions, Responders, issue_with};
+use crate::commands::issue_limits::{Issued, Lease, superseded, take_lease};
 use crate::commands::{acme, issue};
 use crate::error::{CliError, CliResult};
 use crate::output::{print_json, print_table, timestamp};
@@ -283,7 +286,7 @@ async fn renew_all(
     for credential in due {
         match &credential.issuer {
             IssuerRef::MicroCa(_) => {
-                let result = issue::issue_from_microca(store, credential).await;
+                let result = issue_microca_planned(store, credential).await;
                 results.insert(credential.name.clone(), report(result));
             }
             IssuerRef::Acme(_) => acme_due.push(credential),
@@ -343,18 +346,12 @@ async fn renew_all(
             };
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = limit.acquire().await;
-            let result = issue_with(store, credential, record, account, solver, true).await;
+            let result = issue_with(store, credential, record, account, solver, true, true).await;
+            let result = report(result);
             if !quiet {
-                eprintln!(
-                    "  {}: {}",
-                    credential.name,
-                    match &result {
-                        Ok(version) => format!("issued version {version}"),
-                        Err(e) => format!("failed: {e}"),
-                    }
-                );
+                eprintln!("  {}: {}", credential.name, result.1);
             }
-            (credential.name.clone(), report(result))
+            (credential.name.clone(), result)
         }
     });
     for (name, result) in futures_util::future::join_all(runs).await {
@@ -363,9 +360,32 @@ async fn renew_all(
     Ok(results)
 }
 
-fn report(result: CliResult<i64>) -> (bool, String) {
+fn report(result: CliResult<Issued>) -> (bool, String) {
     match result {
-        Ok(version) => (true, format!("issued version {version}")),
+        Ok(Issued::Version(version)) => (true, format!("issued version {version}")),
+        Ok(Issued::Superseded(reason)) => (true, reason),
         Err(error) => (false, format!("failed: {error}")),
     }
+}
+
+/// A planned MicroCA renewal: under the credential's lease, and only if no
+/// other run renewed it since this run read it.
+async fn issue_microca_planned(store: &Store, credential: &CredentialRecord) -> CliResult<Issued> {
+    let owner = match take_lease(store, credential).await? {
+        Lease::Taken(owner) => owner,
+        Lease::Held(holder) => {
+            return Ok(Issued::Superseded(format!(
+                "being issued by another run ({holder})"
+            )));
+        }
+    };
+    let result = match superseded(store, credential).await {
+        Ok(Some(reason)) => Ok(Issued::Superseded(reason)),
+        Ok(None) => issue::issue_from_microca(store, credential)
+            .await
+            .map(Issued::Version),
+        Err(e) => Err(e),
+    };
+    store.release_lease(credential, owner).await?;
+    result
 }

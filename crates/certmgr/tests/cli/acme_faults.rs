@@ -58,6 +58,7 @@ fn kill_at(t: &AcmeEnv, name: &str, point: &str) {
         if reached {
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
+            crate::util::wait_for_dead_instance();
             return;
         }
     }
@@ -186,7 +187,9 @@ fn a_second_issuance_of_the_same_credential_is_refused_while_one_runs() {
     assert!(err.contains("already running"), "{err}");
     child.kill().unwrap();
     child.wait().unwrap();
-    // The holder is dead now: its lease is taken over and the order completes.
+    // The holder is dead now: once its registration expired, its lease is
+    // taken over and the order completes.
+    crate::util::wait_for_dead_instance();
     t.env
         .ok(&["cred", "issue", "busy", "--http01-listen", &t.http01()]);
     t.verify("busy", &[""]);

@@ -173,6 +173,13 @@ fn ari_window_decides_and_the_renewal_names_what_it_replaces() {
         err.contains("shortlived"),
         "the offered profiles are named: {err}"
     );
+    assert!(
+        !t.env
+            .run(&["acme", "account", "show", "bad"])
+            .status
+            .success(),
+        "a refused account is not stored"
+    );
     t.env.ok(&[
         "acme",
         "account",

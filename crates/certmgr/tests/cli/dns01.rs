@@ -182,6 +182,7 @@ fn records_left_by_a_killed_issuance_are_removed_by_the_next_run() {
             .is_empty(),
         "the killed run left its record (the journal knows it)"
     );
+    crate::util::wait_for_dead_instance();
     t.env.ok(&["renew", "--due"]);
     assert!(
         pdns.records_named("example.test", "_acme-challenge")

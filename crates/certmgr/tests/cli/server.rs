@@ -10,13 +10,14 @@ use certmgr_testkit::pebble::pebble_available;
 use crate::acme::AcmeEnv;
 use crate::need_pebble;
 
-/// A running `certmgr server`, stopped with SIGTERM on drop.
-struct Server {
+/// A running `certmgr server`, killed on drop.
+pub struct Server {
     child: Child,
 }
 
 impl Server {
-    fn start(t: &AcmeEnv, extra: &[&str]) -> Server {
+    /// Start on the Pebble's HTTP-01 and TLS-ALPN-01 ports, with `extra` flags.
+    pub fn start(t: &AcmeEnv, extra: &[&str]) -> Server {
         let http = t.http01();
         let https = t.tls_alpn01();
         let mut child = t
@@ -36,7 +37,8 @@ impl Server {
         Server { child }
     }
 
-    fn stop(mut self) {
+    /// Stop with SIGTERM and check the clean exit.
+    pub fn stop(mut self) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")

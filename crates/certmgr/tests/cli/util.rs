@@ -6,6 +6,17 @@ use std::process::{Command, Output};
 use certmgr_store::{MasterKey, Store};
 use certmgr_testkit::TestStore;
 
+/// How long a test's certmgr process counts as alive after its last
+/// heartbeat (`CERTMGR_TEST_INSTANCE_TTL`).
+pub const INSTANCE_TTL_SECS: u64 = 2;
+
+/// Wait until the leases and journal entries of a process killed just now
+/// are free: its registration expires [`INSTANCE_TTL_SECS`] after its last
+/// heartbeat.
+pub fn wait_for_dead_instance() {
+    std::thread::sleep(std::time::Duration::from_secs(INSTANCE_TTL_SECS + 1));
+}
+
 /// A test's own certmgr: a fresh store and a scratch directory.
 pub struct Env {
     pub store: TestStore,
@@ -45,7 +56,9 @@ impl Env {
         command
             .args(args)
             .current_dir(self.store.work_dir())
-            .env_remove("CERTMGR_MASTER_KEY");
+            .env_remove("CERTMGR_MASTER_KEY")
+            // A killed process's leases free themselves after 2 s, not 30.
+            .env("CERTMGR_TEST_INSTANCE_TTL", INSTANCE_TTL_SECS.to_string());
         for (key, value) in self.store.env() {
             command.env(key, value);
         }

@@ -1,0 +1,100 @@
+//! ACME accounts whose registration is in progress.
+//!
+//! The account key is sealed into the store *before* the CA is asked to
+//! register it, so a process that dies after the CA registered the account
+//! (possibly consuming a single-use External Account Binding key) but before
+//! the account URL was recorded loses nothing: the row stays `pending`, and
+//! the next attempt finds the account again by its key.
+
+use super::{Store, acme_context, insert_event, new_id, now};
+use crate::StoreError;
+use crate::model::{AcmeAccountRecord, NewAcmeAccount};
+
+impl Store {
+    /// Store an account that is not registered yet, with status `pending`
+    /// and its credentials (holding the new key) sealed; `new.account_url`
+    /// is usually empty. No event is logged until
+    /// [`Store::finish_acme_registration`].
+    pub async fn create_pending_acme_account(
+        &self,
+        new: &NewAcmeAccount<'_>,
+    ) -> Result<AcmeAccountRecord, StoreError> {
+        let id = new_id();
+        let sealed = self.key.seal(new.credentials_json, &acme_context(&id))?;
+        let contacts =
+            serde_json::to_string(&new.contacts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO acme_accounts (id, name, ca_id, directory_url, account_url, contacts, eab_kid, \
+             sealed_credentials, ca_bundle_pem, status, profile, max_concurrent_orders, preferred_chain, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $13)",
+        )
+        .bind(&id)
+        .bind(&new.name)
+        .bind(new.ca_id.clone())
+        .bind(&new.directory_url)
+        .bind(&new.account_url)
+        .bind(contacts)
+        .bind(new.eab_kid.clone())
+        .bind(sealed)
+        .bind(new.ca_bundle_pem.clone())
+        .bind(new.profile.clone())
+        .bind(new.max_concurrent_orders.map(i64::from))
+        .bind(new.preferred_chain.clone())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::on_unique(e, "ACME account", &new.name))?;
+        tx.commit().await?;
+        self.acme_account(&new.name).await
+    }
+
+    /// Record the account URL the CA assigned to a `pending` account and its
+    /// final credentials; the account becomes `valid`.
+    pub async fn finish_acme_registration(
+        &self,
+        account: &AcmeAccountRecord,
+        account_url: &str,
+        credentials_json: &[u8],
+    ) -> Result<AcmeAccountRecord, StoreError> {
+        let sealed = self
+            .key
+            .seal(credentials_json, &acme_context(&account.id))?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE acme_accounts SET account_url = $1, sealed_credentials = $2, status = 'valid', \
+             updated_at = $3 WHERE id = $4 AND status = 'pending'",
+        )
+        .bind(account_url)
+        .bind(sealed)
+        .bind(now())
+        .bind(&account.id)
+        .execute(&mut *tx)
+        .await?;
+        insert_event(
+            &mut tx,
+            None,
+            "acme-account-created",
+            &format!("ACME account {:?} created at {account_url}", account.name),
+        )
+        .await?;
+        tx.commit().await?;
+        self.acme_account(&account.name).await
+    }
+
+    /// Remove a `pending` account the CA refused to register (nothing was
+    /// created at the CA); other accounts are left alone.
+    pub async fn forget_pending_acme_account(
+        &self,
+        account: &AcmeAccountRecord,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM acme_accounts WHERE id = $1 AND status = 'pending'")
+            .bind(&account.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
