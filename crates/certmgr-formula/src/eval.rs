@@ -19,7 +19,10 @@ use std::collections::HashMap;
 
 use crate::functions::{self as f, Func};
 use crate::lexer::Pos;
-use crate::limits::{Budget, LimitError, check_len};
+use crate::limits::{
+    Budget, LimitError, MAX_EVAL_BYTES, MAX_EVAL_STEPS, Meter, check_len, cost, value_bytes,
+    value_cost,
+};
 use crate::parser::{BinOp, Expr, ExprKind, Target, UnOp};
 use crate::value::{Fields, Value};
 
@@ -40,20 +43,72 @@ fn fail<T>(pos: Pos, message: impl Into<String>) -> Result<T, Flow> {
     })
 }
 
-/// Evaluation state: the document and the temporary variables.
+/// Evaluation state: the document, the temporary variables and the budget.
+///
+/// The memory budget counts what the evaluation keeps (`stored`: temporary
+/// variables, defaults and the fields it wrote, each name once at its latest
+/// size) plus the operands evaluated and waiting for their operation
+/// (`in_use`) plus the value being made; the step budget counts the work.
 pub(crate) struct Ctx<'a> {
     fields: &'a mut dyn Fields,
     temps: HashMap<String, Value>,
     defaults: HashMap<String, Value>,
+    /// Bytes of the fields this evaluation wrote, by lower-cased name.
+    written: HashMap<String, usize>,
+    stored: usize,
+    in_use: usize,
+    meter: Meter,
+    max_bytes: usize,
 }
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(fields: &'a mut dyn Fields) -> Self {
+        Self::with_limits(fields, MAX_EVAL_STEPS, MAX_EVAL_BYTES)
+    }
+
+    /// A context with its own step and memory budgets.
+    pub(crate) fn with_limits(fields: &'a mut dyn Fields, steps: u64, bytes: usize) -> Self {
         Self {
             fields,
             temps: HashMap::new(),
             defaults: HashMap::new(),
+            written: HashMap::new(),
+            stored: 0,
+            in_use: 0,
+            meter: Meter::new(steps),
+            max_bytes: bytes,
         }
+    }
+
+    /// Refuses to go on when what is kept, in use and `extra` exceed the
+    /// memory budget.
+    fn check_memory(&self, extra: usize) -> Result<(), LimitError> {
+        let total = self
+            .stored
+            .saturating_add(self.in_use)
+            .saturating_add(extra);
+        if total > self.max_bytes {
+            Err(LimitError::Memory)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Accounts for a value just made: the steps of making it and its bytes.
+    fn made(&mut self, v: Value, pos: Pos) -> EResult {
+        if let Err(e) = self
+            .meter
+            .charge(value_cost(&v))
+            .and_then(|()| self.check_memory(value_bytes(&v)))
+        {
+            return fail(pos, e.to_string());
+        }
+        Ok(v)
+    }
+
+    /// Replaces the stored size of one kept value.
+    fn restore(&mut self, old: usize, new: usize) {
+        self.stored = self.stored.saturating_sub(old).saturating_add(new);
     }
 
     fn read(&self, name: &str) -> Value {
@@ -70,38 +125,99 @@ impl<'a> Ctx<'a> {
         Value::text("")
     }
 
-    fn write_field(&mut self, name: &str, value: Value) {
-        self.temps.remove(&name.to_ascii_lowercase());
+    fn write_field(&mut self, name: &str, value: Value, pos: Pos) -> Result<(), Flow> {
+        let lower = name.to_ascii_lowercase();
+        let new = value_bytes(&value);
+        let old_temp = self.temps.get(&lower).map_or(0, value_bytes);
+        let old_field = self.written.get(&lower).copied().unwrap_or(0);
+        if let Err(e) = self.check_memory(new.saturating_sub(old_temp.saturating_add(old_field))) {
+            return fail(pos, e.to_string());
+        }
+        self.temps.remove(&lower);
+        self.written.insert(lower, new);
+        self.restore(old_temp.saturating_add(old_field), new);
         self.fields.set(name, value);
+        Ok(())
+    }
+
+    /// Keeps `v` as temporary variable `name`.
+    fn write_temp(&mut self, name: &str, v: Value, pos: Pos) -> Result<(), Flow> {
+        let new = value_bytes(&v);
+        let old = self.temps.get(name).map_or(0, value_bytes);
+        if let Err(e) = self.check_memory(new.saturating_sub(old)) {
+            return fail(pos, e.to_string());
+        }
+        self.restore(old, new);
+        self.temps.insert(name.to_string(), v);
+        Ok(())
+    }
+
+    /// Gives the absent field `name` the default `v`.
+    fn write_default(&mut self, name: &str, v: Value, pos: Pos) -> Result<(), Flow> {
+        let lower = name.to_ascii_lowercase();
+        let new = value_bytes(&v);
+        let old = self.defaults.get(&lower).map_or(0, value_bytes);
+        if let Err(e) = self.check_memory(new.saturating_sub(old)) {
+            return fail(pos, e.to_string());
+        }
+        self.restore(old, new);
+        self.defaults.insert(lower, v);
+        Ok(())
+    }
+
+    /// Evaluates `e` while `held` bytes of operands wait for it.
+    fn eval_holding(&mut self, e: &Expr, held: usize) -> EResult {
+        let before = self.in_use;
+        self.in_use = self.in_use.saturating_add(held);
+        let r = self.eval(e);
+        self.in_use = before;
+        r
     }
 
     pub(crate) fn eval(&mut self, e: &Expr) -> EResult {
+        if let Err(err) = self.meter.charge(1) {
+            return fail(e.pos, err.to_string());
+        }
         match &e.kind {
             ExprKind::Num(n) => Ok(Value::number(*n)),
-            ExprKind::Str(s) => Ok(Value::text(s.clone())),
-            ExprKind::Var(name) => Ok(self.read(name)),
+            ExprKind::Str(s) => {
+                let v = Value::text(s.clone());
+                self.made(v, e.pos)
+            }
+            ExprKind::Var(name) => {
+                let v = self.read(name);
+                self.made(v, e.pos)
+            }
             ExprKind::Assign {
                 target,
                 name,
                 value,
             } => {
                 let v = self.eval(value)?;
-                match target {
-                    Target::Temp => {
-                        self.temps.insert(name.clone(), v.clone());
-                    }
-                    Target::Field => self.write_field(name, v.clone()),
+                // The copy kept and the value returned both count.
+                let copy = self.made(v.clone(), e.pos)?;
+                let held = value_bytes(&v);
+                let before = self.in_use;
+                self.in_use = self.in_use.saturating_add(held);
+                let stored = match target {
+                    Target::Temp => self.write_temp(name, copy, e.pos),
+                    Target::Field => self.write_field(name, copy, e.pos),
                     Target::Default => {
                         if self.fields.get(name).is_none() {
-                            self.defaults.insert(name.to_ascii_lowercase(), v.clone());
+                            self.write_default(name, copy, e.pos)
+                        } else {
+                            Ok(())
                         }
                     }
-                }
+                };
+                self.in_use = before;
+                stored?;
                 Ok(v)
             }
             ExprKind::Unary(op, operand) => {
                 let v = self.eval(operand)?;
-                unary(*op, v).or_else(|m| fail(e.pos, m))
+                let v = unary(*op, v).or_else(|m| fail(e.pos, m))?;
+                self.made(v, e.pos)
             }
             ExprKind::Binary {
                 op,
@@ -110,13 +226,21 @@ impl<'a> Ctx<'a> {
                 right,
             } => {
                 let l = self.eval(left)?;
-                let r = self.eval(right)?;
-                binary(*op, *permuted, &l, &r).or_else(|m| fail(e.pos, m))
+                let r = self.eval_holding(right, value_bytes(&l))?;
+                let held = value_bytes(&l).saturating_add(value_bytes(&r));
+                let before = self.in_use;
+                self.in_use = self.in_use.saturating_add(held);
+                let v = binary(*op, *permuted, &l, &r, &mut self.meter)
+                    .or_else(|m| fail(e.pos, m))
+                    .and_then(|v| self.made(v, e.pos));
+                self.in_use = before;
+                v
             }
             ExprKind::Subscript(list, index) => {
                 let list = self.eval(list)?;
-                let index = self.eval(index)?;
-                subscript(&list, &index).or_else(|m| fail(e.pos, m))
+                let index = self.eval_holding(index, value_bytes(&list))?;
+                let v = subscript(&list, &index).or_else(|m| fail(e.pos, m))?;
+                self.made(v, e.pos)
             }
             ExprKind::Call(func, args) => self.call(*func, args, e.pos),
         }
@@ -165,16 +289,35 @@ impl<'a> Ctx<'a> {
                     return fail(pos, "@SetField: the field name is empty");
                 }
                 let v = self.eval(value_arg)?;
-                self.write_field(&name, v.clone());
+                let copy = self.made(v.clone(), pos)?;
+                let before = self.in_use;
+                self.in_use = self.in_use.saturating_add(value_bytes(&v));
+                let stored = self.write_field(&name, copy, pos);
+                self.in_use = before;
+                stored?;
                 return Ok(v);
             }
             _ => {}
         }
+        let before = self.in_use;
         let mut values = Vec::with_capacity(args.len());
         for a in args {
-            values.push(self.eval(a)?);
+            match self.eval(a) {
+                Ok(v) => {
+                    self.in_use = self.in_use.saturating_add(value_bytes(&v));
+                    values.push(v);
+                }
+                Err(e) => {
+                    self.in_use = before;
+                    return Err(e);
+                }
+            }
         }
-        apply(func, &values).or_else(|m| fail(pos, m))
+        let v = apply(func, &values, &mut self.meter)
+            .or_else(|m| fail(pos, m))
+            .and_then(|v| self.made(v, pos));
+        self.in_use = before;
+        v
     }
 
     fn eval_if(&mut self, args: &[Expr], pos: Pos) -> EResult {
@@ -202,8 +345,53 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The eager @functions, on evaluated arguments.
-fn apply(func: Func, a: &[Value]) -> f::FResult {
+/// How much more than copying it scanning a text costs a function
+/// (measured on non-ASCII text: @Middle, @Trim, @Word... take 8 times
+/// longer per byte than a copy).
+const TEXT_SCAN_FACTOR: usize = 8;
+/// The same for case mapping (@LowerCase, @UpperCase, text comparisons).
+const CASE_MAPPING_FACTOR: usize = 32;
+
+/// Steps that formatting or parsing one number costs (measured: about
+/// 16 times a node evaluation).
+const NUMBER_STEPS: usize = 16;
+
+/// The eager @functions, on evaluated arguments. Reading the arguments is
+/// charged here; functions whose work grows faster than their arguments and
+/// result charge the rest themselves.
+fn apply(func: Func, a: &[Value], meter: &mut Meter) -> f::FResult {
+    meter.charge(a.iter().map(value_cost).fold(0, u64::saturating_add))?;
+    // Functions walk their text arguments character by character, several
+    // times slower than copying them; case mapping is slower still.
+    let text_bytes = a
+        .iter()
+        .map(|v| match v {
+            Value::Text(list) => list.iter().map(String::len).fold(0, usize::saturating_add),
+            Value::Number(_) => 0,
+        })
+        .fold(0usize, usize::saturating_add);
+    let factor = match func {
+        Func::LowerCase | Func::UpperCase => CASE_MAPPING_FACTOR,
+        _ => TEXT_SCAN_FACTOR,
+    };
+    meter.charge(cost(0, text_bytes.saturating_mul(factor)))?;
+    if matches!(
+        func,
+        Func::Left | Func::Right | Func::LeftBack | Func::RightBack | Func::Middle | Func::Word
+    ) {
+        // Searching each element for a text argument prepares that text
+        // once per element.
+        let elements = a.first().map_or(0, Value::len);
+        let pattern = a
+            .iter()
+            .skip(1)
+            .map(|v| match v {
+                Value::Text(list) => list.first().map_or(0, String::len),
+                Value::Number(_) => 0,
+            })
+            .fold(0usize, usize::saturating_add);
+        meter.charge(cost(elements, elements.saturating_mul(pattern)))?;
+    }
     let arg = |i: usize| {
         a.get(i)
             .ok_or_else(|| format!("{} is missing an argument", f::name_of(func)))
@@ -218,17 +406,28 @@ fn apply(func: Func, a: &[Value]) -> f::FResult {
         }
         Func::Middle => f::middle(arg(0)?, arg(1)?, arg(2)?),
         Func::Word => f::word(arg(0)?, arg(1)?, arg(2)?),
-        Func::ReplaceSubstring => f::replace_substring(arg(0)?, arg(1)?, arg(2)?),
-        Func::Replace => f::replace(arg(0)?, arg(1)?, arg(2)?),
+        Func::ReplaceSubstring => f::replace_substring(arg(0)?, arg(1)?, arg(2)?, meter),
+        Func::Replace => f::replace(arg(0)?, arg(1)?, arg(2)?, meter),
         Func::Trim => f::trim(arg(0)?),
         Func::Implode => f::implode(arg(0)?, a.get(1)),
         Func::Explode => f::explode(arg(0)?, a.get(1), a.get(2), a.get(3)),
-        Func::Text => f::text(arg(0)?),
-        Func::TextToNumber => f::text_to_number(arg(0)?),
+        Func::Text => {
+            // Formatting a number costs about as much as 16 other steps.
+            if let Value::Number(list) = arg(0)? {
+                meter.charge(cost(list.len().saturating_mul(NUMBER_STEPS), 0))?;
+            }
+            f::text(arg(0)?)
+        }
+        Func::TextToNumber => {
+            if let Value::Text(list) = arg(0)? {
+                meter.charge(cost(list.len().saturating_mul(NUMBER_STEPS), 0))?;
+            }
+            f::text_to_number(arg(0)?)
+        }
         Func::UrlEncode => f::url_encode(arg(0)?, arg(1)?),
         Func::UrlDecode => f::url_decode(arg(0)?, arg(1)?),
         Func::LowerCase | Func::UpperCase => f::change_case(func, arg(0)?),
-        Func::Contains | Func::Begins | Func::Ends => f::matches(func, arg(0)?, arg(1)?),
+        Func::Contains | Func::Begins | Func::Ends => f::matches(func, arg(0)?, arg(1)?, meter),
         Func::Length => f::length(arg(0)?),
         Func::Elements => f::elements(arg(0)?),
         Func::Count => Ok(Value::number(arg(0)?.len() as f64)),
@@ -238,7 +437,7 @@ fn apply(func: Func, a: &[Value]) -> f::FResult {
         }
         Func::IsText => Ok(Value::boolean(matches!(arg(0)?, Value::Text(_)))),
         Func::IsNumber => Ok(Value::boolean(matches!(arg(0)?, Value::Number(_)))),
-        Func::IsMember => f::is_member(arg(0)?, arg(1)?),
+        Func::IsMember => f::is_member(arg(0)?, arg(1)?, meter),
         // Evaluated lazily in `Ctx::call`.
         Func::If | Func::Do | Func::Return | Func::IsError | Func::SetField => Err(format!(
             "{} cannot be applied to evaluated arguments",
@@ -297,12 +496,19 @@ fn pick<T>(list: &[T], i: usize) -> Option<&T> {
     list.get(i).or(list.last())
 }
 
-fn binary(op: BinOp, permuted: bool, l: &Value, r: &Value) -> Result<Value, String> {
+fn binary(
+    op: BinOp,
+    permuted: bool,
+    l: &Value,
+    r: &Value,
+    meter: &mut Meter,
+) -> Result<Value, String> {
+    meter.charge(value_cost(l).saturating_add(value_cost(r)))?;
     match op {
         BinOp::Concat => concat(l, r),
         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => arithmetic(op, permuted, l, r),
         BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge => {
-            compare(op, permuted, l, r)
+            compare(op, permuted, l, r, meter)
         }
         BinOp::And | BinOp::Or => {
             if !matches!(l, Value::Number(_)) || !matches!(r, Value::Number(_)) {
@@ -409,22 +615,38 @@ fn matches_ordering(op: BinOp, ord: Option<Ordering>) -> bool {
 }
 
 /// Comparisons: 1 if any compared pair satisfies the operator.
-fn compare(op: BinOp, permuted: bool, l: &Value, r: &Value) -> Result<Value, String> {
+fn compare(
+    op: BinOp,
+    permuted: bool,
+    l: &Value,
+    r: &Value,
+    meter: &mut Meter,
+) -> Result<Value, String> {
     match (l, r) {
         (Value::Text(a), Value::Text(b)) => {
             let n = pair_count(a.len(), b.len(), permuted)?;
+            let bytes = a
+                .iter()
+                .chain(b)
+                .map(String::len)
+                .fold(0usize, usize::saturating_add);
+            meter.charge(cost(0, bytes.saturating_mul(CASE_MAPPING_FACTOR)))?;
             let a: Vec<String> = a.iter().map(|s| s.to_lowercase()).collect();
             let b: Vec<String> = b.iter().map(|s| s.to_lowercase()).collect();
-            let hit = (0..n).any(|i| {
+            for i in 0..n {
                 let (x, y) = pair_index(i, a.len(), b.len(), permuted);
                 let x = pick(&a, x).map_or("", String::as_str);
                 let y = pick(&b, y).map_or("", String::as_str);
-                matches_ordering(op, Some(x.cmp(y)))
-            });
-            Ok(Value::boolean(hit))
+                meter.charge(cost(1, x.len().min(y.len())))?;
+                if matches_ordering(op, Some(x.cmp(y))) {
+                    return Ok(Value::boolean(true));
+                }
+            }
+            Ok(Value::boolean(false))
         }
         (Value::Number(a), Value::Number(b)) => {
             let n = pair_count(a.len(), b.len(), permuted)?;
+            meter.charge(cost(n, 0))?;
             let hit = (0..n).any(|i| {
                 let (x, y) = pair_index(i, a.len(), b.len(), permuted);
                 let x = pick(a, x).copied().unwrap_or(0.0);

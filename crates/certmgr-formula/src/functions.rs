@@ -1,6 +1,6 @@
 //! The @function table and the implementations of the eager @functions.
 
-use crate::limits::{Budget, LimitError, MAX_LIST_LEN, MAX_STRING_BYTES};
+use crate::limits::{Budget, LimitError, MAX_LIST_LEN, MAX_STRING_BYTES, Meter, cost};
 use crate::value::{Value, format_number};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
@@ -361,17 +361,24 @@ fn replace_limited(s: &str, from: &str, to: &str) -> Result<String, String> {
 /// @ReplaceSubstring(sourceList; fromList; toList): each fromList element in
 /// turn is replaced in the result of the previous replacements; missing
 /// toList elements repeat the last one. Case-sensitive.
-pub(crate) fn replace_substring(source: &Value, from: &Value, to: &Value) -> FResult {
+pub(crate) fn replace_substring(
+    source: &Value,
+    from: &Value,
+    to: &Value,
+    meter: &mut Meter,
+) -> FResult {
     let list = texts(Func::ReplaceSubstring, source)?;
     let from = texts(Func::ReplaceSubstring, from)?;
     let to = texts(Func::ReplaceSubstring, to)?;
     map_texts(list, |s| {
         let mut current = s.to_string();
         for (i, f) in from.iter().enumerate() {
+            meter.charge(1)?;
             if f.is_empty() {
                 continue;
             }
             let t = to.get(i).or(to.last()).map_or("", String::as_str);
+            meter.charge(cost(1, current.len().saturating_add(f.len())))?;
             current = replace_limited(&current, f, t)?;
         }
         Ok(current)
@@ -380,12 +387,20 @@ pub(crate) fn replace_substring(source: &Value, from: &Value, to: &Value) -> FRe
 
 /// @Replace(sourceList; fromList; toList): whole-element replacement; a
 /// fromList element without a toList counterpart is replaced by "".
-pub(crate) fn replace(source: &Value, from: &Value, to: &Value) -> FResult {
+pub(crate) fn replace(source: &Value, from: &Value, to: &Value, meter: &mut Meter) -> FResult {
     let list = texts(Func::Replace, source)?;
     let from = texts(Func::Replace, from)?;
     let to = texts(Func::Replace, to)?;
     map_texts(list, |s| {
-        Ok(match from.iter().position(|f| f == s) {
+        let mut found = None;
+        for (i, f) in from.iter().enumerate() {
+            meter.charge(cost(1, f.len().min(s.len())))?;
+            if f == s {
+                found = Some(i);
+                break;
+            }
+        }
+        Ok(match found {
             Some(i) => to.get(i).cloned().unwrap_or_default(),
             None => s.to_string(),
         })
@@ -450,6 +465,10 @@ pub(crate) fn explode(
     if flag(Func::Explode, newline, true)? {
         seps.push('\n');
     }
+    // Sorted, so that a long separator string costs a binary search per
+    // character rather than a scan.
+    seps.sort_unstable();
+    seps.dedup();
     let mut out = Vec::new();
     let push = |piece: &str, out: &mut Vec<String>| -> Result<(), String> {
         if !piece.is_empty() || empties {
@@ -463,7 +482,7 @@ pub(crate) fn explode(
     for s in list {
         let mut begin = 0;
         for (i, c) in s.char_indices() {
-            if seps.contains(&c) {
+            if seps.binary_search(&c).is_ok() {
                 let mut end = i;
                 // "\r\n" counts as one newline.
                 if c == '\n' && end > begin && s[..end].ends_with('\r') {
@@ -620,17 +639,27 @@ pub(crate) fn change_case(func: Func, source: &Value) -> FResult {
 }
 
 /// @Contains, @Begins, @Ends: 1 if any element matches any pattern (case-sensitive).
-pub(crate) fn matches(func: Func, source: &Value, patterns: &Value) -> FResult {
+pub(crate) fn matches(func: Func, source: &Value, patterns: &Value, meter: &mut Meter) -> FResult {
     let list = texts(func, source)?;
     let patterns = texts(func, patterns)?;
-    let hit = list.iter().any(|s| {
-        patterns.iter().any(|p| match func {
-            Func::Begins => s.starts_with(p.as_str()),
-            Func::Ends => s.ends_with(p.as_str()),
-            _ => s.contains(p.as_str()),
-        })
-    });
-    Ok(Value::boolean(hit))
+    for s in list {
+        for p in patterns {
+            let work = match func {
+                Func::Begins | Func::Ends => p.len().min(s.len()),
+                _ => s.len().saturating_add(p.len()),
+            };
+            meter.charge(cost(1, work))?;
+            let hit = match func {
+                Func::Begins => s.starts_with(p.as_str()),
+                Func::Ends => s.ends_with(p.as_str()),
+                _ => s.contains(p.as_str()),
+            };
+            if hit {
+                return Ok(Value::boolean(true));
+            }
+        }
+    }
+    Ok(Value::boolean(false))
 }
 
 /// @Length: characters of each element.
@@ -650,10 +679,30 @@ pub(crate) fn elements(v: &Value) -> FResult {
 }
 
 /// @IsMember(value; list): 1 if every element of value is in list (case-sensitive).
-pub(crate) fn is_member(needles: &Value, haystack: &Value) -> FResult {
+pub(crate) fn is_member(needles: &Value, haystack: &Value, meter: &mut Meter) -> FResult {
     let hit = match (needles, haystack) {
-        (Value::Text(a), Value::Text(b)) => a.iter().all(|x| b.contains(x)),
-        (Value::Number(a), Value::Number(b)) => a.iter().all(|x| b.contains(x)),
+        (Value::Text(a), Value::Text(b)) => {
+            let mut all = true;
+            for x in a {
+                let mut found = false;
+                for y in b {
+                    meter.charge(cost(1, x.len().min(y.len())))?;
+                    if x == y {
+                        found = true;
+                        break;
+                    }
+                }
+                if !found {
+                    all = false;
+                    break;
+                }
+            }
+            all
+        }
+        (Value::Number(a), Value::Number(b)) => {
+            meter.charge(cost(a.len().saturating_mul(b.len()), 0))?;
+            a.iter().all(|x| b.contains(x))
+        }
         _ => false,
     };
     Ok(Value::boolean(hit))

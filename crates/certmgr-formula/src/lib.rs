@@ -51,7 +51,12 @@
 //! Parsing never recurses deeper than 256 levels (deeper formulas are a syntax
 //! error), evaluation refuses to build text elements over 1 MiB, lists over
 //! 65,536 elements and values over 8 MiB (a runtime error), and no input makes
-//! the parser or the evaluator panic.
+//! the parser or the evaluator panic. Each evaluation also has a budget: at
+//! most [`MAX_EVAL_STEPS`] steps (nodes evaluated, elements and compared pairs
+//! handled, 64-byte blocks of text read or written) and at most
+//! [`MAX_EVAL_BYTES`] held at once by its temporary variables, the fields it
+//! writes and the operands in use; exceeding either is a runtime error that
+//! says the formula is too expensive. `@IsError` cannot reset the step budget.
 
 mod eval;
 mod functions;
@@ -62,7 +67,7 @@ mod value;
 
 use std::collections::HashSet;
 
-pub use limits::{MAX_LIST_LEN, MAX_STRING_BYTES, MAX_VALUE_BYTES};
+pub use limits::{MAX_EVAL_BYTES, MAX_EVAL_STEPS, MAX_LIST_LEN, MAX_STRING_BYTES, MAX_VALUE_BYTES};
 pub use value::{FieldMap, Fields, Value};
 
 use eval::{Ctx, Flow};

@@ -20,7 +20,7 @@ mod runtime;
 pub use export::export_dxl;
 pub use import::{DxlAccount, DxlAcmeAccount, DxlImport, read_import};
 pub use provider::{
-    ACCOUNT_FIELDS, ACCOUNT_FORM, ACME_FORM, CONFIG_FORM, DxlDefinition, DxlStep, STEPS, Stage,
-    provider_id,
+    ACCOUNT_FIELDS, ACCOUNT_FORM, ACME_FORM, CONFIG_FORM, DxlDefinition, DxlStep, MAX_DELAY_SECS,
+    STEPS, Stage, provider_id,
 };
 pub use reader::{DxlDocument, Item, ItemValue, read_dxl};

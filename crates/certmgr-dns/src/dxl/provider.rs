@@ -96,6 +96,10 @@ pub struct DxlDefinition {
     pub file: String,
 }
 
+/// Longest propagation delay (`cfg_DnsProviderDelay`) a configuration may
+/// ask for: 10 minutes; a longer one is capped.
+pub const MAX_DELAY_SECS: u64 = 600;
+
 /// Ids certmgr keeps for its own provider kinds.
 const RESERVED_IDS: &[&str] = &["rfc2136", "script"];
 
@@ -246,7 +250,8 @@ impl DxlDefinition {
                 name: name.to_string(),
                 help: help.to_string(),
                 required: false,
-                secret: *secret,
+                // An item the configuration seals is a secret too.
+                secret: *secret || doc.item(name).is_some_and(|i| i.sealed),
                 default: (*name == "cfg_URL" && !url_default.is_empty())
                     .then(|| url_default.clone()),
             })
@@ -263,7 +268,9 @@ impl DxlDefinition {
             },
             website,
             api_docs: docs_url,
-            propagation_secs: delay.max(0.0) as u64,
+            // `as` saturates; a longer wait than MAX_DELAY_SECS is capped
+            // (read_import warns).
+            propagation_secs: (delay.max(0.0) as u64).min(MAX_DELAY_SECS),
             min_ttl: 0,
             multi_value_txt: true,
             token_scopes: None,

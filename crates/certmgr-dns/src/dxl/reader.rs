@@ -77,6 +77,51 @@ impl DxlDocument {
 
 /// Largest DXL file read (the community files are under 100 KiB).
 const MAX_DXL: usize = 8 << 20;
+/// Most XML nodes (elements, text, comments...) a DXL file may have; the
+/// community files have a few hundred.
+const MAX_NODES: u32 = 500_000;
+/// Deepest element nesting a DXL file may have; Domino writes under 20 levels.
+const MAX_DEPTH: usize = 64;
+
+/// Refuses entity declarations before the XML parser sees them: Domino
+/// exports name their DTD (`<!DOCTYPE database SYSTEM '...'>`) but never
+/// declare entities, and internal entities that refer to each other expand
+/// exponentially (a "billion laughs" file of a few hundred bytes expands to
+/// gigabytes). The check is on the raw text, so it also catches a
+/// declaration the parser would reach through odd spacing or comments.
+fn refuse_entities(text: &str) -> Result<(), String> {
+    match text.find("<!ENTITY") {
+        None => Ok(()),
+        Some(at) => {
+            let line = text[..at].matches('\n').count() + 1;
+            Err(format!(
+                "line {line}: the file declares XML entities (<!ENTITY ...>), which Domino \
+                 exports never do and which can expand to gigabytes; refused before parsing. \
+                 Export the documents again from Domino or remove the declarations"
+            ))
+        }
+    }
+}
+
+/// The deepest element nesting of a parsed document, in one pass (nodes
+/// come in document order, so a parent's depth is known before its
+/// children's).
+fn depth_of(doc: &roxmltree::Document<'_>) -> usize {
+    let mut depths = vec![0usize; doc.descendants().len()];
+    let mut deepest = 0;
+    for node in doc.descendants() {
+        let parent = node
+            .parent()
+            .and_then(|p| depths.get(p.id().get_usize()).copied())
+            .unwrap_or(0);
+        let depth = parent + usize::from(node.is_element());
+        if let Some(slot) = depths.get_mut(node.id().get_usize()) {
+            *slot = depth;
+        }
+        deepest = deepest.max(depth);
+    }
+    deepest
+}
 
 /// Every `<document>` of a DXL export (a `<database>` with documents, or a
 /// single `<document>`). `file` names the file in errors.
@@ -95,17 +140,32 @@ pub fn read_dxl(text: &str, file: &str) -> Result<Vec<DxlDocument>, DnsError> {
             ),
         ));
     }
+    refuse_entities(text).map_err(|m| invalid("file".into(), m))?;
     let options = roxmltree::ParsingOptions {
         allow_dtd: true,
+        nodes_limit: MAX_NODES,
         ..roxmltree::ParsingOptions::default()
     };
     let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| {
         let pos = e.pos();
-        invalid(
-            format!("line {}, column {}", pos.row, pos.col),
-            format!("not well-formed XML: {e}; export the documents again from Domino"),
-        )
+        let why = match e {
+            roxmltree::Error::NodesLimitReached => format!(
+                "more than {MAX_NODES} XML nodes, far more than provider documents have; \
+                 export only the DNS provider and ACME documents"
+            ),
+            e => format!("not well-formed XML: {e}; export the documents again from Domino"),
+        };
+        invalid(format!("line {}, column {}", pos.row, pos.col), why)
     })?;
+    if depth_of(&doc) > MAX_DEPTH {
+        return Err(invalid(
+            "file".into(),
+            format!(
+                "elements are nested more than {MAX_DEPTH} levels deep, which Domino exports \
+                 never are; export the documents again from Domino"
+            ),
+        ));
+    }
     let mut out = Vec::new();
     for (n, node) in doc
         .descendants()
@@ -291,5 +351,82 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("<rawitemdata> is not supported"), "{e}");
+    }
+
+    /// A "billion laughs" file: ten levels of ten references each expand
+    /// `lol` to 10^10 copies (about 30 GB).
+    fn billion_laughs() -> String {
+        let mut dtd = String::from("<!ENTITY lol0 'lol'>\n");
+        for i in 1..=10 {
+            let refs = format!("&lol{};", i - 1).repeat(10);
+            dtd.push_str(&format!("<!ENTITY lol{i} '{refs}'>\n"));
+        }
+        format!(
+            "<?xml version='1.0' encoding='utf-8'?>\n<!DOCTYPE database SYSTEM 'xmlschemas/domino_11_0_1.dtd' [\n{dtd}]>\n\
+             <database xmlns='http://www.lotus.com/dxl'><document form='DnsProviderConfig'>\
+             <item name='DnsProviderConfigName'><text>&lol10;</text></item></document></database>"
+        )
+    }
+
+    #[test]
+    fn entity_declarations_are_refused_before_parsing() {
+        let started = std::time::Instant::now();
+        let e = read_dxl(&billion_laughs(), "laughs.dxl")
+            .unwrap_err()
+            .to_string();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(
+            e.starts_with("laughs.dxl: file: line 3: the file declares XML entities")
+                && e.contains("refused before parsing")
+                && e.contains("Export the documents again from Domino"),
+            "{e}"
+        );
+        // One harmless entity is refused too: Domino never declares any.
+        let one = "<!DOCTYPE database [<!ENTITY x 'y'>]><database><document form='F'>\
+                   <item name='N'><text>&x;</text></item></document></database>";
+        let e = read_dxl(one, "one.dxl").unwrap_err().to_string();
+        assert!(e.contains("declares XML entities"), "{e}");
+        // A parameter entity (declared through `<!ENTITY %`) as well.
+        let param = "<!DOCTYPE database [<!ENTITY % p 'x'>]><database/>";
+        let e = read_dxl(param, "p.dxl").unwrap_err().to_string();
+        assert!(e.contains("declares XML entities"), "{e}");
+    }
+
+    #[test]
+    fn a_domino_doctype_without_entities_is_accepted() {
+        let dxl = "<?xml version='1.0'?>\n<!DOCTYPE database SYSTEM 'xmlschemas/domino_12_0_0.dtd'>\n\
+                   <database xmlns='http://www.lotus.com/dxl'><document form='F'>\
+                   <item name='N'><text>a &amp; b &#10; &lt;c&gt;</text></item></document></database>";
+        let docs = read_dxl(dxl, "ok.dxl").unwrap();
+        assert_eq!(docs[0].text("N"), "a & b \n <c>");
+    }
+
+    #[test]
+    fn too_many_nodes_and_deep_nesting_are_refused() {
+        let many = format!(
+            "<database><document form='F'>{}</document></database>",
+            "<x/>".repeat(MAX_NODES as usize + 10)
+        );
+        let started = std::time::Instant::now();
+        let e = read_dxl(&many, "many.dxl").unwrap_err().to_string();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(e.contains("more than 500000 XML nodes"), "{e}");
+
+        let deep = format!(
+            "<database><document form='F'><item name='Body'><richtext>{}{}</richtext></item></document></database>",
+            "<par>".repeat(100_000),
+            "</par>".repeat(100_000)
+        );
+        let started = std::time::Instant::now();
+        let e = read_dxl(&deep, "deep.dxl").unwrap_err().to_string();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(e.contains("nested more than 64 levels"), "{e}");
+    }
+
+    #[test]
+    fn files_over_the_size_limit_are_refused_unread() {
+        let big = format!("<database>{}</database>", " ".repeat(MAX_DXL));
+        let e = read_dxl(&big, "big.dxl").unwrap_err().to_string();
+        assert!(e.contains("larger than a DXL export"), "{e}");
     }
 }

@@ -322,10 +322,18 @@ impl<'a> Run<'a> {
     /// The fields to keep and the account fields that changed.
     fn outcome(self, ctx: &CallContext) -> Result<Published, DnsError> {
         let redactor = ctx.redactor();
+        // Secret: the known secrets, and any parameter or default item the
+        // configuration seals.
         let secret = |name: &str| {
             ACCOUNT_FIELDS
                 .iter()
                 .any(|(n, s, _)| *s && n.eq_ignore_ascii_case(name))
+                || self
+                    .def
+                    .parameters
+                    .iter()
+                    .any(|p| p.secret && p.name.eq_ignore_ascii_case(name))
+                || self.def.document.item(name).is_some_and(|i| i.sealed)
         };
         let mut keep = serde_json::Map::new();
         let mut account_updates = BTreeMap::new();

@@ -15,7 +15,7 @@ use crate::dns01::{
     Change, DnsAccountConfig, RFC2136, SCRIPT, account_config, backend_for, definition,
 };
 use crate::error::{CliError, CliResult};
-use crate::output::{print_json, print_table, timestamp};
+use crate::output::{has_controls, print_json, print_table, printable, printable_lines, timestamp};
 
 pub async fn provider_list(store: &Store, json: bool) -> CliResult<()> {
     let mut catalog: Vec<ProviderDefinition> = certmgr_dns::catalog()
@@ -43,9 +43,9 @@ pub async fn provider_list(store: &Store, json: bool) -> CliResult<()> {
         .map(|d| {
             vec![
                 d.meta().id.clone(),
-                d.meta().name.clone(),
+                printable(&d.meta().name).into_owned(),
                 d.kind().to_string(),
-                d.meta().api_docs.clone(),
+                printable(&d.meta().api_docs).into_owned(),
             ]
         })
         .collect();
@@ -75,26 +75,27 @@ pub async fn provider_show(store: &Store, id: &str, json: bool) -> CliResult<()>
     if json {
         return print_json(&value);
     }
-    println!("{} ({}, {})", d.name, d.id, def.kind());
-    println!("website:      {}", d.website);
-    println!("API docs:     {}", d.api_docs);
+    // Names, links and notes may come from an imported file: escaped.
+    println!("{} ({}, {})", printable(&d.name), d.id, def.kind());
+    println!("website:      {}", printable(&d.website));
+    println!("API docs:     {}", printable(&d.api_docs));
     if let Some(scopes) = &d.token_scopes {
-        println!("token scopes: {scopes}");
+        println!("token scopes: {}", printable(scopes));
     }
     if let Some(notes) = &d.notes {
-        println!("notes:        {notes}");
+        println!("notes:        {}", printable_lines(notes));
     }
     println!("parameters:");
     for p in def.parameters() {
         println!(
             "  {:<16} {}{}{}",
-            p.name,
+            printable(&p.name),
             if p.required { "required" } else { "optional" },
             if p.secret { ", secret" } else { "" },
             if p.help.is_empty() {
                 String::new()
             } else {
-                format!(": {}", p.help)
+                format!(": {}", printable(&p.help))
             }
         );
     }
@@ -295,6 +296,12 @@ pub async fn provider_import(
     let parsed = certmgr_dns::Definition::parse(&text, &file_name)
         .map_err(|e| CliError::bad_input(e.to_string()))?;
     let id = parsed.provider.id.clone();
+    if has_controls(&parsed.provider.name) {
+        return Err(CliError::bad_input(format!(
+            "{file_name}: the provider name {:?} contains control characters (such as terminal escape sequences); remove them",
+            parsed.provider.name
+        )));
+    }
     check_id_free(&id, &file_name)?;
     store.import_dns_provider(&id, &text, &file_name).await?;
     if json {

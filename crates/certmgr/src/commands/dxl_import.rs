@@ -56,6 +56,20 @@ pub async fn import(
                 ))
             })?,
         };
+        // A field the account seals must be a secret of the configuration
+        // (those of this file were sealed to match by read_import).
+        if let Some((k, _, _)) = a.fields.iter().find(|(k, _, sealed)| {
+            *sealed
+                && !def
+                    .parameters()
+                    .iter()
+                    .any(|p| p.secret && p.name.eq_ignore_ascii_case(k))
+        }) {
+            return Err(CliError::bad_input(format!(
+                "{file_name}: the DNS provider account for {} seals {k:?}, which the configuration {:?} does not treat as a secret; import the configuration with the item sealed (seal='true') in the same file",
+                a.zone, a.provider
+            )));
+        }
         let params = a
             .fields
             .iter()
@@ -133,6 +147,7 @@ pub async fn import(
         return print_json(&json!({
             "providers": providers, "dns_accounts": created,
             "acme_accounts": registered, "skipped": import.skipped,
+            "warnings": import.warnings,
         }));
     }
     for p in &providers {
@@ -155,6 +170,9 @@ pub async fn import(
     }
     for s in &import.skipped {
         println!("skipped {s}");
+    }
+    for w in &import.warnings {
+        eprintln!("warning: {w}");
     }
     Ok(())
 }
