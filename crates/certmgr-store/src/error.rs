@@ -34,6 +34,24 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("cannot bring the database schema up to date: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database could not be reached (the URL's password is redacted).
+    #[error("cannot connect to {url}: {message}")]
+    Connect {
+        /// The database URL, password replaced by `***`.
+        url: String,
+        /// What the driver said, password replaced by `***`.
+        message: String,
+    },
+    /// The master key file can be read or written by others than its owner.
+    #[error(
+        "{path} is accessible to others (mode {mode:04o}): the master key opens every secret in the store; run `chmod 600 {path}`"
+    )]
+    KeyFilePermissions {
+        /// The key file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// The database URL names a backend certmgr does not support.
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedBackend(String),

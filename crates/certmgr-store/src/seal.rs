@@ -67,6 +67,26 @@ impl MasterKey {
 
     /// Read a key file written by [`MasterKey::write_file`].
     pub fn read_file(path: &Path) -> Result<Self, StoreError> {
+        // Like ssh with a private key: a key file others can read (or
+        // replace) is refused, before it is read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)
+                .map_err(|source| StoreError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?
+                .permissions()
+                .mode()
+                & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(StoreError::KeyFilePermissions {
+                    path: path.display().to_string(),
+                    mode,
+                });
+            }
+        }
         let text =
             Zeroizing::new(
                 std::fs::read_to_string(path).map_err(|source| StoreError::Io {

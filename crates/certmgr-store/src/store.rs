@@ -72,6 +72,22 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// `url` with the password of its user info replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    match password_of(url) {
+        Some(pw) => url.replacen(&format!(":{pw}@"), ":***@", 1),
+        None => url.to_owned(),
+    }
+}
+
+/// The password in `scheme://user:password@host/...`, if any.
+fn password_of(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let userinfo = &rest[..rest.rfind('@')?];
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some(password)
+}
+
 fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
@@ -107,7 +123,7 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::UnsupportedBackend(url.to_owned()));
+            return Err(StoreError::UnsupportedBackend(redact_url(url)));
         };
         let mut options = AnyPoolOptions::new();
         if backend == Backend::Sqlite {
@@ -132,7 +148,17 @@ impl Store {
                 })
             });
         }
-        let pool = options.max_connections(8).connect(url).await?;
+        let pool =
+            options
+                .max_connections(8)
+                .connect(url)
+                .await
+                .map_err(|e| StoreError::Connect {
+                    url: redact_url(url),
+                    // sqlx may quote the URL; the password never leaves.
+                    message: password_of(url)
+                        .map_or_else(|| e.to_string(), |pw| e.to_string().replace(pw, "***")),
+                })?;
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,

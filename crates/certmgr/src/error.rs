@@ -95,6 +95,7 @@ impl From<StoreError> for CliError {
             | StoreError::Conflict(_)
             | StoreError::BadMasterKey(_)
             | StoreError::WrongMasterKey
+            | StoreError::KeyFilePermissions { .. }
             | StoreError::UnsupportedBackend(_) => ErrorClass::BadInput,
             _ => ErrorClass::Failed,
         };

@@ -333,3 +333,36 @@ fn children_of(pid: u32) -> Vec<u32> {
     }
     found
 }
+
+#[test]
+fn a_master_key_file_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let before = env.digest();
+    let key = env.store.data_dir().join("master.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = env.fails(2, &["cred", "list"]);
+    assert!(err.contains("mode 0644"), "{err}");
+    assert!(err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    env.ok(&["cred", "list"]);
+    assert_eq!(env.digest(), before);
+}
+
+#[test]
+fn a_database_password_never_appears_in_an_error() {
+    let env = Env::new();
+    for url in [
+        "postgres://certmgr:hunter2-secret@127.0.0.1:1/none?connect_timeout=2",
+        "mysql://certmgr:hunter2-secret@127.0.0.1/none",
+    ] {
+        let out = env
+            .command(&["--database-url", url, "cred", "list"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url}");
+        assert!(stderr.contains("certmgr:***@127.0.0.1"), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+    }
+}
