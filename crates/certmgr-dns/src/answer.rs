@@ -6,6 +6,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+/// Longest answer body the engine reads: 4 MiB (DNS API answers are kilobytes).
+pub(crate) const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Deepest XML element nesting converted to JSON (real answers nest a few
+/// levels; JSON parsing stops at 128).
+pub(crate) const MAX_XML_DEPTH: usize = 100;
+
 /// One HTTP answer.
 #[derive(Debug, Clone)]
 pub(crate) struct Answer {
@@ -15,6 +22,8 @@ pub(crate) struct Answer {
     pub text: String,
     /// `None` when the body is neither JSON nor XML.
     pub doc: Option<Value>,
+    /// Why an XML body gave no document (nested too deep), for errors.
+    pub doc_error: Option<String>,
     /// Requests it took (retries included).
     pub attempts: u32,
 }
@@ -26,12 +35,16 @@ impl Answer {
         text: String,
         attempts: u32,
     ) -> Answer {
-        let doc = parse_document(&text);
+        let (doc, doc_error) = match parse_document(&text) {
+            Ok(doc) => (doc, None),
+            Err(e) => (None, Some(e)),
+        };
         Answer {
             status,
             headers,
             text,
             doc,
+            doc_error,
             attempts,
         }
     }
@@ -47,24 +60,43 @@ impl Answer {
     }
 }
 
-/// JSON when the body parses as JSON, else XML converted, else `None`.
-pub(crate) fn parse_document(text: &str) -> Option<Value> {
+/// JSON when the body parses as JSON, else XML converted, else `None`;
+/// an error when the body is XML nested deeper than [`MAX_XML_DEPTH`].
+pub(crate) fn parse_document(text: &str) -> Result<Option<Value>, String> {
     if let Ok(v) = serde_json::from_str::<Value>(text) {
-        return Some(v);
+        return Ok(Some(v));
     }
     if text.trim_start().starts_with('<') {
         return xml_to_json(text);
     }
-    None
+    Ok(None)
 }
 
 /// `{"Root": element}`; see `providers/README.md` for the element rule.
-pub(crate) fn xml_to_json(text: &str) -> Option<Value> {
-    let doc = roxmltree::Document::parse(text).ok()?;
+/// `Ok(None)` when the text is not XML.
+pub(crate) fn xml_to_json(text: &str) -> Result<Option<Value>, String> {
+    let Ok(doc) = roxmltree::Document::parse(text) else {
+        return Ok(None);
+    };
     let root = doc.root_element();
+    // Depth first, without recursion: the conversion below recurses once
+    // per level, so it only runs on documents of bounded depth.
+    let mut stack = vec![(root, 1usize)];
+    while let Some((node, depth)) = stack.pop() {
+        if depth > MAX_XML_DEPTH {
+            return Err(format!(
+                "the XML answer nests elements deeper than {MAX_XML_DEPTH} levels; it is not a DNS API answer"
+            ));
+        }
+        stack.extend(
+            node.children()
+                .filter(|c| c.is_element())
+                .map(|c| (c, depth + 1)),
+        );
+    }
     let mut top = Map::new();
     top.insert(root.tag_name().name().to_string(), element(root));
-    Some(Value::Object(top))
+    Ok(Some(Value::Object(top)))
 }
 
 fn element(node: roxmltree::Node<'_, '_>) -> Value {
@@ -116,7 +148,7 @@ mod tests {
   <IsTruncated>false</IsTruncated>
   <host HostId="1" Name="@" Type="A"/>
 </ListHostedZonesByNameResponse>"#;
-        let v = xml_to_json(xml).unwrap();
+        let v = xml_to_json(xml).unwrap().unwrap();
         assert_eq!(
             v,
             json!({"ListHostedZonesByNameResponse": {
@@ -129,9 +161,20 @@ mod tests {
 
     #[test]
     fn json_first_then_xml_then_nothing() {
-        assert_eq!(parse_document("{\"a\":1}"), Some(json!({"a": 1})));
-        assert_eq!(parse_document("<a>x</a>"), Some(json!({"a": "x"})));
-        assert_eq!(parse_document("good 1.2.3.4"), None);
-        assert_eq!(parse_document("<unclosed"), None);
+        assert_eq!(parse_document("{\"a\":1}"), Ok(Some(json!({"a": 1}))));
+        assert_eq!(parse_document("<a>x</a>"), Ok(Some(json!({"a": "x"}))));
+        assert_eq!(parse_document("good 1.2.3.4"), Ok(None));
+        assert_eq!(parse_document("<unclosed"), Ok(None));
+    }
+
+    #[test]
+    /// 100,000 nested elements: refused with a message, no stack overflow.
+    fn deeply_nested_xml_is_refused_without_recursing() {
+        let n = 100_000;
+        let xml = format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        let e = parse_document(&xml).unwrap_err();
+        assert!(e.contains("deeper than 100 levels"), "{e}");
+        let ok = format!("{}x{}", "<a>".repeat(100), "</a>".repeat(100));
+        assert!(parse_document(&ok).unwrap().is_some());
     }
 }

@@ -56,6 +56,25 @@ impl ProviderDefinition {
         }
     }
 
+    /// The hosts the definition itself names (see [`ProviderMeta::hosts`]).
+    pub fn hosts(&self) -> &[String] {
+        &self.meta().hosts
+    }
+
+    /// The parameters whose value names a host requests may go to: those
+    /// with a URL default or a name ending in `url`, with the default's
+    /// host. Any parameter set to an `http(s)` URL adds its host.
+    pub fn url_parameters(&self) -> Vec<(&str, Option<String>)> {
+        self.parameters()
+            .iter()
+            .filter_map(|p| {
+                let default = p.default.as_deref().and_then(crate::destination::url_host);
+                let named = p.name.to_ascii_lowercase().ends_with("url");
+                (default.is_some() || named).then_some((p.name.as_str(), default))
+            })
+            .collect()
+    }
+
     /// `toml` or `dxl`.
     pub fn kind(&self) -> &'static str {
         match self {

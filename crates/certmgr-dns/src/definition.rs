@@ -35,7 +35,24 @@ pub struct ProviderMeta {
     /// Free-form notes for users (e.g. a CNAME to set up first).
     #[serde(default)]
     pub notes: Option<String>,
+    /// Hosts requests may go to besides those of the account's URL
+    /// parameters. In a file: hosts a URL template builds
+    /// (`https://{{ params.region }}.api.example.com`). Once loaded: those
+    /// plus the literal hosts of step URLs and token endpoints (see
+    /// [`Definition::parse`]), sorted.
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }
+
+/// Most requests a `repeat_until` step sends (`repeat_max`).
+pub const MAX_REPEAT: u32 = 60;
+/// Longest wait between two requests of a `repeat_until` step, in seconds.
+pub const MAX_INTERVAL_SECS: u64 = 60;
+/// Most pages a step fetches (`max_pages`).
+pub const MAX_PAGES: u32 = 100;
+/// Longest propagation delay a definition may give (`propagation_secs`):
+/// 10 minutes, as for Domino's `cfg_DnsProviderDelay`.
+pub const MAX_PROPAGATION_SECS: u64 = 600;
 
 /// A value the user supplies per account (URL, token, ...).
 #[derive(Debug, Clone, Deserialize)]
@@ -252,6 +269,9 @@ pub struct Definition {
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
+/// Where a Google service account gets its token when its key names no other endpoint.
+const GOOGLE_TOKEN_HOST: &str = "oauth2.googleapis.com";
+
 impl Definition {
     /// Parses and validates a definition; `file_name` is only used in messages.
     pub fn parse(text: &str, file_name: &str) -> Result<Definition, DnsError> {
@@ -284,6 +304,23 @@ impl Definition {
                     raw.provider.id
                 ),
             ));
+        }
+
+        if raw.provider.propagation_secs > MAX_PROPAGATION_SECS {
+            return Err(invalid(
+                "provider field \"propagation_secs\"".into(),
+                format!(
+                    "{} s is longer than the {MAX_PROPAGATION_SECS} s allowed; give the provider's typical delay",
+                    raw.provider.propagation_secs
+                ),
+            ));
+        }
+        let mut hosts = BTreeSet::new();
+        for h in &raw.provider.hosts {
+            hosts.insert(
+                crate::destination::declared_host(h)
+                    .map_err(|m| invalid("provider field \"hosts\"".into(), m))?,
+            );
         }
 
         let mut param_names = BTreeSet::new();
@@ -363,6 +400,30 @@ impl Definition {
             ),
         };
 
+        if let Some(a) = &auth {
+            for (field, src) in &a.fields {
+                if field != "token_url" {
+                    continue;
+                }
+                match crate::destination::literal_host(src) {
+                    Ok(Some(h)) => {
+                        hosts.insert(h);
+                    }
+                    Ok(None) => {}
+                    Err(()) if !raw.provider.hosts.is_empty() => {}
+                    Err(()) => {
+                        return Err(invalid(
+                            "auth field \"token_url\"".into(),
+                            "the template builds the token endpoint's host; list every host it can give in [provider] hosts".into(),
+                        ));
+                    }
+                }
+            }
+            if a.kind == AuthKind::GoogleServiceAccount {
+                hosts.insert(GOOGLE_TOKEN_HOST.to_string());
+            }
+        }
+
         let mut steps = Vec::new();
         for s in raw.step {
             let loc = |field: &str| format!("step {:?} field {field:?}", s.name);
@@ -412,6 +473,19 @@ impl Definition {
                     .map_err(|m| invalid(format!("step {:?} field {field:?}", s.name), m))
             };
             check("url".into(), &s.url)?;
+            match crate::destination::literal_host(&s.url) {
+                Ok(Some(h)) => {
+                    hosts.insert(h);
+                }
+                Ok(None) => {}
+                Err(()) if !raw.provider.hosts.is_empty() => {}
+                Err(()) => {
+                    return Err(invalid(
+                        loc("url"),
+                        "the template builds the URL's host; list every host it can give in [provider] hosts = [\"...\"], so users see where requests go".into(),
+                    ));
+                }
+            }
             for (k, v) in &s.headers {
                 check(format!("headers.{k}"), v)?;
             }
@@ -455,6 +529,33 @@ impl Definition {
                         .response_expression(e)
                         .map_err(|m| invalid(loc(field), m))?;
                 }
+            }
+            if let Some(n) = s.repeat_max.filter(|n| *n > MAX_REPEAT) {
+                return Err(invalid(
+                    loc("repeat_max"),
+                    format!(
+                        "{n} is over the limit of {MAX_REPEAT} requests; poll less often or for less long"
+                    ),
+                ));
+            }
+            if let Some(n) = s.repeat_interval_secs.filter(|n| *n > MAX_INTERVAL_SECS) {
+                return Err(invalid(
+                    loc("repeat_interval_secs"),
+                    format!("{n} s is over the limit of {MAX_INTERVAL_SECS} s between requests"),
+                ));
+            }
+            if let Some(n) = s
+                .paginate
+                .as_ref()
+                .and_then(|p| p.max_pages)
+                .filter(|n| *n > MAX_PAGES)
+            {
+                return Err(invalid(
+                    loc("paginate"),
+                    format!(
+                        "max_pages = {n} is over the limit of {MAX_PAGES} pages; ask the API for bigger pages or filter the listing"
+                    ),
+                ));
             }
             if s.repeat_until.is_none()
                 && (s.repeat_interval_secs.is_some() || s.repeat_max.is_some())
@@ -540,8 +641,10 @@ impl Definition {
             });
         }
 
+        let mut provider = raw.provider;
+        provider.hosts = hosts.into_iter().collect();
         Ok(Definition {
-            provider: raw.provider,
+            provider,
             parameters: raw.parameter,
             steps,
             auth,

@@ -24,6 +24,16 @@ pub fn provider_markdown(definition: &Definition) -> String {
     if p.propagation_secs > 0 {
         let _ = writeln!(out, "- Typical propagation delay: {} s", p.propagation_secs);
     }
+    let mut destinations: Vec<String> = p.hosts.iter().map(|h| format!("`{h}`")).collect();
+    let from_params = crate::ProviderDefinition::Toml(Box::new(definition.clone()))
+        .url_parameters()
+        .into_iter()
+        .map(|(name, _)| format!("the host of `{name}`"))
+        .collect::<Vec<_>>();
+    destinations.extend(from_params);
+    if !destinations.is_empty() {
+        let _ = writeln!(out, "- Requests go to: {}", destinations.join(", "));
+    }
     if let Some(auth) = &definition.auth {
         let _ = writeln!(
             out,
@@ -87,7 +97,11 @@ pub fn catalog_markdown(definitions: &[Definition]) -> String {
          Generated from `providers/*/provider.toml` by `certmgr dns provider docs`; \
          do not edit by hand. Besides these, DNS accounts can use `--provider rfc2136` \
          (`server`, `key_name`, `key_algorithm`, `key_secret`) and `--provider script` \
-         (`command`, `timeout`).\n\n",
+         (`command`, `timeout`).\n\n\
+         A provider sends requests only to the hosts listed under \"Requests go to\"; \
+         a URL parameter (`api_url`) adds its own host. A loopback, private or \
+         link-local address (a PowerDNS on the LAN) needs the DNS account created \
+         with `--allow-private-network`, a plain `http://` URL `--allow-plain-http`.\n\n",
     );
     for definition in definitions {
         let _ = writeln!(

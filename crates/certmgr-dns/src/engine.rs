@@ -1,8 +1,6 @@
 //! Running a definition's steps over HTTP: rendering, retries, captures, traces.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -10,9 +8,11 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::answer::Answer;
 use crate::definition::{BodyTemplate, Definition, PageMode, Params, Phase, Step};
+use crate::destination::{Allowed, GuardedResolver, NetworkAccess, Refusal};
 use crate::error::DnsError;
 use crate::redact::Redactor;
 use crate::template;
+pub use crate::trace::{MemoryTrace, NoTrace, Trace, TraceEvent};
 
 /// Values captured by steps (zone id, record id...). The caller keeps the
 /// captures of `add` and hands them to `delete`, so it deletes exactly what
@@ -37,6 +37,7 @@ pub struct CallContext {
     values: Vec<String>,
     ttl: Option<u32>,
     params: Params,
+    network: NetworkAccess,
 }
 
 impl CallContext {
@@ -72,6 +73,7 @@ impl CallContext {
             values: vec![value.to_string()],
             ttl: None,
             params,
+            network: NetworkAccess::PUBLIC_HTTPS,
         })
     }
 
@@ -81,6 +83,18 @@ impl CallContext {
     pub fn with_values(mut self, values: Vec<String>) -> CallContext {
         self.values = values;
         self
+    }
+
+    /// The non-public destinations the account allows (default: none,
+    /// public HTTPS hosts only).
+    pub fn with_network(mut self, access: NetworkAccess) -> CallContext {
+        self.network = access;
+        self
+    }
+
+    /// The network access of this call.
+    pub fn network(&self) -> NetworkAccess {
+        self.network
     }
 
     /// Requested TTL; raised to the provider's `min_ttl`.
@@ -140,190 +154,6 @@ impl CallContext {
     }
 }
 
-/// One thing the engine did, secrets already replaced by `<redacted:NAME>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TraceEvent {
-    /// A step was skipped because its `when` was false.
-    Skipped {
-        /// Step name.
-        step: String,
-    },
-    /// Something the engine decided or computed (a formula's result, a skip reason).
-    Note {
-        /// Step name.
-        step: String,
-        /// What happened (secrets redacted).
-        message: String,
-    },
-    /// A request about to be sent.
-    Request {
-        /// Step name.
-        step: String,
-        /// 1-based attempt.
-        attempt: u32,
-        /// Method.
-        method: String,
-        /// URL.
-        url: String,
-        /// Headers.
-        headers: Vec<(String, String)>,
-        /// Body text.
-        body: String,
-    },
-    /// The answer.
-    Response {
-        /// Step name.
-        step: String,
-        /// 1-based attempt.
-        attempt: u32,
-        /// Status.
-        status: u16,
-        /// Body text.
-        body: String,
-    },
-    /// The request failed without an answer.
-    Failure {
-        /// Step name.
-        step: String,
-        /// 1-based attempt.
-        attempt: u32,
-        /// What failed.
-        message: String,
-    },
-}
-
-impl TraceEvent {
-    /// The event with `redactor` applied again (for secrets learnt after it happened).
-    pub(crate) fn redacted(&self, redactor: &Redactor) -> TraceEvent {
-        let r = |s: &String| redactor.apply(s);
-        match self {
-            TraceEvent::Skipped { step } => TraceEvent::Skipped { step: step.clone() },
-            TraceEvent::Note { step, message } => TraceEvent::Note {
-                step: step.clone(),
-                message: r(message),
-            },
-            TraceEvent::Request {
-                step,
-                attempt,
-                method,
-                url,
-                headers,
-                body,
-            } => TraceEvent::Request {
-                step: step.clone(),
-                attempt: *attempt,
-                method: method.clone(),
-                url: r(url),
-                headers: headers.iter().map(|(k, v)| (k.clone(), r(v))).collect(),
-                body: r(body),
-            },
-            TraceEvent::Response {
-                step,
-                attempt,
-                status,
-                body,
-            } => TraceEvent::Response {
-                step: step.clone(),
-                attempt: *attempt,
-                status: *status,
-                body: r(body),
-            },
-            TraceEvent::Failure {
-                step,
-                attempt,
-                message,
-            } => TraceEvent::Failure {
-                step: step.clone(),
-                attempt: *attempt,
-                message: r(message),
-            },
-        }
-    }
-}
-
-impl fmt::Display for TraceEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TraceEvent::Skipped { step } => write!(f, "[{step}] skipped"),
-            TraceEvent::Note { step, message } => write!(f, "[{step}] {message}"),
-            TraceEvent::Request {
-                step,
-                attempt,
-                method,
-                url,
-                headers,
-                body,
-            } => {
-                write!(f, "[{step}#{attempt}] > {method} {url}")?;
-                for (k, v) in headers {
-                    write!(f, " | {k}: {v}")?;
-                }
-                if !body.is_empty() {
-                    write!(f, " | {body}")?;
-                }
-                Ok(())
-            }
-            TraceEvent::Response {
-                step,
-                attempt,
-                status,
-                body,
-            } => {
-                write!(f, "[{step}#{attempt}] < {status} {body}")
-            }
-            TraceEvent::Failure {
-                step,
-                attempt,
-                message,
-            } => {
-                write!(f, "[{step}#{attempt}] ! {message}")
-            }
-        }
-    }
-}
-
-/// Where the engine reports each request and answer (for `--verbose`, logs, tests).
-pub trait Trace: Send + Sync {
-    /// Called for each event, in order.
-    fn event(&self, event: &TraceEvent);
-}
-
-/// A trace that drops everything.
-#[derive(Debug, Default)]
-pub struct NoTrace;
-
-impl Trace for NoTrace {
-    fn event(&self, _event: &TraceEvent) {}
-}
-
-/// A trace that keeps every event in memory.
-#[derive(Debug, Default)]
-pub struct MemoryTrace(Mutex<Vec<TraceEvent>>);
-
-impl MemoryTrace {
-    /// The events so far.
-    pub fn events(&self) -> Vec<TraceEvent> {
-        self.0.lock().map(|v| v.clone()).unwrap_or_default()
-    }
-
-    /// The events as text, one per line.
-    pub fn text(&self) -> String {
-        self.events()
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Trace for MemoryTrace {
-    fn event(&self, event: &TraceEvent) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(event.clone());
-        }
-    }
-}
-
 /// How often and how patiently to retry 5xx answers and connection errors.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -342,27 +172,34 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Runs provider definitions: one HTTP client, one retry policy.
+/// Runs provider definitions: HTTP clients and one retry policy.
+///
+/// Every request goes through one check (`Engine::exchange`): its host
+/// must be declared by the definition or named by the account's parameters,
+/// and non-public addresses and plain `http://` need the account's
+/// [`NetworkAccess`]. The default client resolves names through
+/// a guarded resolver, which refuses non-public addresses; the open one is
+/// used only for accounts that allow the private network.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    client: reqwest::Client,
-    retry: RetryPolicy,
+    pub(crate) client: reqwest::Client,
+    pub(crate) open_client: reqwest::Client,
+    pub(crate) retry: RetryPolicy,
     fixed_time: Option<SystemTime>,
 }
 
 /// Longest body excerpt put into an error.
 pub(crate) const EXCERPT: usize = 300;
 
-/// Longest `Retry-After` the engine honours before retrying.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-
 /// Per-call state shared by the steps of one add or delete.
 pub(crate) struct Session<'a> {
     pub(crate) captures: &'a mut Captures,
     pub(crate) redactor: Redactor,
     /// Rendered `[auth]` fields, once the first request needs them.
-    auth_fields: Option<BTreeMap<String, String>>,
-    token: Option<Zeroizing<String>>,
+    pub(crate) auth_fields: Option<BTreeMap<String, String>>,
+    pub(crate) token: Option<Zeroizing<String>>,
+    /// Hosts this call may reach.
+    pub(crate) allowed: Allowed,
 }
 
 impl Drop for Session<'_> {
@@ -389,15 +226,23 @@ impl Engine {
     /// An engine with a 30 s timeout per request, no redirects (a redirect
     /// could carry credentials elsewhere) and the default retry policy.
     pub fn new() -> Result<Engine, DnsError> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("certmgr/", env!("CARGO_PKG_VERSION")))
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .connect_timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("certmgr/", env!("CARGO_PKG_VERSION")))
+        };
+        let client = builder()
+            .dns_resolver(std::sync::Arc::new(GuardedResolver))
+            .build()
+            .map_err(|e| DnsError::Client(e.to_string()))?;
+        let open_client = builder()
             .build()
             .map_err(|e| DnsError::Client(e.to_string()))?;
         Ok(Engine {
             client,
+            open_client,
             retry: RetryPolicy::default(),
             fixed_time: None,
         })
@@ -416,7 +261,7 @@ impl Engine {
         self
     }
 
-    fn now(&self) -> SystemTime {
+    pub(crate) fn now(&self) -> SystemTime {
         self.fixed_time.unwrap_or_else(SystemTime::now)
     }
 
@@ -429,7 +274,7 @@ impl Engine {
         trace: &dyn Trace,
     ) -> Result<Captures, DnsError> {
         let mut captures = Captures::default();
-        let mut session = Session::new(ctx, &mut captures);
+        let mut session = Session::new(ctx, &def.provider.hosts, &mut captures);
         for phase in [Phase::Lookup, Phase::Query, Phase::Add] {
             self.run_steps(def, phase, ctx, &mut session, trace).await?;
         }
@@ -446,7 +291,7 @@ impl Engine {
         captures: &mut Captures,
         trace: &dyn Trace,
     ) -> Result<(), DnsError> {
-        let mut session = Session::new(ctx, captures);
+        let mut session = Session::new(ctx, &def.provider.hosts, captures);
         for phase in [Phase::Lookup, Phase::Query, Phase::Delete] {
             self.run_steps(def, phase, ctx, &mut session, trace).await?;
         }
@@ -462,7 +307,7 @@ impl Engine {
         captures: &mut Captures,
         trace: &dyn Trace,
     ) -> Result<(), DnsError> {
-        let mut session = Session::new(ctx, captures);
+        let mut session = Session::new(ctx, &def.provider.hosts, captures);
         self.run_steps(def, phase, ctx, &mut session, trace).await
     }
 
@@ -522,14 +367,18 @@ impl Engine {
             {
                 break answer;
             }
-            if repeats >= step.repeat_max {
+            if repeats >= step.repeat_max.min(crate::definition::MAX_REPEAT) {
                 return Err(fail.refused(format!(
                     "`{until}` still false after {repeats} request(s) {} s apart: {}; the provider has not finished the change, try again later",
                     step.repeat_interval.as_secs(),
                     session.redactor.excerpt(&answer.text, EXCERPT)
                 )));
             }
-            tokio::time::sleep(step.repeat_interval).await;
+            tokio::time::sleep(
+                step.repeat_interval
+                    .min(Duration::from_secs(crate::definition::MAX_INTERVAL_SECS)),
+            )
+            .await;
         };
 
         if step.capture.is_empty() && step.capture_all.is_empty() && step.capture_regex.is_empty() {
@@ -559,12 +408,33 @@ impl Engine {
             let Some(paginate) = &step.paginate else {
                 break;
             };
-            if pages >= paginate.max_pages {
+            if pages >= paginate.max_pages.min(crate::definition::MAX_PAGES) {
                 break;
             }
             let Some(next) = next_page(paginate, &answer, &request.url, pages) else {
                 break;
             };
+            if (next.scheme(), next.host_str(), next.port_or_known_default())
+                != (
+                    request.url.scheme(),
+                    request.url.host_str(),
+                    request.url.port_or_known_default(),
+                )
+            {
+                return Err(DnsError::Destination {
+                    provider: def.provider.id.clone(),
+                    step: step.name.clone(),
+                    host: session
+                        .redactor
+                        .apply(&crate::destination::destination(&next).unwrap_or_default()),
+                    refusal: Refusal::OtherHost,
+                    message: session.redactor.apply(&format!(
+                        "refused to follow the next-page link {}: it leaves {} for another host or scheme; pagination stays on the host of the first page",
+                        next,
+                        request.url.origin().ascii_serialization()
+                    )),
+                });
+            }
             pages += 1;
             request.url = next;
             answer = self
@@ -693,6 +563,12 @@ impl Engine {
         let fields = session.auth_fields.clone().unwrap_or_default();
         let token_request = crate::auth::token_request(spec.kind, &fields, self.now())
             .map_err(|m| auth_err(&session.redactor, m))?;
+        // A Google key file names its own token endpoint: account data, like an API URL.
+        if spec.kind == crate::auth::AuthKind::GoogleServiceAccount
+            && fields.get("token_url").is_none_or(|u| u.trim().is_empty())
+        {
+            session.allowed.add_account_url(&token_request.url);
+        }
         if let Some((_, assertion)) = token_request.form.iter().find(|(k, _)| k == "assertion") {
             session.redactor.add("assertion", assertion);
         }
@@ -833,128 +709,6 @@ impl Engine {
         Ok(answer)
     }
 
-    /// Sends one request, retrying 5xx, 429 and connection errors
-    /// (honouring `Retry-After` up to a minute), authenticating each attempt.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn exchange(
-        &self,
-        provider: &str,
-        auth: Option<&crate::definition::AuthSpec>,
-        step: &str,
-        request: &Request,
-        sign: bool,
-        session: &Session<'_>,
-        trace: &dyn Trace,
-    ) -> Result<Answer, DnsError> {
-        let attempts = self.retry.attempts.max(1);
-        let mut backoff = self.retry.initial_backoff;
-        let mut attempt = 0;
-        let redactor = &session.redactor;
-        loop {
-            attempt += 1;
-            let mut headers = request.headers.clone();
-            if sign && let Some(spec) = auth {
-                let signed = crate::auth::sign(
-                    spec.kind,
-                    session.auth_fields.as_ref().unwrap_or(&BTreeMap::new()),
-                    &crate::auth::Outgoing {
-                        method: request.method.as_str(),
-                        url: &request.url,
-                        content_type: request.content_type.as_deref(),
-                        body: &request.body,
-                    },
-                    self.now(),
-                    session.token.as_deref().map(String::as_str),
-                )
-                .map_err(|m| DnsError::Auth {
-                    provider: provider.to_string(),
-                    kind: spec.kind.name().to_string(),
-                    message: m,
-                })?;
-                headers.extend(signed);
-            }
-            trace.event(&TraceEvent::Request {
-                step: step.to_string(),
-                attempt,
-                method: request.method.to_string(),
-                url: redactor.apply(request.url.as_str()),
-                headers: headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), redactor.apply(v)))
-                    .collect(),
-                body: redactor.apply(&request.body),
-            });
-            let mut req = self
-                .client
-                .request(request.method.clone(), request.url.clone());
-            for (k, v) in &headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            if let Some(ct) = &request.content_type {
-                req = req.header("content-type", ct.as_str());
-            }
-            if !request.body.is_empty() || request.content_type.is_some() {
-                req = req.body(request.body.clone());
-            }
-            let outcome = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers: BTreeMap<String, String> = resp
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.as_str().to_ascii_lowercase(),
-                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                            )
-                        })
-                        .collect();
-                    resp.text().await.map(|text| (status, headers, text))
-                }
-                Err(e) => Err(e),
-            };
-            match outcome {
-                Ok((status, headers, text)) => {
-                    trace.event(&TraceEvent::Response {
-                        step: step.to_string(),
-                        attempt,
-                        status,
-                        body: redactor.apply(&text),
-                    });
-                    let retryable = status == 429 || (500..=599).contains(&status);
-                    if retryable && attempt < attempts {
-                        let wait = retry_after(&headers).unwrap_or(backoff);
-                        tokio::time::sleep(wait).await;
-                        backoff *= 2;
-                        continue;
-                    }
-                    return Ok(Answer::new(status, headers, text, attempt));
-                }
-                Err(e) => {
-                    let message = redactor.apply(&error_chain(&e));
-                    trace.event(&TraceEvent::Failure {
-                        step: step.to_string(),
-                        attempt,
-                        message: message.clone(),
-                    });
-                    if attempt < attempts {
-                        tokio::time::sleep(backoff).await;
-                        backoff *= 2;
-                        continue;
-                    }
-                    return Err(DnsError::Transport {
-                        provider: provider.to_string(),
-                        step: step.to_string(),
-                        method: request.method.to_string(),
-                        url: redactor.apply(request.url.as_str()),
-                        attempts: attempt,
-                        message,
-                    });
-                }
-            }
-        }
-    }
-
     /// Applies a step's captures to one page of the answer.
     #[allow(clippy::too_many_arguments)]
     fn capture_page<'s>(
@@ -976,10 +730,13 @@ impl Engine {
                 let first = step.capture.keys().chain(step.capture_all.keys()).next();
                 return Err(fail.capture(
                     first.map_or("", String::as_str),
-                    format!(
-                        "the answer is neither JSON nor XML: {}",
-                        redactor.excerpt(&answer.text, EXCERPT)
-                    ),
+                    match &answer.doc_error {
+                        Some(why) => why.clone(),
+                        None => format!(
+                            "the answer is neither JSON nor XML: {}",
+                            redactor.excerpt(&answer.text, EXCERPT)
+                        ),
+                    },
                 ));
             }
         };
@@ -1086,12 +843,18 @@ impl Fail<'_> {
 }
 
 impl<'a> Session<'a> {
-    pub(crate) fn new(ctx: &CallContext, captures: &'a mut Captures) -> Session<'a> {
+    /// `hosts`: the hosts the definition declares.
+    pub(crate) fn new(
+        ctx: &CallContext,
+        hosts: &[String],
+        captures: &'a mut Captures,
+    ) -> Session<'a> {
         Session {
             captures,
             redactor: ctx.redactor(),
             auth_fields: None,
             token: None,
+            allowed: Allowed::new(hosts, &ctx.params, ctx.network),
         }
     }
 }
@@ -1148,22 +911,4 @@ fn next_page(
             (page < total).then(|| with_param(param, &(page + 1).to_string()))
         }
     }
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is not worth a parser here:
-/// APIs that rate limit send seconds), capped at a minute.
-fn retry_after(headers: &BTreeMap<String, String>) -> Option<Duration> {
-    let secs: u64 = headers.get("retry-after")?.trim().parse().ok()?;
-    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }

@@ -129,6 +129,22 @@ pub enum DnsError {
         /// What failed (secrets redacted) and what to do.
         message: String,
     },
+    /// A request was refused before it was sent: its host is not a
+    /// destination of the provider, or needs the account's opt-in (private
+    /// network, plain HTTP).
+    #[error("provider {provider:?} step {step:?}: {message}")]
+    Destination {
+        /// Provider id.
+        provider: String,
+        /// Step name (`auth` for a token request).
+        step: String,
+        /// The host refused.
+        host: String,
+        /// Why.
+        refusal: crate::destination::Refusal,
+        /// What was refused and what to do (no CLI flag names).
+        message: String,
+    },
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(String),

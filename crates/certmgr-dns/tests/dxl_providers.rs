@@ -27,7 +27,9 @@ fn call(def: &DxlDefinition, fields: &[(&str, String)]) -> CallContext {
     let params = def
         .bind(fields.iter().map(|(k, v)| (k.to_string(), v.clone())))
         .unwrap();
-    CallContext::new(ZONE, NAME, VALUE, params).unwrap()
+    CallContext::new(ZONE, NAME, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
 }
 
 #[tokio::test]

@@ -38,7 +38,9 @@ fn call(base: &str, def: &Definition) -> CallContext {
     let params = def
         .bind([("api_url", base.to_string()), ("token", SECRET.to_string())])
         .unwrap();
-    CallContext::new(ZONE, NAME, VALUE, params).unwrap()
+    CallContext::new(ZONE, NAME, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
 }
 
 async fn add(def: &Definition, script: Vec<Exchange>) -> (Result<Captures, DnsError>, String) {

@@ -83,6 +83,7 @@ async fn powerdns_delete_keeps_other_values() {
         .unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     let mut captures = Captures::default(); // captures lost: lookup runs again
     engine()
@@ -194,6 +195,7 @@ async fn cloudflare_delete_without_captures_finds_the_record() {
     let params = def.bind(cf_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![]);
     let mut captures = Captures::default();
     engine()
@@ -216,7 +218,9 @@ async fn cloudflare_unknown_zone_names_the_capture() {
     ])
     .await;
     let params = def.bind(cf_params(&stub.base_url())).unwrap();
-    let c = CallContext::new(ZONE, NAME, VALUE, params).unwrap();
+    let c = CallContext::new(ZONE, NAME, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     let e = engine()
         .add_record(&def, &c, &MemoryTrace::default())
         .await
@@ -383,6 +387,7 @@ async fn desec_two_values_one_rrset() {
         .unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params.clone())
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE.into(), VALUE2.into()])
         .with_ttl(60); // raised to deSEC's minimum 3600
     let mut captures = engine()
@@ -391,6 +396,7 @@ async fn desec_two_values_one_rrset() {
         .unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     engine()
         .delete_record(&def, &c, &mut captures, &MemoryTrace::default())
@@ -451,7 +457,9 @@ async fn connection_errors_are_retried_then_reported() {
     let params = def
         .bind([("api_url", base), ("api_token", SECRET.to_string())])
         .unwrap();
-    let c = CallContext::new(ZONE, NAME, VALUE, params).unwrap();
+    let c = CallContext::new(ZONE, NAME, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     let trace = MemoryTrace::default();
     let e = fast_engine()
         .add_record(&def, &c, &trace)
@@ -476,7 +484,9 @@ async fn run_phase_runs_one_phase() {
             ("api_key", SECRET.to_string()),
         ])
         .unwrap();
-    let c = CallContext::new(ZONE, NAME, VALUE, params).unwrap();
+    let c = CallContext::new(ZONE, NAME, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     let mut captures = Captures::default();
     engine()
         .run_phase(
@@ -556,6 +566,7 @@ async fn gandi_two_values_one_rrset() {
     let params = def.bind(gandi_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params.clone())
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE.into(), VALUE2.into()])
         .with_ttl(60); // raised to Gandi's minimum 300
     let mut captures = engine()
@@ -564,6 +575,7 @@ async fn gandi_two_values_one_rrset() {
         .unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     engine()
         .delete_record(&def, &c, &mut captures, &MemoryTrace::default())
@@ -676,6 +688,7 @@ async fn linode_delete_without_captures_finds_the_record() {
     let params = def.bind(li_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     let mut captures = Captures::default();
     engine()
@@ -865,6 +878,7 @@ async fn porkbun_keys_never_in_trace() {
     let params = def.bind(pb_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![]);
     let mut captures = Captures::default();
     let trace = MemoryTrace::default();
@@ -941,11 +955,13 @@ async fn godaddy_delete_keeps_other_values() {
     let params = def.bind(gd_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params.clone())
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE.into(), VALUE2.into()]);
     let trace = MemoryTrace::default();
     let mut captures = engine().add_record(&def, &c, &trace).await.unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     engine()
         .delete_record(&def, &c, &mut captures, &trace)
@@ -1052,6 +1068,7 @@ async fn bunny_delete_without_captures_finds_the_record() {
     let params = def.bind(bn_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     let mut captures = Captures::default();
     engine()
@@ -1285,6 +1302,7 @@ async fn ns1_existing_record_is_updated_then_trimmed() {
     let params = def.bind(ns1_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params.clone())
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE.into(), VALUE2.into()]);
     let mut captures = engine()
         .add_record(&def, &c, &MemoryTrace::default())
@@ -1292,6 +1310,7 @@ async fn ns1_existing_record_is_updated_then_trimmed() {
         .unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     engine()
         .delete_record(&def, &c, &mut captures, &MemoryTrace::default())

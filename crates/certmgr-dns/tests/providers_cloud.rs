@@ -105,7 +105,9 @@ fn az_delete() -> Exchange {
 
 fn az_ctx(base: &str, values: Option<Vec<String>>) -> CallContext {
     let def = provider("azure").unwrap();
-    let c = CallContext::new(ZONE, NAME, VALUE, def.bind(az_params(base)).unwrap()).unwrap();
+    let c = CallContext::new(ZONE, NAME, VALUE, def.bind(az_params(base)).unwrap())
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     match values {
         Some(v) => c.with_values(v),
         None => c,
@@ -403,6 +405,7 @@ fn g_ctx(base: &str, key: &TestKey, managed_zone: &str, values: Vec<String>) -> 
         def.bind(g_params(base, key, managed_zone)).unwrap(),
     )
     .unwrap()
+    .with_network(certmgr_dns::NetworkAccess::LOCAL)
     .with_values(values)
 }
 
@@ -954,6 +957,7 @@ async fn ionos_cloud_delete_without_captures_follows_pages() {
     let params = def.bind(io_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![]);
     let mut captures = Captures::default();
     let trace = MemoryTrace::default();
@@ -981,7 +985,9 @@ async fn ionos_cloud_add_retried_after_a_crash_reuses_the_record() {
     ])
     .await;
     let params = def.bind(io_params(&stub.base_url())).unwrap();
-    let c = CallContext::new(ZONE, NAME, VALUE, params).unwrap();
+    let c = CallContext::new(ZONE, NAME, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     let captures = engine()
         .add_record(&def, &c, &MemoryTrace::default())
         .await
@@ -1034,7 +1040,9 @@ fn kp_del() -> Exchange {
 
 fn kp_ctx(base: &str) -> CallContext {
     let def = provider("kapper").unwrap();
-    CallContext::new(ZONE, NAME, VALUE, def.bind(kp_params(base)).unwrap()).unwrap()
+    CallContext::new(ZONE, NAME, VALUE, def.bind(kp_params(base)).unwrap())
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
 }
 
 fn kp_check_trace(trace: &MemoryTrace) {

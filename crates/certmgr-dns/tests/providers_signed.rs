@@ -114,7 +114,9 @@ struct SignedCase {
 fn signed_ctx(case: &SignedCase, base: &str, remaining: Option<Vec<String>>) -> CallContext {
     let def = provider(case.id).unwrap();
     let params = def.bind((case.params)(base)).unwrap();
-    let c = CallContext::new(ZONE, NAME, VALUE, params).unwrap();
+    let c = CallContext::new(ZONE, NAME, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     match remaining {
         Some(v) => c.with_values(v),
         None => c,
@@ -550,6 +552,7 @@ async fn route53_upserts_every_value_and_waits_for_insync() {
         .unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into(), VALUE.into()]);
     let trace = MemoryTrace::default();
     let captures = signed_engine().add_record(&def, &c, &trace).await.unwrap();
@@ -579,6 +582,7 @@ async fn route53_delete_keeps_other_values_after_lost_captures() {
     let params = def.bind(r53_params(&base)).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     let mut captures = Captures::default();
     signed_engine()
@@ -597,7 +601,9 @@ async fn route53_refuses_another_or_a_private_zone() {
     for (name, private) in [("example.com.au.", false), ("example.com.", true)] {
         let stub = StubServer::start(vec![r53_zones(true, name, private)]).await;
         let params = def.bind(r53_params(&stub.base_url())).unwrap();
-        let c = CallContext::new(ZONE, NAME, VALUE, params).unwrap();
+        let c = CallContext::new(ZONE, NAME, VALUE, params)
+            .unwrap()
+            .with_network(certmgr_dns::NetworkAccess::LOCAL);
         let e = signed_engine()
             .add_record(&def, &c, &MemoryTrace::default())
             .await
@@ -767,6 +773,7 @@ async fn ovh_delete_without_captures_checks_each_record() {
     let params = def.bind(ovh_params(&base)).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     let mut captures = Captures::default();
     signed_engine()
@@ -791,7 +798,11 @@ async fn ovh_add_again_reuses_the_existing_record() {
     ])
     .await;
     let base = stub.base_url();
-    let ctx = || CallContext::new(ZONE, NAME, VALUE, def.bind(ovh_params(&base)).unwrap()).unwrap();
+    let ctx = || {
+        CallContext::new(ZONE, NAME, VALUE, def.bind(ovh_params(&base)).unwrap())
+            .unwrap()
+            .with_network(certmgr_dns::NetworkAccess::LOCAL)
+    };
     let trace = MemoryTrace::default();
     let mut captures = signed_engine()
         .add_record(&def, &ctx(), &trace)
@@ -959,7 +970,9 @@ async fn exoscale_waits_for_the_operation() {
     ])
     .await;
     let base = stub.base_url();
-    let c = CallContext::new(ZONE, NAME, VALUE, def.bind(exo_params(&base)).unwrap()).unwrap();
+    let c = CallContext::new(ZONE, NAME, VALUE, def.bind(exo_params(&base)).unwrap())
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     let captures = signed_engine()
         .add_record(&def, &c, &MemoryTrace::default())
         .await
@@ -986,7 +999,8 @@ async fn exoscale_waits_for_the_operation() {
         VALUE,
         def.bind(exo_params(&stub.base_url())).unwrap(),
     )
-    .unwrap();
+    .unwrap()
+    .with_network(certmgr_dns::NetworkAccess::LOCAL);
     let e = signed_engine()
         .add_record(&def, &c, &MemoryTrace::default())
         .await
@@ -1032,6 +1046,7 @@ async fn exoscale_delete_without_captures_finds_the_record() {
     let base = stub.base_url();
     let c = CallContext::new(ZONE, NAME, VALUE, def.bind(exo_params(&base)).unwrap())
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     let mut captures = Captures::default();
     signed_engine()

@@ -31,7 +31,9 @@ struct Script {
 fn call(s: &Script, base: &str, values: Option<Vec<String>>) -> CallContext {
     let def = provider(s.id).unwrap();
     let params = def.bind((s.params)(base)).unwrap();
-    let c = CallContext::new(s.zone, s.name, VALUE, params).unwrap();
+    let c = CallContext::new(s.zone, s.name, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     match values {
         Some(v) => c.with_values(v),
         None => c,
@@ -200,7 +202,9 @@ async fn hurricane_electric_nochg_is_success_and_cleanup_value_is_used() {
     let mut params = he_params(&stub.base_url());
     params.push(("cleanup_value", "retired".to_string()));
     let params = def.bind(params).unwrap();
-    let c = CallContext::new(ZONE, NAME, VALUE, params).unwrap();
+    let c = CallContext::new(ZONE, NAME, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     let mut captures = engine()
         .add_record(&def, &c, &MemoryTrace::default())
         .await
@@ -224,6 +228,7 @@ async fn hurricane_electric_abuse_on_delete_names_the_step() {
     let params = def.bind(he_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![]);
     let e = engine()
         .delete_record(&def, &c, &mut Captures::default(), &MemoryTrace::default())
@@ -308,7 +313,8 @@ async fn duckdns_name_below_the_subdomain_updates_the_subdomain() {
         VALUE,
         params,
     )
-    .unwrap();
+    .unwrap()
+    .with_network(certmgr_dns::NetworkAccess::LOCAL);
     let trace = MemoryTrace::default();
     let mut captures = engine().add_record(&def, &c, &trace).await.unwrap();
     engine()
@@ -544,6 +550,7 @@ async fn namecheap_second_value_on_one_name_keeps_the_first() {
     let params = def.bind(nc_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into(), VALUE.into()])
         .with_ttl(300);
     let trace = MemoryTrace::default();
@@ -584,7 +591,9 @@ async fn namecheap_documented_host_element_and_apex_record() {
     ])
     .await;
     let params = def.bind(nc_params(&stub.base_url())).unwrap();
-    let c = CallContext::new(ZONE, ZONE, VALUE, params).unwrap();
+    let c = CallContext::new(ZONE, ZONE, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     engine()
         .add_record(&def, &c, &MemoryTrace::default())
         .await
@@ -632,7 +641,9 @@ async fn namecheap_empty_host_list() {
     ])
     .await;
     let params = def.bind(nc_params(&stub.base_url())).unwrap();
-    let c = CallContext::new(ZONE, NAME, VALUE, params).unwrap();
+    let c = CallContext::new(ZONE, NAME, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     let mut captures = engine()
         .add_record(&def, &c, &MemoryTrace::default())
         .await
@@ -767,6 +778,7 @@ async fn njalla_delete_without_captures_finds_the_record() {
     let params = def.bind(nj_params(&stub.base_url())).unwrap();
     let c = CallContext::new(ZONE, NAME, VALUE, params)
         .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL)
         .with_values(vec![VALUE2.into()]);
     let mut captures = Captures::default();
     engine()
@@ -785,6 +797,7 @@ async fn njalla_ttl_is_rounded_up_to_an_accepted_value() {
         let params = def.bind(nj_params(&stub.base_url())).unwrap();
         let c = CallContext::new(ZONE, NAME, VALUE, params)
             .unwrap()
+            .with_network(certmgr_dns::NetworkAccess::LOCAL)
             .with_ttl(asked);
         let captures = engine()
             .add_record(&def, &c, &MemoryTrace::default())

@@ -6,6 +6,7 @@
 //! the account URL was recorded loses nothing: the row stays `pending`, and
 //! the next attempt finds the account again by its key.
 
+use super::integrity::ACME_ACCOUNTS;
 use super::{Store, acme_context, insert_event, new_id, now};
 use crate::StoreError;
 use crate::model::{AcmeAccountRecord, NewAcmeAccount};
@@ -46,6 +47,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "ACME account", &new.name))?;
+        self.rows.stamp(&mut tx, &ACME_ACCOUNTS, &id).await?;
         tx.commit().await?;
         self.acme_account(&new.name).await
     }
@@ -62,6 +64,9 @@ impl Store {
             .key
             .seal(credentials_json, &acme_context(&account.id))?;
         let mut tx = self.begin_write().await?;
+        self.rows
+            .check_in(&mut tx, &ACME_ACCOUNTS, &account.id)
+            .await?;
         sqlx::query(
             "UPDATE acme_accounts SET account_url = $1, sealed_credentials = $2, status = 'valid', \
              updated_at = $3 WHERE id = $4 AND status = 'pending'",
@@ -72,6 +77,9 @@ impl Store {
         .bind(&account.id)
         .execute(&mut *tx)
         .await?;
+        self.rows
+            .stamp(&mut tx, &ACME_ACCOUNTS, &account.id)
+            .await?;
         insert_event(
             &mut tx,
             None,

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::integrity::{CREDENTIALS, RowKey, Value};
 use super::{Backend, Store, corrupt, days};
 use crate::StoreError;
 use crate::model::CredentialRecord;
@@ -42,6 +43,9 @@ pub(super) struct CredentialColumns {
     created_at: i64,
     updated_at: i64,
     not_after: Option<i64>,
+    /// The row's MAC (`integrity`); absent from rows written before it.
+    #[serde(default)]
+    mac: Option<String>,
 }
 
 /// The columns of `credentials` read, in order (`not_after` is computed).
@@ -100,7 +104,33 @@ impl CredentialColumns {
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             not_after: row.try_get("not_after")?,
+            mac: row.try_get("mac")?,
         })
+    }
+
+    /// Check the row's MAC over the columns `integrity::CREDENTIALS` covers.
+    pub(super) fn check(&self, rows: &RowKey) -> Result<(), StoreError> {
+        let values = [
+            ("id", Value::Text(Some(&self.id))),
+            ("name", Value::Text(Some(&self.name))),
+            ("hostnames", Value::Text(Some(&self.hostnames))),
+            ("key_specs", Value::Text(Some(&self.key_specs))),
+            ("issuer", Value::Text(Some(&self.issuer))),
+            ("validity_days", Value::Int(self.validity_days)),
+            ("renew_before_days", Value::Int(self.renew_before_days)),
+            ("challenge", Value::Text(self.challenge.as_deref())),
+            ("profile", Value::Text(self.profile.as_deref())),
+            (
+                "preferred_chain",
+                Value::Text(self.preferred_chain.as_deref()),
+            ),
+            ("dns_account", Value::Text(self.dns_account.as_deref())),
+            (
+                "challenge_alias",
+                Value::Text(self.challenge_alias.as_deref()),
+            ),
+        ];
+        rows.verify(&CREDENTIALS, &values, self.mac.as_deref(), &self.name)
     }
 
     pub(super) fn into_record(self) -> Result<CredentialRecord, StoreError> {
@@ -151,7 +181,7 @@ impl CredentialColumns {
 pub(super) fn select_sql() -> String {
     let columns: Vec<String> = COLUMNS.iter().map(|c| format!("c.{c}")).collect();
     format!(
-        "SELECT {}, {NOT_AFTER} AS not_after FROM credentials c",
+        "SELECT {}, {NOT_AFTER} AS not_after, c.mac FROM credentials c",
         columns.join(", ")
     )
 }
@@ -164,7 +194,8 @@ impl Store {
             Backend::Sqlite => ("json_object", "json_group_array"),
             Backend::Postgres => ("json_build_object", "json_agg"),
         };
-        let fields: Vec<String> = COLUMNS.iter().map(|c| format!("'{c}', c.{c}")).collect();
+        let mut fields: Vec<String> = COLUMNS.iter().map(|c| format!("'{c}', c.{c}")).collect();
+        fields.push("'mac', c.mac".to_owned());
         let sql = format!(
             "SELECT CAST(COALESCE({array}({object}({}, 'not_after', {NOT_AFTER}) ORDER BY c.name), \
              '[]') AS TEXT) AS list FROM credentials c",
@@ -177,7 +208,10 @@ impl Store {
         let rows: Vec<CredentialColumns> = serde_json::from_str(&text)
             .map_err(|e| StoreError::Corrupt(format!("credential list: {e}")))?;
         rows.into_iter()
-            .map(CredentialColumns::into_record)
+            .map(|columns| {
+                columns.check(&self.rows)?;
+                columns.into_record()
+            })
             .collect()
     }
 }

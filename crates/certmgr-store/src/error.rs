@@ -74,6 +74,18 @@ pub enum StoreError {
     /// The state changed under us (e.g. a CSR was already answered).
     #[error("{0}")]
     Conflict(String),
+    /// A row's integrity check failed: columns that decide where a secret
+    /// goes (or what the challenge server answers) were written without the
+    /// master key, e.g. by someone with SQL access. The row is never used.
+    #[error(
+        "{table} row '{row}' fails its integrity check: it was changed outside certmgr; recreate it"
+    )]
+    Tampered {
+        /// The table.
+        table: &'static str,
+        /// The row's name or id (control characters escaped).
+        row: String,
+    },
     /// A stored value does not parse.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),

@@ -23,6 +23,7 @@ for credential in store.list_credentials().await? {
 
 mod der;
 mod error;
+mod files;
 mod model;
 mod seal;
 mod store;

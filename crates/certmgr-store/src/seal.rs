@@ -118,6 +118,18 @@ impl MasterKey {
         file.sync_all().map_err(io_err)
     }
 
+    /// A 32-byte key for another purpose than sealing, derived from the
+    /// master key as HMAC-SHA256(master key, `label`): distinct labels give
+    /// independent keys, and none of them reveals the master key.
+    pub(crate) fn derive(&self, label: &[u8]) -> Zeroizing<[u8; MASTER_KEY_LEN]> {
+        let prf = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self.bytes.as_ref());
+        let tag = aws_lc_rs::hmac::sign(&prf, label);
+        let mut out = Zeroizing::new([0u8; MASTER_KEY_LEN]);
+        // HMAC-SHA256 tags are 32 bytes, the length of `out`.
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
     fn aead_key(&self) -> Result<RandomizedNonceKey, StoreError> {
         RandomizedNonceKey::new(&AES_256_GCM, self.bytes.as_ref())
             .map_err(|_| StoreError::Crypto("cannot set up AES-256-GCM"))

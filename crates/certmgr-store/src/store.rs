@@ -9,9 +9,9 @@ use zeroize::Zeroizing;
 
 use crate::der;
 use crate::model::{
-    AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, DnsAccountRecord, Event,
-    KeyVersion, NewAcmeAccount, NewCa, NewCredential, NewDnsAccount, NewKeyVersion, Outcome,
-    PendingOrder, ServerRecord, TrustAnchorRecord, TxtJournalEntry, VersionSource,
+    AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, Event, KeyVersion,
+    NewAcmeAccount, NewCa, NewCredential, NewKeyVersion, Outcome, PendingOrder, ServerRecord,
+    TrustAnchorRecord, VersionSource,
 };
 use crate::{MasterKey, StoreError};
 
@@ -19,8 +19,14 @@ use crate::{MasterKey, StoreError};
 mod acme_pending;
 #[path = "credential_rows.rs"]
 mod credential_rows;
+#[path = "dns_rows.rs"]
+mod dns_rows;
 #[path = "instances.rs"]
 mod instances;
+#[path = "integrity.rs"]
+mod integrity;
+
+use integrity::RowKey;
 
 pub use instances::InstanceRecord;
 
@@ -34,8 +40,8 @@ macro_rules! key_select {
 macro_rules! acme_select {
     () => {
         "SELECT id, name, ca_id, directory_url, account_url, contacts, eab_kid, sealed_credentials, \
-         ca_bundle_pem, status, profile, max_concurrent_orders, preferred_chain, created_at, updated_at \
-         FROM acme_accounts"
+         ca_bundle_pem, status, profile, max_concurrent_orders, preferred_chain, created_at, updated_at, \
+         mac FROM acme_accounts"
     };
 }
 
@@ -45,9 +51,6 @@ macro_rules! ca_select {
     sealed_intermediate_key, not_after, created_at FROM cas"
     };
 }
-
-/// Plaintext sealed into `meta` to recognise the right master key.
-const KEY_CHECK: &[u8] = b"certmgr master key check v1";
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +66,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     key: MasterKey,
+    /// Authenticates the rows that decide where secrets go (`integrity`).
+    rows: RowKey,
     backend: Backend,
 }
 
@@ -127,6 +132,7 @@ impl Store {
         };
         let mut options = AnyPoolOptions::new();
         if backend == Backend::Sqlite {
+            crate::files::prepare_sqlite_files(url)?;
             options = options.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // sqlx's SQLite driver already waits 5 s on a busy database
@@ -163,7 +169,13 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        let store = Store { pool, key, backend };
+        let rows = RowKey::derive(&key);
+        let store = Store {
+            pool,
+            key,
+            rows,
+            backend,
+        };
         store.check_master_key().await?;
         Ok(store)
     }
@@ -193,37 +205,6 @@ impl Store {
         self.pool.close().await;
     }
 
-    async fn check_master_key(&self) -> Result<(), StoreError> {
-        let row = sqlx::query("SELECT value FROM meta WHERE key = 'key_check'")
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => {
-                let sealed: Vec<u8> = row.try_get("value")?;
-                match self.key.open(&sealed, "meta/key_check") {
-                    Ok(plain) if plain.as_slice() == KEY_CHECK => Ok(()),
-                    _ => Err(StoreError::WrongMasterKey),
-                }
-            }
-            None => {
-                let sealed = self.key.seal(KEY_CHECK, "meta/key_check")?;
-                // A concurrent first open may have written it already; then check again.
-                let inserted = sqlx::query(
-                    "INSERT INTO meta (key, value) VALUES ('key_check', $1) ON CONFLICT (key) DO NOTHING",
-                )
-                .bind(sealed)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
-                if inserted == 0 {
-                    Box::pin(self.check_master_key()).await
-                } else {
-                    Ok(())
-                }
-            }
-        }
-    }
-
     // ----- credentials -------------------------------------------------------
 
     /// Create a credential (status `pending`); the name must be new.
@@ -232,7 +213,10 @@ impl Store {
         new: &NewCredential,
     ) -> Result<CredentialRecord, StoreError> {
         let mut tx = self.begin_write().await?;
-        insert_credential(&mut tx, new).await?;
+        let id = insert_credential(&mut tx, new).await?;
+        self.rows
+            .stamp(&mut tx, &integrity::CREDENTIALS, &id)
+            .await?;
         tx.commit().await?;
         self.credential(&new.name).await
     }
@@ -249,6 +233,9 @@ impl Store {
     ) -> Result<(CredentialRecord, i64), StoreError> {
         let mut tx = self.begin_write().await?;
         let id = insert_credential(&mut tx, new).await?;
+        self.rows
+            .stamp(&mut tx, &integrity::CREDENTIALS, &id)
+            .await?;
         let version = self
             .insert_version(&mut tx, (&id, &new.name), 1, source, keys, outcome, event)
             .await?;
@@ -268,24 +255,35 @@ impl Store {
                 kind: "credential",
                 name: name.to_owned(),
             })?;
-        credential_from_row(&row)
+        let columns = credential_rows::CredentialColumns::from_row(&row)?;
+        columns.check(&self.rows)?;
+        columns.into_record()
     }
 
     /// Delete a credential with its versions (its events stay, for the record).
+    /// A credential whose row fails its integrity check can be deleted too:
+    /// deleting is how it is recreated.
     pub async fn delete_credential(&self, name: &str) -> Result<(), StoreError> {
-        let credential = self.credential(name).await?;
+        let id: String = sqlx::query_scalar("SELECT id FROM credentials WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "credential",
+                name: name.to_owned(),
+            })?;
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM credential_keys WHERE credential_id = $1")
-            .bind(&credential.id)
+            .bind(&id)
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM credentials WHERE id = $1")
-            .bind(&credential.id)
+            .bind(&id)
             .execute(&mut *tx)
             .await?;
         insert_event(
             &mut tx,
-            Some((&credential.id, name)),
+            Some((&id, name)),
             "deleted",
             "deleted with all its keys and certificates",
         )
@@ -743,6 +741,9 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "ACME account", &new.name))?;
+        self.rows
+            .stamp(&mut tx, &integrity::ACME_ACCOUNTS, &id)
+            .await?;
         insert_event(
             &mut tx,
             None,
@@ -764,7 +765,7 @@ impl Store {
                 kind: "ACME account",
                 name: name.to_owned(),
             })?;
-        acme_account_from_row(&row)
+        self.acme_account_from_row(&row)
     }
 
     /// Every ACME account, by name.
@@ -772,7 +773,7 @@ impl Store {
         let rows = sqlx::query(concat!(acme_select!(), " ORDER BY name"))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(acme_account_from_row).collect()
+        rows.iter().map(|r| self.acme_account_from_row(r)).collect()
     }
 
     /// Decrypt an account's credentials (JSON holding its private key).
@@ -797,6 +798,9 @@ impl Store {
             None => account.sealed_credentials.clone(),
         };
         let mut tx = self.begin_write().await?;
+        self.rows
+            .check_in(&mut tx, &integrity::ACME_ACCOUNTS, &account.id)
+            .await?;
         sqlx::query(
             "UPDATE acme_accounts SET sealed_credentials = $1, status = $2, updated_at = $3 WHERE id = $4",
         )
@@ -806,6 +810,9 @@ impl Store {
         .bind(&account.id)
         .execute(&mut *tx)
         .await?;
+        self.rows
+            .stamp(&mut tx, &integrity::ACME_ACCOUNTS, &account.id)
+            .await?;
         insert_event(&mut tx, None, event.0, event.1).await?;
         tx.commit().await?;
         Ok(())
@@ -855,6 +862,9 @@ impl Store {
         .map_err(|e| {
             StoreError::on_unique(e, "order in flight for this key of", &credential.name)
         })?;
+        self.rows
+            .stamp(&mut tx, &integrity::ACME_ORDERS, &id)
+            .await?;
         tx.commit().await?;
         Ok(PendingOrder {
             id,
@@ -872,11 +882,19 @@ impl Store {
         order: &PendingOrder,
         url: &str,
     ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        self.rows
+            .check_in(&mut tx, &integrity::ACME_ORDERS, &order.id)
+            .await?;
         sqlx::query("UPDATE acme_orders SET order_url = $1 WHERE id = $2")
             .bind(url)
             .bind(&order.id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        self.rows
+            .stamp(&mut tx, &integrity::ACME_ORDERS, &order.id)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -895,14 +913,15 @@ impl Store {
         credential: &CredentialRecord,
     ) -> Result<Vec<PendingOrder>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, credential_id, key_spec, sealed_key, order_url, created_at FROM acme_orders \
-             WHERE credential_id = $1 ORDER BY family",
+            "SELECT id, credential_id, family, key_spec, sealed_key, order_url, created_at, mac \
+             FROM acme_orders WHERE credential_id = $1 ORDER BY family",
         )
         .bind(&credential.id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|row| {
+                self.rows.check(&integrity::ACME_ORDERS, row)?;
                 Ok(PendingOrder {
                     id: row.try_get("id")?,
                     credential_id: row.try_get("credential_id")?,
@@ -949,6 +968,9 @@ impl Store {
         .bind(now())
         .execute(&mut *tx)
         .await?;
+        self.rows
+            .stamp(&mut tx, &integrity::ACME_CHALLENGES, token)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -962,27 +984,38 @@ impl Store {
         Ok(())
     }
 
-    /// The HTTP-01 key authorization published for `token`.
+    /// The HTTP-01 key authorization published for `token` (an error if
+    /// its row fails its integrity check: the server must not answer it).
     pub async fn http01_answer(&self, token: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(
-            "SELECT key_authorization FROM acme_challenges WHERE token = $1 AND kind = 'http-01'",
+            "SELECT token, kind, identifier, key_authorization, created_at, mac FROM acme_challenges \
+             WHERE token = $1 AND kind = 'http-01'",
         )
         .bind(token)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| r.try_get("key_authorization")).transpose()?)
+        self.challenge_answer(row)
     }
 
-    /// The TLS-ALPN-01 key authorization published for `identifier` (newest first).
+    /// The TLS-ALPN-01 key authorization published for `identifier` (newest
+    /// first; an error if that row fails its integrity check).
     pub async fn tls_alpn01_answer(&self, identifier: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(
-            "SELECT key_authorization FROM acme_challenges WHERE kind = 'tls-alpn-01' \
-             AND identifier = $1 ORDER BY created_at DESC LIMIT 1",
+            "SELECT token, kind, identifier, key_authorization, created_at, mac FROM acme_challenges \
+             WHERE kind = 'tls-alpn-01' AND identifier = $1 ORDER BY created_at DESC LIMIT 1",
         )
         .bind(identifier)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| r.try_get("key_authorization")).transpose()?)
+        self.challenge_answer(row)
+    }
+
+    fn challenge_answer(&self, row: Option<AnyRow>) -> Result<Option<String>, StoreError> {
+        row.map(|r| {
+            self.rows.check(&integrity::ACME_CHALLENGES, &r)?;
+            Ok(r.try_get("key_authorization")?)
+        })
+        .transpose()
     }
 
     /// Forget answers older than `max_age_secs` (left by killed processes).
@@ -1053,257 +1086,6 @@ impl Store {
             .collect()
     }
 
-    // ----- DNS accounts and the TXT journal ------------------------------------
-
-    /// Store a DNS account (parameters sealed).
-    pub async fn create_dns_account(
-        &self,
-        new: &NewDnsAccount<'_>,
-    ) -> Result<DnsAccountRecord, StoreError> {
-        let id = new_id();
-        let sealed = self.key.seal(new.params_json, &dns_context(&id))?;
-        let zones =
-            serde_json::to_string(&new.zones).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let at = now();
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO dns_accounts (id, name, provider, zones, sealed_params, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(&id)
-        .bind(&new.name)
-        .bind(&new.provider)
-        .bind(zones)
-        .bind(sealed)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::on_unique(e, "DNS account", &new.name))?;
-        insert_event(
-            &mut tx,
-            None,
-            "dns-account-created",
-            &format!(
-                "DNS account {:?} ({}) created for {}",
-                new.name,
-                new.provider,
-                new.zones.join(", ")
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        self.dns_account(&new.name).await
-    }
-
-    /// Replaces a DNS account's sealed parameters (e.g. a zone id a Domino
-    /// formula looked up and stored with `@SetField`); `why` goes to the event.
-    pub async fn update_dns_account_params(
-        &self,
-        account: &DnsAccountRecord,
-        params_json: &[u8],
-        why: &str,
-    ) -> Result<(), StoreError> {
-        let sealed = self.key.seal(params_json, &dns_context(&account.id))?;
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE dns_accounts SET sealed_params = $1, updated_at = $2 WHERE id = $3",
-        )
-        .bind(sealed)
-        .bind(now())
-        .bind(&account.id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                kind: "DNS account",
-                name: account.name.clone(),
-            });
-        }
-        insert_event(
-            &mut tx,
-            None,
-            "dns-account-updated",
-            &format!("DNS account {:?}: {why}", account.name),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The DNS account named `name`.
-    pub async fn dns_account(&self, name: &str) -> Result<DnsAccountRecord, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, name, provider, zones, sealed_params, created_at FROM dns_accounts WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            kind: "DNS account",
-            name: name.to_owned(),
-        })?;
-        dns_account_from_row(&row)
-    }
-
-    /// Every DNS account, by name.
-    pub async fn list_dns_accounts(&self) -> Result<Vec<DnsAccountRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, provider, zones, sealed_params, created_at FROM dns_accounts ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(dns_account_from_row).collect()
-    }
-
-    /// Decrypt a DNS account's parameters (JSON object).
-    pub fn unseal_dns_params(
-        &self,
-        account: &DnsAccountRecord,
-    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
-        self.key
-            .open(&account.sealed_params, &dns_context(&account.id))
-    }
-
-    /// Journal a TXT record before it is created; returns the entry.
-    pub async fn journal_txt(
-        &self,
-        dns_account: &str,
-        zone: &str,
-        record_name: &str,
-        value: &str,
-        owner: &str,
-    ) -> Result<TxtJournalEntry, StoreError> {
-        let entry = TxtJournalEntry {
-            id: new_id(),
-            dns_account: dns_account.to_owned(),
-            zone: zone.to_owned(),
-            record_name: record_name.to_owned(),
-            value: value.to_owned(),
-            captures: "{}".to_owned(),
-            state: "adding".to_owned(),
-            owner: Some(owner.to_owned()),
-            created_at: now(),
-        };
-        sqlx::query(
-            "INSERT INTO txt_journal (id, dns_account, zone, record_name, value, captures, state, \
-             owner, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&entry.id)
-        .bind(&entry.dns_account)
-        .bind(&entry.zone)
-        .bind(&entry.record_name)
-        .bind(&entry.value)
-        .bind(&entry.captures)
-        .bind(&entry.state)
-        .bind(entry.owner.clone())
-        .bind(entry.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(entry)
-    }
-
-    /// Record a journal entry's new state and captures.
-    pub async fn update_txt_journal(
-        &self,
-        id: &str,
-        state: &str,
-        captures: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE txt_journal SET state = $1, captures = $2 WHERE id = $3")
-            .bind(state)
-            .bind(captures)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Remove a journal entry once its record is gone.
-    pub async fn remove_txt_journal(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM txt_journal WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Every journalled TXT record (to clean up after a crash).
-    pub async fn txt_journal(&self) -> Result<Vec<TxtJournalEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, dns_account, zone, record_name, value, captures, state, owner, created_at \
-             FROM txt_journal ORDER BY created_at, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(TxtJournalEntry {
-                    id: row.try_get("id")?,
-                    dns_account: row.try_get("dns_account")?,
-                    zone: row.try_get("zone")?,
-                    record_name: row.try_get("record_name")?,
-                    value: row.try_get("value")?,
-                    captures: row.try_get("captures")?,
-                    state: row.try_get("state")?,
-                    owner: row.try_get("owner")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
-    }
-
-    // ----- imported DNS provider definitions ---------------------------------
-
-    /// Store an imported provider definition (already validated by the caller).
-    pub async fn import_dns_provider(
-        &self,
-        id: &str,
-        source: &str,
-        file_name: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO dns_providers (id, source, file_name, imported_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(source)
-        .bind(file_name)
-        .bind(now())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::on_unique(e, "DNS provider", id))?;
-        insert_event(
-            &mut tx,
-            None,
-            "dns-provider-imported",
-            &format!("DNS provider {id:?} imported from {file_name}"),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// An imported provider definition: its source text and file name.
-    pub async fn dns_provider_source(
-        &self,
-        id: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
-        let row = sqlx::query("SELECT source, file_name FROM dns_providers WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok((r.try_get("source")?, r.try_get("file_name")?)))
-            .transpose()
-    }
-
-    /// The ids of every imported provider definition.
-    pub async fn imported_dns_providers(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM dns_providers ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
-    }
-
     // ----- integrity ---------------------------------------------------------
 
     /// A SHA-256 digest over every row of every table, in a fixed order.
@@ -1335,7 +1117,7 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
         "SELECT id, name, hostnames, key_specs, issuer, status, health, last_error, validity_days, \
          renew_before_days, challenge, profile, preferred_chain, dns_account, challenge_alias, renew_at, \
          ari_next_check, failure_count, next_attempt_at, \
-         current_version, created_at, updated_at FROM credentials ORDER BY id",
+         current_version, created_at, updated_at, mac FROM credentials ORDER BY id",
     ),
     (
         "credential_keys",
@@ -1355,25 +1137,27 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
     (
         "acme_accounts",
         "SELECT id, name, ca_id, directory_url, account_url, contacts, eab_kid, sealed_credentials, \
-         ca_bundle_pem, status, profile, max_concurrent_orders, preferred_chain, created_at, updated_at \
-         FROM acme_accounts ORDER BY id",
+         ca_bundle_pem, status, profile, max_concurrent_orders, preferred_chain, created_at, updated_at, \
+         mac FROM acme_accounts ORDER BY id",
     ),
     (
         "acme_orders",
-        "SELECT id, credential_id, family, key_spec, sealed_key, order_url, created_at FROM acme_orders ORDER BY id",
+        "SELECT id, credential_id, family, key_spec, sealed_key, order_url, created_at, mac \
+         FROM acme_orders ORDER BY id",
     ),
     (
         "dns_accounts",
-        "SELECT id, name, provider, zones, sealed_params, created_at, updated_at FROM dns_accounts ORDER BY id",
+        "SELECT id, name, provider, zones, sealed_params, created_at, updated_at, mac FROM dns_accounts \
+         ORDER BY id",
     ),
     (
         "txt_journal",
-        "SELECT id, dns_account, zone, record_name, value, captures, state, owner, created_at \
+        "SELECT id, dns_account, zone, record_name, value, captures, state, owner, created_at, mac \
          FROM txt_journal ORDER BY id",
     ),
     (
         "dns_providers",
-        "SELECT id, source, file_name, imported_at FROM dns_providers ORDER BY id",
+        "SELECT id, source, file_name, imported_at, mac FROM dns_providers ORDER BY id",
     ),
     (
         "trust_anchors",
@@ -1398,7 +1182,7 @@ fn hash_value(
     Ok(())
 }
 
-fn corrupt(what: &str, value: &str) -> StoreError {
+pub(super) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?} does not parse"))
 }
 
@@ -1409,10 +1193,6 @@ fn parse_text<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
 
 fn days(value: Option<i64>) -> Option<u32> {
     value.and_then(|v| u32::try_from(v).ok())
-}
-
-fn credential_from_row(row: &AnyRow) -> Result<CredentialRecord, StoreError> {
-    credential_rows::CredentialColumns::from_row(row)?.into_record()
 }
 
 fn key_version_from_row(row: &AnyRow) -> Result<KeyVersion, StoreError> {
@@ -1454,37 +1234,29 @@ fn key_version_from_row(row: &AnyRow) -> Result<KeyVersion, StoreError> {
     })
 }
 
-fn acme_account_from_row(row: &AnyRow) -> Result<AcmeAccountRecord, StoreError> {
-    let contacts: String = row.try_get("contacts")?;
-    Ok(AcmeAccountRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        ca_id: row.try_get("ca_id")?,
-        directory_url: row.try_get("directory_url")?,
-        account_url: row.try_get("account_url")?,
-        contacts: serde_json::from_str(&contacts).map_err(|_| corrupt("contacts", &contacts))?,
-        eab_kid: row.try_get("eab_kid")?,
-        ca_bundle_pem: row.try_get("ca_bundle_pem")?,
-        status: row.try_get("status")?,
-        profile: row.try_get("profile")?,
-        max_concurrent_orders: days(row.try_get("max_concurrent_orders")?),
-        preferred_chain: row.try_get("preferred_chain")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        sealed_credentials: row.try_get("sealed_credentials")?,
-    })
-}
-
-fn dns_account_from_row(row: &AnyRow) -> Result<DnsAccountRecord, StoreError> {
-    let zones: String = row.try_get("zones")?;
-    Ok(DnsAccountRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        provider: row.try_get("provider")?,
-        zones: serde_json::from_str(&zones).map_err(|_| corrupt("zones", &zones))?,
-        created_at: row.try_get("created_at")?,
-        sealed_params: row.try_get("sealed_params")?,
-    })
+impl Store {
+    fn acme_account_from_row(&self, row: &AnyRow) -> Result<AcmeAccountRecord, StoreError> {
+        self.rows.check(&integrity::ACME_ACCOUNTS, row)?;
+        let contacts: String = row.try_get("contacts")?;
+        Ok(AcmeAccountRecord {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            ca_id: row.try_get("ca_id")?,
+            directory_url: row.try_get("directory_url")?,
+            account_url: row.try_get("account_url")?,
+            contacts: serde_json::from_str(&contacts)
+                .map_err(|_| corrupt("contacts", &contacts))?,
+            eab_kid: row.try_get("eab_kid")?,
+            ca_bundle_pem: row.try_get("ca_bundle_pem")?,
+            status: row.try_get("status")?,
+            profile: row.try_get("profile")?,
+            max_concurrent_orders: days(row.try_get("max_concurrent_orders")?),
+            preferred_chain: row.try_get("preferred_chain")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            sealed_credentials: row.try_get("sealed_credentials")?,
+        })
+    }
 }
 
 fn ca_from_row(row: &AnyRow) -> Result<CaRecord, StoreError> {

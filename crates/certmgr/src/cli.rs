@@ -119,6 +119,13 @@ pub struct DnsProviderImportArgs {
     /// `check` asks the zone's authoritative servers.
     #[arg(long, value_enum, default_value_t = PropagationMode::Delay)]
     pub propagation: PropagationMode,
+    /// Let the DNS accounts of the DXL reach loopback, private and
+    /// link-local addresses (see `dns account create --allow-private-network`).
+    #[arg(long)]
+    pub allow_private_network: bool,
+    /// Let the DNS accounts of the DXL use plain `http://` URLs.
+    #[arg(long)]
+    pub allow_plain_http: bool,
 }
 
 /// `certmgr dns provider export`.
@@ -211,6 +218,16 @@ pub struct DnsAccountCreateArgs {
     /// record; `delay` waits the provider's fixed delay instead.
     #[arg(long, value_enum, default_value_t = PropagationMode::Check)]
     pub propagation: PropagationMode,
+    /// Let the provider reach loopback, private (10/8, 172.16/12,
+    /// 192.168/16, 100.64/10, fc00::/7) and link-local addresses, e.g. a
+    /// PowerDNS on the LAN. Off by default: an imported definition could
+    /// otherwise reach internal services and cloud metadata.
+    #[arg(long)]
+    pub allow_private_network: bool,
+    /// Let the provider use plain, unencrypted `http://` URLs (tokens are
+    /// sent in clear). Off by default.
+    #[arg(long)]
+    pub allow_plain_http: bool,
 }
 
 /// `certmgr dns account test`.

@@ -53,6 +53,11 @@ pub struct DnsAccountConfig {
     /// Check the authoritative servers, or wait the provider's fixed delay.
     #[serde(default)]
     pub propagation: crate::cli::PropagationMode,
+    /// Whether the provider may reach loopback, private and link-local
+    /// addresses, and plain `http://` URLs (`--allow-private-network`,
+    /// `--allow-plain-http`); both off unless the account was created so.
+    #[serde(default)]
+    pub network: certmgr_dns::NetworkAccess,
 }
 
 impl std::fmt::Debug for DnsAccountConfig {
@@ -64,6 +69,7 @@ impl std::fmt::Debug for DnsAccountConfig {
             .field("nameserver_port", &self.nameserver_port)
             .field("propagation_timeout_secs", &self.propagation_timeout_secs)
             .field("propagation", &self.propagation)
+            .field("network", &self.network)
             .finish()
     }
 }
@@ -123,8 +129,9 @@ pub async fn secret_parameters(
 
 /// How one DNS account changes records.
 pub enum Backend {
-    /// A declarative HTTP provider definition (TOML or Domino DXL) with bound parameters.
-    Http(Box<ProviderDefinition>, Params),
+    /// A declarative HTTP provider definition (TOML or Domino DXL) with
+    /// bound parameters and the non-public destinations the account allows.
+    Http(Box<ProviderDefinition>, Params, certmgr_dns::NetworkAccess),
     /// RFC 2136 dynamic updates to a primary server, TSIG-signed.
     Rfc2136 {
         /// The primary server (host:port).
@@ -200,7 +207,7 @@ pub async fn backend_for(
             let params = definition
                 .bind(config.params.iter().map(|(k, v)| (k.clone(), v.clone())))
                 .map_err(|e| AcmeError::BadInput(e.to_string()))?;
-            Ok(Backend::Http(Box::new(definition), params))
+            Ok(Backend::Http(Box::new(definition), params, config.network))
         }
     }
 }
@@ -239,12 +246,12 @@ impl Backend {
         trace: &dyn certmgr_dns::Trace,
     ) -> Result<Published, AcmeError> {
         match self {
-            Backend::Http(definition, params) => {
-                let context = call_context(change, params)?;
+            Backend::Http(definition, params, network) => {
+                let context = call_context(change, params, *network)?;
                 definition
                     .add(shared_engine()?, &context, trace)
                     .await
-                    .map_err(failed)
+                    .map_err(dns_failed)
             }
             Backend::Rfc2136 { server, key } => {
                 certmgr_dnswire::update_txt(
@@ -275,12 +282,12 @@ impl Backend {
         trace: &dyn certmgr_dns::Trace,
     ) -> Result<Published, AcmeError> {
         match self {
-            Backend::Http(definition, params) => {
-                let context = call_context(change, params)?;
+            Backend::Http(definition, params, network) => {
+                let context = call_context(change, params, *network)?;
                 definition
                     .delete(shared_engine()?, &context, captures, trace)
                     .await
-                    .map_err(failed)
+                    .map_err(dns_failed)
             }
             Backend::Rfc2136 { server, key } => certmgr_dnswire::update_txt(
                 *server,
@@ -313,7 +320,11 @@ fn shared_engine() -> Result<&'static Engine, AcmeError> {
     Ok(ENGINE.get_or_init(|| engine))
 }
 
-fn call_context(change: &Change<'_>, params: &Params) -> Result<CallContext, AcmeError> {
+fn call_context(
+    change: &Change<'_>,
+    params: &Params,
+    network: certmgr_dns::NetworkAccess,
+) -> Result<CallContext, AcmeError> {
     Ok(CallContext::new(
         change.zone,
         change.record_name,
@@ -322,7 +333,25 @@ fn call_context(change: &Change<'_>, params: &Params) -> Result<CallContext, Acm
     )
     .map_err(|e| AcmeError::BadInput(e.to_string()))?
     .with_values(change.values.clone())
-    .with_ttl(CHALLENGE_TTL))
+    .with_ttl(CHALLENGE_TTL)
+    .with_network(network))
+}
+
+/// A provider's error; a refused destination gets the option that allows it.
+fn dns_failed(e: certmgr_dns::DnsError) -> AcmeError {
+    use certmgr_dns::{DnsError, Refusal};
+    let hint = match &e {
+        DnsError::Destination {
+            refusal: Refusal::PrivateNetwork,
+            ..
+        } => " (create the DNS account with --allow-private-network)",
+        DnsError::Destination {
+            refusal: Refusal::PlainHttp,
+            ..
+        } => " (create the DNS account with --allow-plain-http)",
+        _ => "",
+    };
+    AcmeError::Solver(format!("{e}{hint}"))
 }
 
 /// Writes account fields a provider's formulas changed (a looked-up zone
@@ -544,7 +573,10 @@ pub async fn present(
         .map_err(failed)?;
     save_account_updates(store, &account, &published.account_updates).await?;
     let hint = match &backend {
-        Backend::Http(definition, _) => definition.meta().propagation_secs,
+        Backend::Http(definition, _, _) => definition
+            .meta()
+            .propagation_secs
+            .min(certmgr_dns::MAX_PROPAGATION_SECS),
         _ => 0,
     };
     if config.propagation == crate::cli::PropagationMode::Delay {
@@ -681,8 +713,13 @@ async fn remove(store: &Store, entry: &TxtJournalEntry) -> Result<(), AcmeError>
 /// expired, see `crate::instance`). Returns how many were removed; failures
 /// stay journalled for the next run.
 pub async fn cleanup_stale(store: &Store) -> usize {
-    let Ok(journal) = store.txt_journal().await else {
-        return 0;
+    let journal = match store.txt_journal().await {
+        Ok(journal) => journal,
+        Err(e) => {
+            // E.g. an entry that fails its integrity check: never used.
+            eprintln!("warning: stale TXT records are not cleaned up: {e}");
+            return 0;
+        }
     };
     // Entries of a live process (this one or another, anywhere) are its own
     // business; those of a dead one (its registration expired) are ours.

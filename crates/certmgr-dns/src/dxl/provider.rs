@@ -125,6 +125,38 @@ fn slug(name: &str) -> String {
     id.trim_end_matches('-').to_string()
 }
 
+/// The hosts a configuration names itself: those of the URL literals in its
+/// URL formulas (`"https://api.example.com/" + ...`) and of its `cfg_*` and
+/// `param_*` items that hold a URL (defaults its formulas read). The account's
+/// `cfg_URL` adds its own host when the provider runs.
+fn declared_hosts(doc: &DxlDocument) -> Vec<String> {
+    static LITERAL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let literal =
+        LITERAL.get_or_init(|| regex::Regex::new(r#"(?i)["{]\s*(https?://[^"}\s]*)"#).ok());
+    let mut hosts = std::collections::BTreeSet::new();
+    for (step, _) in STEPS {
+        let src = doc.text(&format!("Req{step}UrlFormula"));
+        for c in literal.iter().flat_map(|re| re.captures_iter(&src)) {
+            if let Some(m) = c.get(1)
+                && let Ok(Some(h)) = crate::destination::literal_host(m.as_str())
+            {
+                hosts.insert(h);
+            }
+        }
+    }
+    for item in &doc.items {
+        let n = item.name.to_ascii_lowercase();
+        if (n.starts_with("cfg_") || n.starts_with("param_")) && n != "cfg_url" {
+            for t in item.value.joined().split(['\n', ',', ';', ' ']) {
+                if let Some(h) = crate::destination::url_host(t) {
+                    hosts.insert(h);
+                }
+            }
+        }
+    }
+    hosts.into_iter().collect()
+}
+
 fn method(code: &str) -> Option<&'static str> {
     match code.trim().to_ascii_uppercase().as_str() {
         "" | "G" | "GET" => Some("GET"),
@@ -256,6 +288,7 @@ impl DxlDefinition {
                     .then(|| url_default.clone()),
             })
             .collect();
+        let hosts = declared_hosts(&doc);
         let website = doc.text("Website");
         let docs_url = doc.text("DocumentationURL");
         let author = doc.text("Author");
@@ -274,6 +307,7 @@ impl DxlDefinition {
             min_ttl: 0,
             multi_value_txt: true,
             token_scopes: None,
+            hosts,
             notes: Some(format!(
                 "Domino CertMgr configuration{}{}; runs its Notes formulas unmodified.",
                 if author.is_empty() {

@@ -53,7 +53,7 @@ impl Engine {
         trace: &dyn Trace,
     ) -> Result<(), DnsError> {
         let mut scratch = Captures::default();
-        let session = Session::new(ctx, &mut scratch);
+        let session = Session::new(ctx, &run.def.provider.hosts, &mut scratch);
         let def = run.def;
         for step in def
             .steps
@@ -335,6 +335,11 @@ impl<'a> Run<'a> {
                     .any(|p| p.secret && p.name.eq_ignore_ascii_case(name))
                 || self.def.document.item(name).is_some_and(|i| i.sealed)
         };
+        // A formula may not widen where later runs send requests: an account
+        // field it sets to a URL of a host this call could not reach is not
+        // written back.
+        let allowed =
+            crate::destination::Allowed::new(&self.def.provider.hosts, ctx.params(), ctx.network());
         let mut keep = serde_json::Map::new();
         let mut account_updates = BTreeMap::new();
         for (name, value) in self.fields.iter() {
@@ -353,7 +358,10 @@ impl<'a> Run<'a> {
             {
                 let before = ctx.params().get(field).unwrap_or("");
                 let now = value.first_text();
-                if now != before {
+                let widens = value.to_texts().iter().any(|t| {
+                    crate::destination::url_host(t).is_some_and(|h| !allowed.contains(&h))
+                });
+                if now != before && !widens {
                     account_updates.insert(field.to_string(), now);
                 }
             }

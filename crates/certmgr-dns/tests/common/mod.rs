@@ -51,7 +51,9 @@ pub struct Case {
 pub fn ctx(case: &Case, base: &str, values_on_delete: Option<Vec<String>>) -> CallContext {
     let def = provider(case.id).unwrap();
     let params = def.bind((case.params)(base)).unwrap();
-    let c = CallContext::new(ZONE, NAME, VALUE, params).unwrap();
+    let c = CallContext::new(ZONE, NAME, VALUE, params)
+        .unwrap()
+        .with_network(certmgr_dns::NetworkAccess::LOCAL);
     match values_on_delete {
         Some(v) => c.with_values(v),
         None => c,

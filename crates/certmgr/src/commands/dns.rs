@@ -71,6 +71,7 @@ pub async fn provider_show(store: &Store, id: &str, json: bool) -> CliResult<()>
         "api_docs": d.api_docs, "token_scopes": d.token_scopes,
         "min_ttl": d.min_ttl, "multi_value_txt": d.multi_value_txt,
         "propagation_secs": d.propagation_secs, "notes": d.notes, "parameters": parameters,
+        "destinations": destinations_json(&def),
     });
     if json {
         return print_json(&value);
@@ -85,6 +86,7 @@ pub async fn provider_show(store: &Store, id: &str, json: bool) -> CliResult<()>
     if let Some(notes) = &d.notes {
         println!("notes:        {}", printable_lines(notes));
     }
+    print_destinations(&def, "");
     println!("parameters:");
     for p in def.parameters() {
         println!(
@@ -132,6 +134,10 @@ pub async fn account_create(
         nameserver_port: args.nameserver_port,
         propagation_timeout_secs: args.propagation_timeout,
         propagation: args.propagation,
+        network: certmgr_dns::NetworkAccess {
+            private_network: args.allow_private_network,
+            plain_http: args.allow_plain_http,
+        },
     };
     // Refuse unknown or missing parameters before anything is stored.
     backend_for(store, &args.provider, &config).await?;
@@ -184,6 +190,8 @@ pub async fn account_show(store: &Store, name: &str, json: bool) -> CliResult<()
         "parameters": config.params.keys().collect::<Vec<_>>(),
         "nameservers": config.nameservers, "resolver": config.resolver,
         "nameserver_port": config.nameserver_port, "propagation": config.propagation,
+        "allow_private_network": config.network.private_network,
+        "allow_plain_http": config.network.plain_http,
         "created_at": timestamp(account.created_at),
     });
     if json {
@@ -304,14 +312,60 @@ pub async fn provider_import(
     }
     check_id_free(&id, &file_name)?;
     store.import_dns_provider(&id, &text, &file_name).await?;
+    let def = ProviderDefinition::Toml(Box::new(parsed));
     if json {
-        return print_json(&json!({ "imported": id }));
+        return print_json(&json!({
+            "imported": id, "destinations": destinations_json(&def),
+        }));
     }
     println!(
         "DNS provider {id:?} ({}) imported from {file_name}",
-        parsed.provider.name
+        printable(&def.meta().name)
     );
+    print_destinations(&def, "  ");
     Ok(())
+}
+
+/// Where a provider sends requests, as JSON: the hosts it names and the
+/// parameters whose URL adds a host.
+pub fn destinations_json(def: &ProviderDefinition) -> serde_json::Value {
+    let parameters: Vec<_> = def
+        .url_parameters()
+        .into_iter()
+        .map(|(name, default)| json!({ "parameter": name, "default_host": default }))
+        .collect();
+    json!({ "hosts": def.hosts(), "from_account_parameters": parameters })
+}
+
+/// Prints where a provider sends requests (`indent` before each line).
+pub fn print_destinations(def: &ProviderDefinition, indent: &str) {
+    let hosts: Vec<String> = def
+        .hosts()
+        .iter()
+        .map(|h| printable(h).into_owned())
+        .collect();
+    println!(
+        "{indent}sends requests to: {}",
+        if hosts.is_empty() {
+            "no fixed host".to_owned()
+        } else {
+            hosts.join(", ")
+        }
+    );
+    let from_params: Vec<String> = def
+        .url_parameters()
+        .into_iter()
+        .map(|(name, default)| match default {
+            Some(h) => format!("{} (default {})", printable(name), printable(&h)),
+            None => printable(name).into_owned(),
+        })
+        .collect();
+    if !from_params.is_empty() {
+        println!(
+            "{indent}  and the host of the account's {}",
+            from_params.join(", ")
+        );
+    }
 }
 
 /// Refuses an imported provider id that a built-in provider has.

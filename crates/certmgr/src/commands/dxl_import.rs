@@ -78,6 +78,10 @@ pub async fn import(
         let mut config = DnsAccountConfig::default();
         config.params = params;
         config.propagation = args.propagation;
+        config.network = certmgr_dns::NetworkAccess {
+            private_network: args.allow_private_network,
+            plain_http: args.allow_plain_http,
+        };
         def.bind(config.params.iter().map(|(k, v)| (k.clone(), v.clone())))
             .map_err(|e| CliError::bad_input(format!("{file_name}: {e}")))?;
         let name = a.zone.clone();
@@ -143,15 +147,36 @@ pub async fn import(
         created.push(a.name.clone());
     }
 
+    // Where each imported provider sends requests, for the user to review.
+    let destinations: serde_json::Map<String, serde_json::Value> = import
+        .providers
+        .iter()
+        .map(|p| {
+            (
+                p.id().to_string(),
+                crate::commands::dns::destinations_json(&ProviderDefinition::Dxl(Box::new(
+                    p.clone(),
+                ))),
+            )
+        })
+        .collect();
     if json {
         return print_json(&json!({
             "providers": providers, "dns_accounts": created,
             "acme_accounts": registered, "skipped": import.skipped,
             "warnings": import.warnings,
+            "destinations": destinations,
         }));
     }
-    for p in &providers {
-        println!("DNS provider {p:?} imported from {file_name} (Domino DXL)");
+    for p in &import.providers {
+        println!(
+            "DNS provider {:?} imported from {file_name} (Domino DXL)",
+            p.id()
+        );
+        crate::commands::dns::print_destinations(
+            &ProviderDefinition::Dxl(Box::new(p.clone())),
+            "  ",
+        );
     }
     for (a, name) in accounts.iter().zip(&created) {
         println!(

@@ -41,6 +41,9 @@ fn powerdns_account(t: &AcmeEnv, pdns: &PowerDns, name: &str, zone: &str, extra:
         &api_url,
         "--set",
         "api_key=@pdns.key",
+        // PowerDNS on loopback, over plain http: the account must allow both.
+        "--allow-private-network",
+        "--allow-plain-http",
     ];
     args.extend_from_slice(extra);
     t.env.ok(&args);
@@ -487,6 +490,8 @@ fn imported_definitions_and_explicit_dns_accounts() {
             "api_key=@pdns.key",
             "--nameserver",
             &server,
+            "--allow-private-network",
+            "--allow-plain-http",
         ]);
     }
     let err = t.env.fails(
@@ -879,5 +884,108 @@ fn cname_delegation_is_followed_through_the_resolver() {
             .is_empty()
             && pdns.txt("_acme-challenge.c.example.test").is_empty(),
         "no challenge record is left behind"
+    );
+}
+
+/// Issue 9 item 2: a provider reaches loopback and plain http only when the
+/// account opts in; the refusal names the host and the option, and nothing
+/// reaches PowerDNS. `dns provider show` and `import` list the destinations.
+#[test]
+fn powerdns_on_loopback_needs_the_opt_in_and_destinations_are_listed() {
+    need_pebble!();
+    let Some((pdns, t)) = setup_zones(&["example.test"]) else {
+        return;
+    };
+    t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
+    let api_url = format!("api_url={}", pdns.api_url());
+    let create = |name: &str, extra: &[&str]| {
+        let mut args = vec![
+            "dns",
+            "account",
+            "create",
+            name,
+            "--provider",
+            "powerdns",
+            "--zone",
+            "example.test",
+            "--set",
+            &api_url,
+            "--set",
+            "api_key=@pdns.key",
+        ];
+        args.extend_from_slice(extra);
+        t.env.ok(&args);
+    };
+    create("bare", &[]);
+    let out = t.env.run(&["dns", "account", "test", "bare"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("plain http://") && stdout.contains("--allow-plain-http"),
+        "{stdout}"
+    );
+    create("http-only", &["--allow-plain-http"]);
+    let out = t.env.run(&["dns", "account", "test", "http-only"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("127.0.0.1")
+            && stdout.contains("loopback")
+            && stdout.contains("--allow-private-network"),
+        "{stdout}"
+    );
+    assert!(
+        pdns.records_named("example.test", "_certmgr-test")
+            .is_empty()
+    );
+    let shown = t.env.json(&["dns", "account", "show", "http-only"]);
+    assert_eq!(shown["allow_private_network"], false, "{shown}");
+    assert_eq!(shown["allow_plain_http"], true, "{shown}");
+
+    // Where providers send requests.
+    let show = t.env.json(&["dns", "provider", "show", "powerdns"]);
+    assert_eq!(
+        show["destinations"]["from_account_parameters"][0]["parameter"], "api_url",
+        "{show}"
+    );
+    let text = t.env.ok(&["dns", "provider", "show", "powerdns"]);
+    assert!(
+        text.contains("and the host of the account's api_url"),
+        "{text}"
+    );
+    t.env.file(
+        "crafted.toml",
+        r#"[provider]
+id = "crafted"
+name = "Crafted"
+website = "https://crafted.example"
+api_docs = "https://crafted.example/docs"
+min_ttl = 60
+multi_value_txt = true
+hosts = ["eu.api.crafted.example"]
+
+[[parameter]]
+name = "token"
+help = "token"
+secret = true
+
+[[step]]
+phase = "add"
+name = "add"
+method = "POST"
+url = "https://api.crafted.example/v1/{{ zone }}"
+json = '{"token": {{ params.token | tojson }}}'
+"#,
+    );
+    let out = t.env.ok(&["dns", "provider", "import", "crafted.toml"]);
+    assert!(
+        out.contains("sends requests to: api.crafted.example, eu.api.crafted.example"),
+        "{out}"
+    );
+    let show = t.env.json(&["dns", "provider", "show", "crafted"]);
+    assert_eq!(
+        show["destinations"]["hosts"],
+        serde_json::json!(["api.crafted.example", "eu.api.crafted.example"]),
+        "{show}"
     );
 }

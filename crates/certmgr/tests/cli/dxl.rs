@@ -41,6 +41,9 @@ fn the_domino_lab_file_imports_and_issues_through_challtestsrv() {
         lab.to_str().unwrap(),
         "--ca-bundle",
         &bundle,
+        // challtestsrv listens on loopback, over plain http
+        "--allow-private-network",
+        "--allow-plain-http",
     ]);
     assert!(
         out.contains("DNS provider \"pebble\" imported")
@@ -207,6 +210,9 @@ fn account_test_traces_the_pipeline_without_secrets() {
         "cfg_AuthToken=@cf.token",
         "--set",
         &format!("cfg_URL={}/client/v4/zones", stub.base_url()),
+        // the stub listens on loopback, over plain http
+        "--allow-private-network",
+        "--allow-plain-http",
     ]);
     let out = env.run(&["dns", "account", "test", "cf", "--trace"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -361,6 +367,9 @@ fn a_sealed_item_beyond_the_known_secrets_is_redacted_in_traces() {
         "cfg_CustomValue=@custom.txt",
         "--set",
         &format!("cfg_URL={}/client/v4/zones", stub.base_url()),
+        // the stub listens on loopback, over plain http
+        "--allow-private-network",
+        "--allow-plain-http",
     ]);
     let out = env.run(&["dns", "account", "test", "cf", "--trace"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -22,3 +22,4 @@ mod manual_flow;
 mod microca;
 mod secrets;
 mod server;
+mod store_integrity;
