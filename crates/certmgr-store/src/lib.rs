@@ -5,7 +5,11 @@ The certmgr store: the one database that is the truth about every credential.
 PostgreSQL (several nodes), through sqlx's `Any` driver, with one migration
 folder per backend. Every private key and secret is sealed with the
 [`MasterKey`] (AES-256-GCM) before it is written; the database never holds key
-material in the clear. Every write that changes a credential is one
+material in the clear. The columns that decide where a secret is sent (a DNS
+account's provider, an ACME account's directory, the TXT journal, the
+challenge answers the server gives, ...) carry a MAC under a key derived from
+the master key: a row changed with SQL alone is refused with
+[`StoreError::Tampered`], naming it. Every write that changes a credential is one
 transaction that also appends to the credential's event log, so a failed or
 refused operation leaves nothing behind.
 

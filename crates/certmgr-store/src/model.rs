@@ -466,7 +466,8 @@ pub struct TxtJournalEntry {
     pub record_name: String,
     /// The TXT value.
     pub value: String,
-    /// Values the add phase captured (record ids), JSON object.
+    /// Values the add phase captured (record ids), JSON object; sealed in
+    /// the store, bound to this entry.
     pub captures: String,
     /// `adding`, `present` or `deleting`.
     pub state: String,
