@@ -297,14 +297,64 @@ impl std::error::Error for BlockedAddress {}
 /// non-public address dropped; a name left without addresses is refused
 /// ([`BlockedAddress`]). Connections go to the addresses checked here, so
 /// a name that changes its answer between check and use cannot slip through.
+///
+/// The proxies named in the environment (`HTTPS_PROXY`, `HTTP_PROXY`,
+/// `ALL_PROXY`, in either case) are the one exception: an organisation's
+/// proxy is usually on its private network, and through a proxy the
+/// provider's own host names are resolved by the proxy, not here. The host
+/// allow-list and literal addresses are still checked before any request.
 #[derive(Debug, Default)]
-pub(crate) struct GuardedResolver;
+pub(crate) struct GuardedResolver {
+    proxies: Vec<String>,
+}
+
+impl GuardedResolver {
+    /// A resolver that lets the environment's proxy hosts through.
+    pub(crate) fn from_env() -> GuardedResolver {
+        let proxies = [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .filter_map(|value| proxy_host(&value))
+        .collect();
+        GuardedResolver { proxies }
+    }
+}
+
+/// The host of a proxy setting (`http://proxy:3128`, or `proxy:3128`).
+fn proxy_host(value: &str) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    let with_scheme = if value.contains("://") {
+        value.to_string()
+    } else {
+        format!("http://{value}")
+    };
+    let url = url::Url::parse(&with_scheme).ok()?;
+    Some(
+        url.host_str()?
+            .trim_matches(['[', ']'])
+            .to_ascii_lowercase(),
+    )
+}
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
+        let is_proxy = self.proxies.iter().any(|p| p.eq_ignore_ascii_case(&host));
         Box::pin(async move {
             let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if is_proxy {
+                return Ok(Box::new(all.into_iter()) as reqwest::dns::Addrs);
+            }
             let mut blocked = None;
             let public: Vec<SocketAddr> = all
                 .into_iter()
@@ -349,6 +399,38 @@ pub(crate) fn blocked_in<'e>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use reqwest::dns::Resolve;
+
+    #[test]
+    fn proxy_settings_name_their_host() {
+        assert_eq!(
+            proxy_host("http://Proxy.corp:3128").as_deref(),
+            Some("proxy.corp")
+        );
+        assert_eq!(proxy_host("proxy.corp:3128").as_deref(), Some("proxy.corp"));
+        assert_eq!(
+            proxy_host("http://[fd00::1]:3128").as_deref(),
+            Some("fd00::1")
+        );
+        assert_eq!(proxy_host(" "), None);
+    }
+
+    #[tokio::test]
+    async fn only_the_configured_proxy_may_resolve_to_loopback() {
+        let name = |n: &str| n.parse::<reqwest::dns::Name>().unwrap();
+        let guarded = GuardedResolver::default();
+        let refused = guarded.resolve(name("localhost")).await.err().unwrap();
+        assert!(refused.to_string().contains("loopback"), "{refused}");
+        let through_proxy = GuardedResolver {
+            proxies: vec!["localhost".to_string()],
+        };
+        let addrs: Vec<SocketAddr> = through_proxy
+            .resolve(name("localhost"))
+            .await
+            .unwrap()
+            .collect();
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()) && !addrs.is_empty());
+    }
 
     #[test]
     fn address_classes() {

@@ -234,7 +234,7 @@ impl Engine {
                 .user_agent(concat!("certmgr/", env!("CARGO_PKG_VERSION")))
         };
         let client = builder()
-            .dns_resolver(std::sync::Arc::new(GuardedResolver))
+            .dns_resolver(std::sync::Arc::new(GuardedResolver::from_env()))
             .build()
             .map_err(|e| DnsError::Client(e.to_string()))?;
         let open_client = builder()

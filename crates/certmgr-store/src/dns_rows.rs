@@ -13,7 +13,7 @@ use super::integrity::{
 };
 use super::{Store, corrupt, dns_context, insert_event, new_id, now};
 use crate::StoreError;
-use crate::model::{DnsAccountRecord, NewDnsAccount, TxtJournalEntry};
+use crate::model::{DnsAccountRecord, NewDnsAccount, TxtJournal, TxtJournalEntry};
 
 impl Store {
     /// Store a DNS account (parameters sealed).
@@ -133,6 +133,60 @@ impl Store {
         })
     }
 
+    /// Delete a DNS account, also when its row fails its integrity check
+    /// (the way out of one). Its journal entries go with it: their TXT
+    /// records can no longer be deleted through it, so their names are
+    /// returned for the owner to remove by hand. Refused while a running
+    /// process (a live instance) has a record of the account in DNS.
+    pub async fn delete_dns_account(&self, name: &str) -> Result<Vec<String>, StoreError> {
+        let live = self.live_instances().await?;
+        let mut tx = self.begin_write().await?;
+        let found = sqlx::query("SELECT id FROM dns_accounts WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound {
+                kind: "DNS account",
+                name: name.to_owned(),
+            });
+        }
+        let rows = sqlx::query(
+            "SELECT record_name, owner FROM txt_journal WHERE dns_account = $1 ORDER BY created_at, id",
+        )
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut left = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let record: String = row.try_get("record_name")?;
+            let owner: Option<String> = row.try_get("owner")?;
+            if owner.is_some_and(|o| live.contains(&o)) {
+                return Err(StoreError::Conflict(format!(
+                    "DNS account {name:?} is in use: a running issuance has its TXT record {record} in DNS; try again when it has finished"
+                )));
+            }
+            left.push(record);
+        }
+        sqlx::query("DELETE FROM txt_journal WHERE dns_account = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM dns_accounts WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(
+            &mut tx,
+            None,
+            "dns-account-deleted",
+            &format!("DNS account {name:?} deleted"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(left)
+    }
+
     /// Decrypt a DNS account's parameters (JSON object).
     pub fn unseal_dns_params(
         &self,
@@ -218,8 +272,10 @@ impl Store {
     }
 
     /// Every journalled TXT record (to clean up after a crash), captures
-    /// unsealed. An error names the first entry that fails its integrity check.
-    pub async fn txt_journal(&self) -> Result<Vec<TxtJournalEntry>, StoreError> {
+    /// unsealed. An entry that fails its integrity check (or whose captures
+    /// do not open) is not returned but listed in [`TxtJournal::refused`], so
+    /// that one planted row neither gets used nor stops DNS-01 for the rest.
+    pub async fn txt_journal(&self) -> Result<TxtJournal, StoreError> {
         // Built from constants.
         let sql = format!(
             "SELECT {}, mac FROM txt_journal ORDER BY created_at, id",
@@ -228,25 +284,35 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                self.rows.check(&TXT_JOURNAL, row)?;
-                let id: String = row.try_get("id")?;
-                let stored: String = row.try_get("captures")?;
-                let captures = self.open_captures(&id, &stored)?;
-                Ok(TxtJournalEntry {
-                    id,
-                    dns_account: row.try_get("dns_account")?,
-                    zone: row.try_get("zone")?,
-                    record_name: row.try_get("record_name")?,
-                    value: row.try_get("value")?,
-                    captures,
-                    state: row.try_get("state")?,
-                    owner: row.try_get("owner")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        let mut journal = TxtJournal::default();
+        for row in &rows {
+            match self.journal_entry(row) {
+                Ok(entry) => journal.entries.push(entry),
+                Err(e @ (StoreError::Tampered { .. } | StoreError::Unseal(_))) => {
+                    journal.refused.push(e)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(journal)
+    }
+
+    fn journal_entry(&self, row: &AnyRow) -> Result<TxtJournalEntry, StoreError> {
+        self.rows.check(&TXT_JOURNAL, row)?;
+        let id: String = row.try_get("id")?;
+        let stored: String = row.try_get("captures")?;
+        let captures = self.open_captures(&id, &stored)?;
+        Ok(TxtJournalEntry {
+            id,
+            dns_account: row.try_get("dns_account")?,
+            zone: row.try_get("zone")?,
+            record_name: row.try_get("record_name")?,
+            value: row.try_get("value")?,
+            captures,
+            state: row.try_get("state")?,
+            owner: row.try_get("owner")?,
+            created_at: row.try_get("created_at")?,
+        })
     }
 
     fn seal_captures(&self, id: &str, captures: &str) -> Result<String, StoreError> {

@@ -78,13 +78,15 @@ pub enum StoreError {
     /// goes (or what the challenge server answers) were written without the
     /// master key, e.g. by someone with SQL access. The row is never used.
     #[error(
-        "{table} row '{row}' fails its integrity check: it was changed outside certmgr; recreate it"
+        "{table} row '{row}' fails its integrity check: it was changed outside certmgr; {remedy}"
     )]
     Tampered {
         /// The table.
         table: &'static str,
         /// The row's name or id (control characters escaped).
         row: String,
+        /// What to do about it (depends on the table).
+        remedy: &'static str,
     },
     /// A stored value does not parse.
     #[error("stored data is damaged: {0}")]

@@ -64,6 +64,8 @@ pub(super) struct Covered {
     pub(super) label: &'static str,
     /// The authenticated columns, in MAC order.
     pub(super) columns: &'static [(&'static str, Kind)],
+    /// What the owner of the store does about a row that fails its check.
+    pub(super) remedy: &'static str,
 }
 
 use Kind::{Bytes, Int, Text};
@@ -81,6 +83,7 @@ pub(super) const DNS_ACCOUNTS: Covered = Covered {
         ("zones", Text),
         ("sealed_params", Bytes),
     ],
+    remedy: "delete the DNS account and create it again",
 };
 
 /// The TXT journal: what the cleanup deletes, with which account, from the
@@ -100,6 +103,7 @@ pub(super) const TXT_JOURNAL: Covered = Covered {
         ("owner", Text),
         ("created_at", Int),
     ],
+    remedy: "the entry is skipped; delete the row (and the TXT record it names, if it exists in DNS)",
 };
 
 /// Challenge answers the server gives.
@@ -114,6 +118,7 @@ pub(super) const ACME_CHALLENGES: Covered = Covered {
         ("key_authorization", Text),
         ("created_at", Int),
     ],
+    remedy: "it is not answered; delete the row",
 };
 
 /// Imported provider definitions: where requests (with tokens) go.
@@ -122,6 +127,7 @@ pub(super) const DNS_PROVIDERS: Covered = Covered {
     key: "id",
     label: "id",
     columns: &[("id", Text), ("source", Text), ("file_name", Text)],
+    remedy: "the definition is not used; delete the row and import the definition again",
 };
 
 /// ACME accounts: the directory (and its trust) the sealed account key
@@ -145,6 +151,7 @@ pub(super) const ACME_ACCOUNTS: Covered = Covered {
         ("max_concurrent_orders", Int),
         ("preferred_chain", Text),
     ],
+    remedy: "restore the row from a backup, or delete it and register the account again",
 };
 
 /// Orders in flight: the order URL signed requests go to, and the key.
@@ -160,6 +167,7 @@ pub(super) const ACME_ORDERS: Covered = Covered {
         ("sealed_key", Bytes),
         ("order_url", Text),
     ],
+    remedy: "the order is not continued; delete the row and issue the credential again",
 };
 
 /// Credentials: what they are issued for, by whom, through which DNS
@@ -183,6 +191,7 @@ pub(super) const CREDENTIALS: Covered = Covered {
         ("dns_account", Text),
         ("challenge_alias", Text),
     ],
+    remedy: "restore the row from a backup, or delete the row and create the credential again",
 };
 
 /// Every covered table.
@@ -302,6 +311,7 @@ impl RowKey {
             Err(StoreError::Tampered {
                 table: spec.table,
                 row: printable(label),
+                remedy: spec.remedy,
             })
         }
     }
@@ -552,7 +562,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "dns_accounts row 'cf' fails its integrity check: it was changed outside certmgr; recreate it"
+            "dns_accounts row 'cf' fails its integrity check: it was changed outside certmgr; delete the DNS account and create it again"
         );
         // NULL differs from empty, another table from this one.
         let mut empty = values.clone();

@@ -452,6 +452,16 @@ impl fmt::Debug for DnsAccountRecord {
     }
 }
 
+/// The TXT journal as read: the entries that pass their integrity check,
+/// and the refusals of those that do not (each names its row).
+#[derive(Debug, Default)]
+pub struct TxtJournal {
+    /// Entries certmgr wrote, captures unsealed, oldest first.
+    pub entries: Vec<TxtJournalEntry>,
+    /// Rows changed or added outside certmgr: never used.
+    pub refused: Vec<crate::StoreError>,
+}
+
 /// One TXT record certmgr created or is about to create, kept until its
 /// deletion succeeded.
 #[derive(Debug, Clone, Serialize)]

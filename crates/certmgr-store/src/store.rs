@@ -154,17 +154,29 @@ impl Store {
                 })
             });
         }
-        let pool =
-            options
-                .max_connections(8)
-                .connect(url)
+        let connect_failed = |e: sqlx::Error| StoreError::Connect {
+            url: redact_url(url),
+            // sqlx may quote the URL; the password never leaves.
+            message: password_of(url)
+                .map_or_else(|| e.to_string(), |pw| e.to_string().replace(pw, "***")),
+        };
+        if backend == Backend::Postgres {
+            // The pool retries a refused connection until its acquire timeout
+            // (30 s); one direct attempt first reports an unreachable or
+            // misconfigured server at once.
+            use sqlx::Connection;
+            sqlx::AnyConnection::connect(url)
                 .await
-                .map_err(|e| StoreError::Connect {
-                    url: redact_url(url),
-                    // sqlx may quote the URL; the password never leaves.
-                    message: password_of(url)
-                        .map_or_else(|| e.to_string(), |pw| e.to_string().replace(pw, "***")),
-                })?;
+                .map_err(connect_failed)?
+                .close()
+                .await
+                .map_err(connect_failed)?;
+        }
+        let pool = options
+            .max_connections(8)
+            .connect(url)
+            .await
+            .map_err(connect_failed)?;
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,

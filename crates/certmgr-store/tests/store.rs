@@ -344,12 +344,53 @@ async fn dns_accounts_seal_their_parameters_and_the_journal_keeps_captures() {
         .update_txt_journal(&entry.id, "present", r#"{"record_id":"42"}"#)
         .await
         .unwrap();
-    let journal = store.txt_journal().await.unwrap();
+    let journal = store.txt_journal().await.unwrap().entries;
     assert_eq!(journal.len(), 1);
     assert_eq!(journal[0].state, "present");
     assert_eq!(journal[0].captures, r#"{"record_id":"42"}"#);
     store.remove_txt_journal(&entry.id).await.unwrap();
-    assert!(store.txt_journal().await.unwrap().is_empty());
+    assert!(store.txt_journal().await.unwrap().entries.is_empty());
+
+    // Deleting an account: refused while a live process has its record in
+    // DNS; once that process is gone, the record's name is handed back.
+    store
+        .register_instance("live-1", "host", 1, 60)
+        .await
+        .unwrap();
+    store
+        .journal_txt(
+            "pdns",
+            "example.test",
+            "_acme-challenge.a.example.test",
+            "v2",
+            "live-1",
+        )
+        .await
+        .unwrap();
+    let before = store.content_digest().await.unwrap();
+    let refused = store.delete_dns_account("pdns").await.unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("_acme-challenge.a.example.test"),
+        "{refused}"
+    );
+    assert_eq!(store.content_digest().await.unwrap(), before);
+    store.retire_instance("live-1", 0).await.unwrap();
+    assert_eq!(
+        store.delete_dns_account("pdns").await.unwrap(),
+        vec!["_acme-challenge.a.example.test".to_string()]
+    );
+    assert!(matches!(
+        store.dns_account("pdns").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(store.txt_journal().await.unwrap().entries.is_empty());
+    assert!(matches!(
+        store.delete_dns_account("pdns").await,
+        Err(StoreError::NotFound { .. })
+    ));
     store.close().await;
     let raw = test.raw_bytes();
     assert!(

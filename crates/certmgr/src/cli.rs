@@ -180,6 +180,15 @@ pub enum DnsAccountCommand {
     Show(NameArg),
     /// Add and remove a probe TXT record, reporting each step.
     Test(DnsAccountTestArgs),
+    /// Delete a DNS account (also one that fails its integrity check).
+    Delete(DnsAccountNameArg),
+}
+
+/// A single DNS account name.
+#[derive(Debug, Args)]
+pub struct DnsAccountNameArg {
+    /// The DNS account's name.
+    pub name: String,
 }
 
 /// `certmgr dns account create`.

@@ -499,6 +499,7 @@ async fn wanted_values(store: &Store, record_name: &str) -> Result<Vec<String>, 
         .txt_journal()
         .await
         .map_err(failed)?
+        .entries
         .into_iter()
         .filter(|e| e.record_name == record_name)
         .map(|e| e.value)
@@ -672,8 +673,12 @@ fn resolver_of(config: &DnsAccountConfig) -> Option<SocketAddr> {
 pub async fn cleanup(store: &Store, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
     // The value identifies the record wherever a CNAME put it.
     let journal = store.txt_journal().await.map_err(failed)?;
-    for entry in journal.into_iter().filter(|e| e.value == answer.dns_value) {
-        remove(store, &entry).await?;
+    for entry in journal
+        .entries
+        .iter()
+        .filter(|e| e.value == answer.dns_value)
+    {
+        remove(store, entry).await?;
     }
     Ok(())
 }
@@ -716,18 +721,21 @@ pub async fn cleanup_stale(store: &Store) -> usize {
     let journal = match store.txt_journal().await {
         Ok(journal) => journal,
         Err(e) => {
-            // E.g. an entry that fails its integrity check: never used.
             eprintln!("warning: stale TXT records are not cleaned up: {e}");
             return 0;
         }
     };
+    // Entries planted or changed with SQL are never used; said once per run.
+    for refused in &journal.refused {
+        eprintln!("warning: {refused}");
+    }
     // Entries of a live process (this one or another, anywhere) are its own
     // business; those of a dead one (its registration expired) are ours.
     let Ok(live) = store.live_instances().await else {
         return 0;
     };
     let mut removed = 0;
-    for entry in journal {
+    for entry in journal.entries {
         let owner_dead = entry
             .owner
             .as_deref()

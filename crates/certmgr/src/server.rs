@@ -234,7 +234,7 @@ fn router(state: AppState) -> Router {
 async fn http01_answer(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let answer = match state.solvers.http01.get(&token) {
         Some(answer) => Some(answer),
-        None => state.store.http01_answer(&token).await.ok().flatten(),
+        None => logged(state.store.http01_answer(&token).await, "HTTP-01 answer"),
     };
     match answer {
         Some(key_authorization) => (
@@ -245,6 +245,16 @@ async fn http01_answer(State(state): State<AppState>, Path(token): Path<String>)
             .into_response(),
         None => (StatusCode::NOT_FOUND, "unknown ACME challenge token\n").into_response(),
     }
+}
+
+/// A stored challenge answer, or none when the store cannot give it; the
+/// reason (an unreachable database, a row that fails its integrity check) is
+/// logged, since the validating CA only sees a 404 or a failed handshake.
+fn logged<E: std::fmt::Display>(answer: Result<Option<String>, E>, what: &str) -> Option<String> {
+    answer.unwrap_or_else(|e| {
+        eprintln!("certmgr server: not answering with the stored {what}: {e}");
+        None
+    })
 }
 
 /// One certificate for every handshake.
@@ -329,7 +339,10 @@ async fn alpn_config(state: &AppState, sni: &str) -> Option<Arc<ServerConfig>> {
         Some(key) => key,
         None => {
             let identifier = identifier_from_sni(sni);
-            let key_authorization = state.store.tls_alpn01_answer(&identifier).await.ok()??;
+            let key_authorization = logged(
+                state.store.tls_alpn01_answer(&identifier).await,
+                "TLS-ALPN-01 answer",
+            )?;
             let digest =
                 aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_authorization.as_bytes());
             validation_certificate(&identifier, digest.as_ref()).ok()?

@@ -203,6 +203,21 @@ pub async fn account_show(store: &Store, name: &str, json: bool) -> CliResult<()
     Ok(())
 }
 
+pub async fn account_delete(store: &Store, name: &str, json: bool) -> CliResult<()> {
+    let left = store.delete_dns_account(name).await?;
+    if json {
+        return print_json(&json!({ "deleted": name, "txt_records_left": left }));
+    }
+    println!("DNS account {} deleted", printable(name));
+    for record in &left {
+        println!(
+            "  its TXT record {} may still exist in DNS: remove it by hand",
+            printable(record)
+        );
+    }
+    Ok(())
+}
+
 pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) -> CliResult<()> {
     let account = store.dns_account(&args.name).await?;
     let (backend, _) = account_config(store, &account).await?;

@@ -116,6 +116,9 @@ async fn dispatch(store: &Store, command: Command, json: bool) -> CliResult<()> 
             DnsCommand::Account(DnsAccountCommand::Test(args)) => {
                 dns::account_test(store, &args, json).await
             }
+            DnsCommand::Account(DnsAccountCommand::Delete(args)) => {
+                dns::account_delete(store, &args.name, json).await
+            }
         },
         Command::Renew(args) => renew::run(store, &args, json).await,
         Command::Server(_) => Ok(()),

@@ -69,9 +69,8 @@ fn attacker() -> (tokio::runtime::Runtime, StubServer) {
 
 #[track_caller]
 fn assert_refused(stderr: &str, table: &str, row: &str) {
-    let want = format!(
-        "{table} row '{row}' fails its integrity check: it was changed outside certmgr; recreate it"
-    );
+    let want =
+        format!("{table} row '{row}' fails its integrity check: it was changed outside certmgr; ");
     assert!(stderr.contains(&want), "expected {want:?} in:\n{stderr}");
 }
 
@@ -153,6 +152,18 @@ fn a_dns_account_repointed_by_sql_is_refused_and_its_key_goes_nowhere() {
         &["UPDATE dns_accounts SET provider = 'evil' WHERE name = 'cf'"],
     );
     assert_eq!(env.digest(), before, "refusals change nothing");
+    let stderr = stderr_of(&env, &["dns", "account", "show", "cf"]);
+    assert!(
+        stderr.contains("delete the DNS account and create it again"),
+        "{stderr}"
+    );
+
+    // The way out: delete the account and create it again.
+    let out = env.ok(&["dns", "account", "delete", "cf"]);
+    assert!(out.contains("DNS account cf deleted"), "{out}");
+    dns_account(&env);
+    env.ok(&["dns", "account", "show", "cf"]);
+    assert!(stub.received().is_empty(), "sent: {:?}", stub.received());
 }
 
 #[test]
@@ -174,6 +185,11 @@ fn a_journal_entry_planted_by_sql_is_never_cleaned_up_with() {
     let out = env.run(&["renew", "--due"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_refused(&stderr, "txt_journal", "planted-1");
+    assert!(stderr.contains("the entry is skipped"), "{stderr}");
+    assert!(
+        out.status.success(),
+        "one planted row does not fail the run: {stderr}"
+    );
     assert!(stub.received().is_empty(), "sent: {:?}", stub.received());
     assert_eq!(
         env.digest(),
@@ -186,6 +202,7 @@ fn a_journal_entry_planted_by_sql_is_never_cleaned_up_with() {
 struct Server {
     child: Child,
     http: u16,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -208,8 +225,27 @@ impl Server {
         let mut line = String::new();
         stderr.read_line(&mut line).unwrap();
         assert!(line.contains("HTTP-01 on"), "server did not start: {line}");
-        std::thread::spawn(move || for _ in stderr.lines() {});
-        Server { child, http }
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        Server { child, http, log }
+    }
+
+    /// Waits up to 5 s for a logged line containing all of `words`.
+    fn logged(&self, words: &[&str]) -> String {
+        for _ in 0..50 {
+            let log = self.log.lock().unwrap();
+            if let Some(line) = log.iter().find(|l| words.iter().all(|w| l.contains(w))) {
+                return line.clone();
+            }
+            drop(log);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("no log line with {words:?}: {:?}", self.log.lock().unwrap());
     }
 
     /// Status code and body of `GET /.well-known/acme-challenge/TOKEN`.
@@ -282,6 +318,9 @@ fn the_server_does_not_answer_a_challenge_planted_by_sql() {
     assert_eq!(status, 404, "{body}");
     let (status, body) = server.challenge("real-token");
     assert_eq!(status, 404, "a changed answer is not given either: {body}");
+    // The operator learns why: the CA only sees a 404.
+    let line = server.logged(&["acme_challenges", "real-token"]);
+    assert!(line.contains("HTTP-01 answer"), "{line}");
 
     // While the server holds the database open, its files are private.
     check_private_files(&env, true);
