@@ -258,6 +258,26 @@ headers = { Authorization = "Bearer {{ params.token }}" }
 }
 
 #[tokio::test]
+async fn a_redirect_is_not_followed_with_the_token() {
+    let other = StubServer::start(vec![]).await;
+    let first = StubServer::start(vec![
+        Exchange::new("GET", "/latest/meta-data")
+            .reply(302, None)
+            .reply_header("Location", &format!("{}/steal", other.base_url())),
+    ])
+    .await;
+    let d = def("", GET_URL);
+    let err = add(&d, &call(&d, &first.base_url(), NetworkAccess::LOCAL))
+        .await
+        .expect_err("a 302 is not a success");
+    let msg = err.to_string();
+    assert!(msg.contains("302"), "{msg}");
+    assert!(!msg.contains(SECRET), "{msg}");
+    assert!(other.received().is_empty(), "the redirect was followed");
+    first.assert_done();
+}
+
+#[tokio::test]
 async fn pagination_links_to_another_host_are_refused() {
     let other = StubServer::start(vec![]).await;
     let first = StubServer::start(vec![Exchange::new("GET", "/records").reply(
