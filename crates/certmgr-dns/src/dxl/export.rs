@@ -11,28 +11,19 @@ fn xml_char(c: char) -> bool {
 /// Character data of a `<text>`: markup escaped, a newline as Domino's
 /// `<break/>` (a carriage return before it is dropped, as Domino does).
 fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\'' => out.push_str("&apos;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("<break/>"),
-            '\r' => {}
-            '\t' => out.push_str("&#9;"),
-            c if !xml_char(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_with(s, "<break/>", "")
 }
 
 /// An attribute value (between quotes): markup escaped, and newlines, tabs
 /// and carriage returns as character references, which XML keeps (a literal
 /// one would be read back as a space; markup would not parse at all).
 fn escape_attr(s: &str) -> String {
+    escape_with(s, "&#10;", "&#13;")
+}
+
+/// Markup and tabs escaped, newlines and carriage returns as given, and
+/// characters XML cannot carry replaced.
+fn escape_with(s: &str, newline: &str, carriage_return: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -41,8 +32,8 @@ fn escape_attr(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '\'' => out.push_str("&apos;"),
             '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
+            '\n' => out.push_str(newline),
+            '\r' => out.push_str(carriage_return),
             '\t' => out.push_str("&#9;"),
             c if !xml_char(c) => out.push('\u{FFFD}'),
             c => out.push(c),
