@@ -6,8 +6,9 @@
 //! the account URL was recorded loses nothing: the row stays `pending`, and
 //! the next attempt finds the account again by its key.
 
+use super::acme_accounts::acme_context;
 use super::integrity::ACME_ACCOUNTS;
-use super::{Store, acme_context, insert_event, new_id, now};
+use super::{LogEntry, Store, now};
 use crate::StoreError;
 use crate::model::{AcmeAccountRecord, NewAcmeAccount};
 
@@ -20,34 +21,10 @@ impl Store {
         &self,
         new: &NewAcmeAccount<'_>,
     ) -> Result<AcmeAccountRecord, StoreError> {
-        let id = new_id();
-        let sealed = self.key.seal(new.credentials_json, &acme_context(&id))?;
-        let contacts =
-            serde_json::to_string(&new.contacts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let at = now();
+        let (id, sealed) = self.seal_new_acme_account(new)?;
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO acme_accounts (id, name, ca_id, directory_url, account_url, contacts, eab_kid, \
-             sealed_credentials, ca_bundle_pem, status, profile, max_concurrent_orders, preferred_chain, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12, $13, $13)",
-        )
-        .bind(&id)
-        .bind(&new.name)
-        .bind(new.ca_id.clone())
-        .bind(&new.directory_url)
-        .bind(&new.account_url)
-        .bind(contacts)
-        .bind(new.eab_kid.clone())
-        .bind(sealed)
-        .bind(new.ca_bundle_pem.clone())
-        .bind(new.profile.clone())
-        .bind(new.max_concurrent_orders.map(i64::from))
-        .bind(new.preferred_chain.clone())
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::on_unique(e, "ACME account", &new.name))?;
-        self.rows.stamp(&mut tx, &ACME_ACCOUNTS, &id).await?;
+        self.insert_acme_account(&mut tx, &id, sealed, new, "pending")
+            .await?;
         tx.commit().await?;
         self.acme_account(&new.name).await
     }
@@ -63,7 +40,9 @@ impl Store {
         let sealed = self
             .key
             .seal(credentials_json, &acme_context(&account.id))?;
-        let mut tx = self.begin_write().await?;
+        let message = format!("ACME account {:?} created at {account_url}", account.name);
+        let entry = LogEntry::general("acme-account-created", &message);
+        let mut tx = self.begin_logged(entry).await?;
         self.rows
             .check_in(&mut tx, &ACME_ACCOUNTS, &account.id)
             .await?;
@@ -75,18 +54,11 @@ impl Store {
         .bind(sealed)
         .bind(now())
         .bind(&account.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         self.rows
             .stamp(&mut tx, &ACME_ACCOUNTS, &account.id)
             .await?;
-        insert_event(
-            &mut tx,
-            None,
-            "acme-account-created",
-            &format!("ACME account {:?} created at {account_url}", account.name),
-        )
-        .await?;
         tx.commit().await?;
         self.acme_account(&account.name).await
     }

@@ -11,9 +11,24 @@ use super::integrity::{
     DNS_ACCOUNTS, DNS_PROVIDERS, TXT_JOURNAL, captures_context, column_list, sealed_bytes,
     sealed_text,
 };
-use super::{Store, corrupt, dns_context, insert_event, new_id, now};
+use super::{LogEntry, Store, corrupt, fetch_named, new_id, not_found, now};
 use crate::StoreError;
 use crate::model::{DnsAccountRecord, NewDnsAccount, TxtJournal, TxtJournalEntry};
+
+/// Associated data of a DNS account's sealed parameters.
+fn dns_context(account_id: &str) -> String {
+    format!("dns_accounts/{account_id}/params")
+}
+
+/// Which TXT journal entries a read selects (always oldest first).
+enum JournalFilter<'a> {
+    /// Every entry.
+    All,
+    /// The entries of one record name.
+    RecordName(&'a str),
+    /// The entries of one TXT value.
+    Value(&'a str),
+}
 
 impl Store {
     /// Store a DNS account (parameters sealed).
@@ -25,8 +40,14 @@ impl Store {
         let sealed = self.key.seal(new.params_json, &dns_context(&id))?;
         let zones =
             serde_json::to_string(&new.zones).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let at = now();
-        let mut tx = self.begin_write().await?;
+        let message = format!(
+            "DNS account {:?} ({}) created for {}",
+            new.name,
+            new.provider,
+            new.zones.join(", ")
+        );
+        let entry = LogEntry::general("dns-account-created", &message);
+        let mut tx = self.begin_logged(entry).await?;
         sqlx::query(
             "INSERT INTO dns_accounts (id, name, provider, zones, sealed_params, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -36,23 +57,11 @@ impl Store {
         .bind(&new.provider)
         .bind(zones)
         .bind(sealed)
-        .bind(at)
-        .execute(&mut *tx)
+        .bind(now())
+        .execute(&mut **tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "DNS account", &new.name))?;
         self.rows.stamp(&mut tx, &DNS_ACCOUNTS, &id).await?;
-        insert_event(
-            &mut tx,
-            None,
-            "dns-account-created",
-            &format!(
-                "DNS account {:?} ({}) created for {}",
-                new.name,
-                new.provider,
-                new.zones.join(", ")
-            ),
-        )
-        .await?;
         tx.commit().await?;
         self.dns_account(&new.name).await
     }
@@ -66,48 +75,37 @@ impl Store {
         why: &str,
     ) -> Result<(), StoreError> {
         let sealed = self.key.seal(params_json, &dns_context(&account.id))?;
-        let mut tx = self.begin_write().await?;
+        let message = format!("DNS account {:?}: {why}", account.name);
+        let entry = LogEntry::general("dns-account-updated", &message);
+        let mut tx = self.begin_logged(entry).await?;
         if !self
             .rows
             .check_in(&mut tx, &DNS_ACCOUNTS, &account.id)
             .await?
         {
-            return Err(StoreError::NotFound {
-                kind: "DNS account",
-                name: account.name.clone(),
-            });
+            return Err(not_found("DNS account", &account.name));
         }
         sqlx::query("UPDATE dns_accounts SET sealed_params = $1, updated_at = $2 WHERE id = $3")
             .bind(sealed)
             .bind(now())
             .bind(&account.id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         self.rows.stamp(&mut tx, &DNS_ACCOUNTS, &account.id).await?;
-        insert_event(
-            &mut tx,
-            None,
-            "dns-account-updated",
-            &format!("DNS account {:?}: {why}", account.name),
-        )
-        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// The DNS account named `name` (refused if its row fails its integrity check).
     pub async fn dns_account(&self, name: &str) -> Result<DnsAccountRecord, StoreError> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT id, name, provider, zones, sealed_params, created_at, mac FROM dns_accounts WHERE name = $1",
         )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            kind: "DNS account",
-            name: name.to_owned(),
-        })?;
-        self.dns_account_from_row(&row)
+        .bind(name);
+        fetch_named(&self.pool, query, ("DNS account", name), |row| {
+            self.dns_account_from_row(row)
+        })
+        .await
     }
 
     /// Every DNS account, by name (an error if any row fails its integrity check).
@@ -140,22 +138,16 @@ impl Store {
     /// process (a live instance) has a record of the account in DNS.
     pub async fn delete_dns_account(&self, name: &str) -> Result<Vec<String>, StoreError> {
         let live = self.live_instances().await?;
-        let mut tx = self.begin_write().await?;
-        let found = sqlx::query("SELECT id FROM dns_accounts WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if found.is_none() {
-            return Err(StoreError::NotFound {
-                kind: "DNS account",
-                name: name.to_owned(),
-            });
-        }
+        let message = format!("DNS account {name:?} deleted");
+        let entry = LogEntry::general("dns-account-deleted", &message);
+        let mut tx = self.begin_logged(entry).await?;
+        let query = sqlx::query("SELECT id FROM dns_accounts WHERE name = $1").bind(name);
+        fetch_named(&mut **tx, query, ("DNS account", name), |_| Ok(())).await?;
         let rows = sqlx::query(
             "SELECT record_name, owner FROM txt_journal WHERE dns_account = $1 ORDER BY created_at, id",
         )
         .bind(name)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         let mut left = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -170,19 +162,12 @@ impl Store {
         }
         sqlx::query("DELETE FROM txt_journal WHERE dns_account = $1")
             .bind(name)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("DELETE FROM dns_accounts WHERE name = $1")
             .bind(name)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        insert_event(
-            &mut tx,
-            None,
-            "dns-account-deleted",
-            &format!("DNS account {name:?} deleted"),
-        )
-        .await?;
         tx.commit().await?;
         Ok(left)
     }
@@ -276,14 +261,45 @@ impl Store {
     /// do not open) is not returned but listed in [`TxtJournal::refused`], so
     /// that one planted row neither gets used nor stops DNS-01 for the rest.
     pub async fn txt_journal(&self) -> Result<TxtJournal, StoreError> {
-        // Built from constants.
+        self.read_journal(JournalFilter::All).await
+    }
+
+    /// The journalled TXT records named `record_name` (the values certmgr
+    /// wants on that name now, for a provider that replaces the whole set),
+    /// selected by the database rather than by reading the whole journal.
+    /// Integrity as in [`Store::txt_journal`]: an entry of that name that
+    /// fails its check is listed in [`TxtJournal::refused`], not returned.
+    pub async fn txt_journal_for(&self, record_name: &str) -> Result<TxtJournal, StoreError> {
+        self.read_journal(JournalFilter::RecordName(record_name))
+            .await
+    }
+
+    /// The journalled TXT records whose value is `value` (a challenge's DNS
+    /// value identifies its record wherever a CNAME put it: the cleanup
+    /// deletes these), selected by the database. Integrity as in
+    /// [`Store::txt_journal`]: an entry with that value that fails its check
+    /// is listed in [`TxtJournal::refused`], not returned.
+    pub async fn txt_journal_with_value(&self, value: &str) -> Result<TxtJournal, StoreError> {
+        self.read_journal(JournalFilter::Value(value)).await
+    }
+
+    /// The journal entries `filter` selects, oldest first, each checked.
+    async fn read_journal(&self, filter: JournalFilter<'_>) -> Result<TxtJournal, StoreError> {
+        let (condition, bound) = match filter {
+            JournalFilter::All => ("", None),
+            JournalFilter::RecordName(name) => (" WHERE record_name = $1", Some(name)),
+            JournalFilter::Value(value) => (" WHERE value = $1", Some(value)),
+        };
+        // Built from constants; the filter's value is bound.
         let sql = format!(
-            "SELECT {}, mac FROM txt_journal ORDER BY created_at, id",
+            "SELECT {}, mac FROM txt_journal{condition} ORDER BY created_at, id",
             column_list(&TXT_JOURNAL)
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(bound) = bound {
+            query = query.bind(bound);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         let mut journal = TxtJournal::default();
         for row in &rows {
             match self.journal_entry(row) {
@@ -336,7 +352,9 @@ impl Store {
         source: &str,
         file_name: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
+        let message = format!("DNS provider {id:?} imported from {file_name}");
+        let entry = LogEntry::general("dns-provider-imported", &message);
+        let mut tx = self.begin_logged(entry).await?;
         sqlx::query(
             "INSERT INTO dns_providers (id, source, file_name, imported_at) VALUES ($1, $2, $3, $4)",
         )
@@ -344,17 +362,10 @@ impl Store {
         .bind(source)
         .bind(file_name)
         .bind(now())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| StoreError::on_unique(e, "DNS provider", id))?;
         self.rows.stamp(&mut tx, &DNS_PROVIDERS, id).await?;
-        insert_event(
-            &mut tx,
-            None,
-            "dns-provider-imported",
-            &format!("DNS provider {id:?} imported from {file_name}"),
-        )
-        .await?;
         tx.commit().await?;
         Ok(())
     }

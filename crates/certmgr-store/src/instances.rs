@@ -1,5 +1,6 @@
 //! The certmgr processes at work on a store, so that leases and journal
-//! entries have an owner whose liveness is known.
+//! entries have an owner whose liveness is known; and the running `certmgr
+//! server`s, so that other processes can let them answer challenges.
 //!
 //! Each process that takes an issuance lease or journals a TXT record
 //! registers a row with a random id and keeps `alive_until` in the future
@@ -14,7 +15,7 @@ use sqlx::Row;
 
 use super::{Store, now};
 use crate::StoreError;
-use crate::model::CredentialRecord;
+use crate::model::ServerRecord;
 
 /// A registered certmgr process.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,43 +118,62 @@ impl Store {
         .transpose()
     }
 
-    /// Take the credential's issuance lease for the instance `owner`, for at
-    /// most `max_secs`. It is free when nobody holds it, when `owner` does,
-    /// when it ran past its `max_secs`, or when its holder is no live
-    /// instance (a process that died, on this host or any other). Returns
-    /// `None` when taken, else the live holder's id.
-    pub async fn take_lease(
-        &self,
-        credential: &CredentialRecord,
-        owner: &str,
-        max_secs: i64,
-    ) -> Result<Option<String>, StoreError> {
-        let at = now();
+    // ----- servers -----------------------------------------------------------
+
+    /// Register a running server (or refresh its heartbeat).
+    pub async fn register_server(&self, server: &ServerRecord) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let taken = sqlx::query(
-            "UPDATE credentials SET lease_owner = $1, lease_until = $2 WHERE id = $3 AND \
-             (lease_owner IS NULL OR lease_owner = $1 OR lease_until < $4 OR NOT EXISTS \
-             (SELECT 1 FROM instances i WHERE i.id = credentials.lease_owner AND i.alive_until >= $4))",
+        sqlx::query("DELETE FROM servers WHERE id = $1")
+            .bind(&server.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO servers (id, host, pid, http_listen, https_listen, started_at, heartbeat_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(owner)
-        .bind(at + max_secs)
-        .bind(&credential.id)
-        .bind(at)
+        .bind(&server.id)
+        .bind(&server.host)
+        .bind(server.pid)
+        .bind(server.http_listen.clone())
+        .bind(server.https_listen.clone())
+        .bind(server.started_at)
+        .bind(now())
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let holder = if taken == 1 {
-            None
-        } else {
-            sqlx::query("SELECT lease_owner FROM credentials WHERE id = $1")
-                .bind(&credential.id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| row.try_get::<Option<String>, _>("lease_owner"))
-                .transpose()?
-                .flatten()
-        };
+        .await?;
         tx.commit().await?;
-        Ok(holder)
+        Ok(())
+    }
+
+    /// Remove a server's registration (it is stopping).
+    pub async fn unregister_server(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM servers WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Servers whose heartbeat is at most `max_age_secs` old.
+    pub async fn live_servers(&self, max_age_secs: i64) -> Result<Vec<ServerRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, host, pid, http_listen, https_listen, started_at, heartbeat_at FROM servers \
+             WHERE heartbeat_at >= $1 ORDER BY started_at",
+        )
+        .bind(now() - max_age_secs)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ServerRecord {
+                    id: row.try_get("id")?,
+                    host: row.try_get("host")?,
+                    pid: row.try_get("pid")?,
+                    http_listen: row.try_get("http_listen")?,
+                    https_listen: row.try_get("https_listen")?,
+                    started_at: row.try_get("started_at")?,
+                    heartbeat_at: row.try_get("heartbeat_at")?,
+                })
+            })
+            .collect()
     }
 }

@@ -557,3 +557,66 @@ async fn sqlite_files_are_the_owners_only() {
     assert_eq!(seen, ["certmgr.db", "certmgr.db-shm", "certmgr.db-wal"]);
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_journal_by_name_or_value_refuses_the_planted_rows_it_selects() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    dns_account(&store, "cf", "cloudflare").await;
+    let www = "_acme-challenge.www.example.test";
+    let api = "_acme-challenge.api.example.test";
+    let good = store
+        .journal_txt("cf", "example.test", www, "v-www", "host:1")
+        .await
+        .unwrap();
+    let changed = store
+        .journal_txt("cf", "example.test", api, "v-api", "host:1")
+        .await
+        .unwrap();
+    let db = raw(&test).await;
+    // Another name's entry sent to another zone: refused where it is
+    // selected, invisible (neither used nor reported) where it is not.
+    let repoint = format!(
+        "UPDATE txt_journal SET zone = 'attacker.test' WHERE id = '{}'",
+        changed.id
+    );
+    sql(&db, &repoint).await;
+    for journal in [
+        store.txt_journal_for(www).await.unwrap(),
+        store.txt_journal_with_value("v-www").await.unwrap(),
+    ] {
+        let ids: Vec<&str> = journal.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, [good.id.as_str()], "{journal:?}");
+        assert!(journal.refused.is_empty(), "{journal:?}");
+    }
+    for journal in [
+        store.txt_journal_for(api).await.unwrap(),
+        store.txt_journal_with_value("v-api").await.unwrap(),
+    ] {
+        assert!(journal.entries.is_empty(), "{journal:?}");
+        assert_eq!(journal.refused.len(), 1, "{journal:?}");
+        let refused = journal.refused.into_iter().next().unwrap();
+        assert_tampered::<()>(Err(refused), "txt_journal", &changed.id);
+    }
+
+    // A whole entry planted on the good entry's name and value: skipped and
+    // named by both reads; the good entry is still returned.
+    sql(
+        &db,
+        "INSERT INTO txt_journal (id, dns_account, zone, record_name, value, captures, state, owner, created_at) \
+         VALUES ('planted-2', 'cf', 'example.test', '_acme-challenge.www.example.test', 'v-www', '{}', 'present', NULL, 1)",
+    )
+    .await;
+    for journal in [
+        store.txt_journal_for(www).await.unwrap(),
+        store.txt_journal_with_value("v-www").await.unwrap(),
+    ] {
+        let ids: Vec<&str> = journal.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, [good.id.as_str()], "{journal:?}");
+        assert_eq!(journal.refused.len(), 1, "{journal:?}");
+        let refused = journal.refused.into_iter().next().unwrap();
+        assert_tampered::<()>(Err(refused), "txt_journal", "planted-2");
+    }
+    // The whole journal reports both.
+    assert_eq!(store.txt_journal().await.unwrap().refused.len(), 2);
+}

@@ -8,7 +8,7 @@ use certmgr_store::{
     CertificateRecord, MasterKey, NewCa, NewCredential, NewKeyVersion, Outcome, Store, StoreError,
     TrustAnchorRecord, VersionSource,
 };
-use certmgr_testkit::TestStore;
+use certmgr_testkit::{TestBackend, TestStore};
 
 async fn open(test: &TestStore) -> (Store, String) {
     let key = MasterKey::generate().unwrap();
@@ -446,4 +446,133 @@ async fn the_listing_reads_what_a_single_read_reads_in_name_order() {
         Some("line one\nline \"two\" ü")
     );
     assert_eq!(alpha.key_specs, vec![KeySpec::EcdsaP256, KeySpec::Rsa2048]);
+}
+
+/// The names of the indexes on `table`, from the database's catalogue.
+async fn indexes_of(test: &TestStore, table: &str) -> Vec<String> {
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&test.url_for_library())
+        .await
+        .unwrap();
+    let sql = match test.backend() {
+        TestBackend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $1"
+        }
+        TestBackend::Postgres => {
+            "SELECT CAST(indexname AS TEXT) AS name FROM pg_indexes WHERE tablename = $1"
+        }
+    };
+    let names = sqlx::query_scalar(sql)
+        .bind(table)
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    names
+}
+
+#[tokio::test]
+async fn the_journal_reads_one_record_name_or_one_value() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    store
+        .create_dns_account(&certmgr_store::NewDnsAccount {
+            name: "pdns".into(),
+            provider: "powerdns".into(),
+            zones: vec!["example.test".into()],
+            params_json: b"{}",
+        })
+        .await
+        .unwrap();
+    let www = "_acme-challenge.www.example.test";
+    let api = "_acme-challenge.api.example.test";
+    let mut ids = Vec::new();
+    for (name, value) in [(www, "v1"), (api, "v2"), (www, "v3"), (api, "v1")] {
+        let entry = store
+            .journal_txt("pdns", "example.test", name, value, "host:1")
+            .await
+            .unwrap();
+        ids.push(entry.id);
+    }
+    store
+        .update_txt_journal(&ids[2], "present", r#"{"record_id":"42"}"#)
+        .await
+        .unwrap();
+    let everything = store.txt_journal().await.unwrap().entries;
+    let ids_of = |entries: &[certmgr_store::TxtJournalEntry]| -> Vec<String> {
+        entries.iter().map(|e| e.id.clone()).collect()
+    };
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort_unstable();
+        ids
+    };
+
+    // By record name: that name's entries only, in the journal's order,
+    // captures unsealed.
+    let by_name = store.txt_journal_for(www).await.unwrap();
+    assert!(by_name.refused.is_empty(), "{by_name:?}");
+    let expected: Vec<String> = everything
+        .iter()
+        .filter(|e| e.record_name == www)
+        .map(|e| e.id.clone())
+        .collect();
+    assert_eq!(ids_of(&by_name.entries), expected);
+    assert_eq!(
+        sorted(expected),
+        sorted(vec![ids[0].clone(), ids[2].clone()])
+    );
+    let present = by_name.entries.iter().find(|e| e.id == ids[2]).unwrap();
+    assert_eq!(present.state, "present");
+    assert_eq!(present.captures, r#"{"record_id":"42"}"#);
+
+    // By value: across record names.
+    let by_value = store.txt_journal_with_value("v1").await.unwrap();
+    assert!(by_value.refused.is_empty(), "{by_value:?}");
+    let expected: Vec<String> = everything
+        .iter()
+        .filter(|e| e.value == "v1")
+        .map(|e| e.id.clone())
+        .collect();
+    assert_eq!(ids_of(&by_value.entries), expected);
+    assert_eq!(
+        sorted(expected),
+        sorted(vec![ids[0].clone(), ids[3].clone()])
+    );
+
+    // Exact matches: no pattern, no other case, nothing for an unknown name.
+    for name in [
+        "_acme-challenge.%.example.test",
+        "_acme-challenge.WWW.example.test",
+        "_acme-challenge.other.example.test",
+    ] {
+        let none = store.txt_journal_for(name).await.unwrap();
+        assert!(
+            none.entries.is_empty() && none.refused.is_empty(),
+            "{name}: {none:?}"
+        );
+    }
+    for value in ["v%", "V1", "v9"] {
+        let none = store.txt_journal_with_value(value).await.unwrap();
+        assert!(
+            none.entries.is_empty() && none.refused.is_empty(),
+            "{value}: {none:?}"
+        );
+    }
+
+    // A removed entry is gone from both reads.
+    store.remove_txt_journal(&ids[0]).await.unwrap();
+    assert_eq!(
+        ids_of(&store.txt_journal_for(www).await.unwrap().entries),
+        vec![ids[2].clone()]
+    );
+    assert_eq!(
+        ids_of(&store.txt_journal_with_value("v1").await.unwrap().entries),
+        vec![ids[3].clone()]
+    );
+
+    // The database selects them through an index of its own.
+    let indexes = indexes_of(&test, "txt_journal").await;
+    for index in ["txt_journal_by_record_name", "txt_journal_by_value"] {
+        assert!(indexes.iter().any(|i| i == index), "{index}: {indexes:?}");
+    }
 }
