@@ -332,6 +332,17 @@ impl AcmeAccount {
         Ok(None)
     }
 
+    /// The HTTP status the CA answers a POST-as-GET of `url` with, signed by
+    /// this account; `None` when it cannot be asked.
+    pub(crate) async fn status_of(&self, url: &str) -> Option<u16> {
+        let credentials = parse_credentials(&self.credentials_json).ok()?;
+        let key = AccountKey::from_b64(field(&credentials, "key_pkcs8")?).ok()?;
+        let mut session = Session::open(&self.directory_url, self.ca_bundle_pem.as_deref())
+            .await
+            .ok()?;
+        session.status_of(url, &key, self.url()).await.ok()
+    }
+
     /// Switch the account at the CA to the pending key of `pending_json`
     /// (from [`with_pending_key`], stored before this call) (RFC 8555
     /// §7.3.5); returns the credentials to store, with the new key in use.

@@ -293,6 +293,20 @@ impl Session {
             .ok_or_else(|| self.unreachable("the CA gave no account URL (Location header)".into()))
     }
 
+    /// The HTTP status of a POST-as-GET of `url` signed as the account
+    /// `account_url`, for answers instant-acme cannot read (a bare 404).
+    pub(crate) async fn status_of(
+        &mut self,
+        url: &str,
+        key: &AccountKey,
+        account_url: &str,
+    ) -> Result<u16, AcmeError> {
+        Ok(self
+            .post(url, Signer::Kid(key, account_url), None)
+            .await?
+            .status)
+    }
+
     /// Switch the account at `account_url` from `old` to `new` (RFC 8555 §7.3.5).
     pub(crate) async fn key_change(
         &mut self,

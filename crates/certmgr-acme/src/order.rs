@@ -189,6 +189,13 @@ impl AcmeOrder {
             {
                 Ok(None)
             }
+            // A CA may answer an order it does not know with a bare 404 (Pebble
+            // does), which instant-acme reports as unreadable JSON: ask for the
+            // status itself.
+            Err(unread @ instant_acme::Error::Json(_)) => match account.status_of(url).await {
+                Some(404) => Ok(None),
+                _ => Err(AcmeError::from_client(&account.directory_url, unread)),
+            },
             Err(other) => Err(AcmeError::from_client(&account.directory_url, other)),
         }
     }
