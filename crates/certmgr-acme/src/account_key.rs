@@ -127,17 +127,19 @@ impl Answer {
         self.body.get("type").and_then(Value::as_str)
     }
 
+    /// The CA's refusal: its problem document kept whole when the body is
+    /// one, else what was being done and the HTTP status.
     fn problem(&self, what: &str) -> AcmeError {
-        let detail = self
-            .body
-            .get("detail")
-            .and_then(Value::as_str)
-            .unwrap_or("no detail given");
-        AcmeError::Problem(format!(
-            "{what}: {detail} ({}, HTTP {})",
-            self.problem_type().unwrap_or("no problem type"),
-            self.status
-        ))
+        match serde_json::from_value::<crate::Problem>(self.body.clone()) {
+            Ok(mut problem) if problem.r#type.is_some() || problem.detail.is_some() => {
+                problem.status.get_or_insert(self.status);
+                AcmeError::Refused(Box::new(problem))
+            }
+            _ => AcmeError::Problem(format!(
+                "{what}: no problem document (HTTP {})",
+                self.status
+            )),
+        }
     }
 }
 

@@ -16,7 +16,12 @@ pub enum AcmeError {
         /// The ids that exist.
         known: String,
     },
-    /// The CA answered with a problem document (RFC 8555 §6.7).
+    /// The CA answered with a problem document (RFC 8555 §6.7), kept whole:
+    /// its type, detail, status and subproblems.
+    #[error("the CA refused: {}", problem_text(.0))]
+    Refused(Box<Problem>),
+    /// The CA answered in a way the protocol does not allow (no nonce, an
+    /// order that turned invalid without a reason, an unknown key).
     #[error("the CA refused: {0}")]
     Problem(String),
     /// The CA could not be reached or spoke no valid ACME.
@@ -34,6 +39,8 @@ pub enum AcmeError {
         identifier: String,
         /// The CA's problem document, in words.
         problem: String,
+        /// The CA's problem document, whole, when it sent one.
+        document: Option<Box<Problem>>,
     },
     /// The CA offers none of the challenge types we can answer for an identifier.
     #[error("the CA offers no {challenge} challenge for {identifier}")]
@@ -79,9 +86,10 @@ pub enum AcmeError {
         url: String,
     },
     /// Publishing or withdrawing a challenge answer failed (DNS provider,
-    /// script, store); the message names the account and what it said.
+    /// script, store). The solver's own error is kept whole, so the caller
+    /// that supplied the solver gets its type back (downcast).
     #[error("{0}")]
-    Solver(String),
+    Solver(Box<dyn std::error::Error + Send + Sync>),
     /// Input the user gave is unusable (EAB key, CA bundle, ...).
     #[error("{0}")]
     BadInput(String),
@@ -97,7 +105,7 @@ impl AcmeError {
     /// Wrap an instant-acme error, keeping problem documents intact.
     pub(crate) fn from_client(directory: &str, error: instant_acme::Error) -> AcmeError {
         match error {
-            instant_acme::Error::Api(problem) => AcmeError::Problem(problem_text(&problem)),
+            instant_acme::Error::Api(problem) => AcmeError::Refused(Box::new(problem)),
             other => AcmeError::Connection {
                 directory: directory.to_owned(),
                 reason: other.to_string(),
@@ -106,8 +114,11 @@ impl AcmeError {
     }
 }
 
+/// An RFC 8555 problem document as the CA sent it.
+pub use instant_acme::Problem;
+
 /// A problem document in one line: detail, type and subproblems.
-pub(crate) fn problem_text(problem: &instant_acme::Problem) -> String {
+pub fn problem_text(problem: &instant_acme::Problem) -> String {
     let mut text = problem
         .detail
         .clone()
@@ -119,4 +130,15 @@ pub(crate) fn problem_text(problem: &instant_acme::Problem) -> String {
         text.push_str(&format!("; {sub}"));
     }
     text
+}
+
+impl AcmeError {
+    /// The CA's problem document, when the CA sent one.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            AcmeError::Refused(problem) => Some(problem),
+            AcmeError::Validation { document, .. } => document.as_deref(),
+            _ => None,
+        }
+    }
 }

@@ -96,14 +96,28 @@ impl Drop for Http01Responder {
 }
 
 /// The responder's routes, for embedding in a larger server.
-pub fn router(tokens: Http01Tokens) -> Router {
+pub fn router<L: Http01Lookup>(lookup: L) -> Router {
     Router::new()
-        .route("/.well-known/acme-challenge/{token}", get(answer))
-        .with_state(tokens)
+        .route("/.well-known/acme-challenge/{token}", get(answer::<L>))
+        .with_state(lookup)
 }
 
-async fn answer(State(tokens): State<Http01Tokens>, Path(token): Path<String>) -> Response {
-    match tokens.get(&token) {
+/// Where an HTTP-01 responder finds the key authorization of a token: this
+/// process's memory ([`Http01Tokens`]), or more (a server that also reads
+/// the answers other processes published in its store).
+pub trait Http01Lookup: Clone + Send + Sync + 'static {
+    /// The key authorization for `token`, if this responder answers it.
+    fn key_authorization(&self, token: &str) -> impl Future<Output = Option<String>> + Send;
+}
+
+impl Http01Lookup for Http01Tokens {
+    async fn key_authorization(&self, token: &str) -> Option<String> {
+        self.get(token)
+    }
+}
+
+async fn answer<L: Http01Lookup>(State(lookup): State<L>, Path(token): Path<String>) -> Response {
+    match lookup.key_authorization(&token).await {
         Some(key_authorization) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/octet-stream")],

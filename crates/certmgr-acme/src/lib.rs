@@ -36,15 +36,17 @@ pub use account::{
 };
 pub use alternate::chain_top_issuer;
 pub use catalog::{CaEntry, catalog, find_ca};
-pub use error::AcmeError;
+pub use error::{AcmeError, Problem, problem_text};
 pub use failpoint::{FAILPOINT_ENV, failpoint};
-pub use http01::{Http01Responder, Http01Tokens, router as http01_router};
+pub use http01::{Http01Lookup, Http01Responder, Http01Tokens, router as http01_router};
 pub use order::{
     AcmeOrder, CLEANUP_LIMIT, ChallengeAnswer, ChallengeSolver, Deadlines, IssuedChain,
     OrderRequest, Solvers, human_duration,
 };
 pub use tls_alpn01::{
-    TlsAlpnCertificates, TlsAlpnResponder, identifier_from_sni, sni_name, validation_certificate,
+    TlsAlpnCertificates, TlsAlpnLookup, TlsAlpnResponder, answer_validation, identifier_from_sni,
+    single_certificate_config, sni_name, validation_certificate, validation_config,
+    wants_validation,
 };
 
 /// The ALPN protocol name of TLS-ALPN-01 (RFC 8737 §6.2).

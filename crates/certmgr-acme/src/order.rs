@@ -467,6 +467,7 @@ async fn present<S: ChallengeSolver>(
                 return Err(AcmeError::Validation {
                     identifier: name,
                     problem: format!("authorization is {other:?}"),
+                    document: None,
                 });
             }
         }
@@ -508,6 +509,7 @@ async fn present<S: ChallengeSolver>(
                 return Err(AcmeError::Validation {
                     identifier: name,
                     problem: problem_text(&problem),
+                    document: Some(Box::new(problem)),
                 });
             }
             Err(other) => return Err(AcmeError::from_client("the CA", other)),
@@ -549,15 +551,14 @@ async fn validation_failure(order: &mut instant_acme::Order, directory: &str) ->
         if let Ok(state) = authorization.refresh().await
             && state.status == AuthorizationStatus::Invalid
         {
-            let problem = state
-                .challenges
-                .iter()
-                .find_map(|c| c.error.as_ref())
-                .map(problem_text)
-                .unwrap_or_else(|| "the CA gave no reason".into());
+            let document = state.challenges.iter().find_map(|c| c.error.clone());
             return AcmeError::Validation {
                 identifier: state.identifier().to_string(),
-                problem,
+                problem: document
+                    .as_ref()
+                    .map(problem_text)
+                    .unwrap_or_else(|| "the CA gave no reason".into()),
+                document: document.map(Box::new),
             };
         }
     }

@@ -11,16 +11,97 @@ use std::sync::{Arc, RwLock};
 use rcgen::{CertificateParams, CustomExtension, KeyPair, SanType};
 use rustls::ServerConfig;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::server::ClientHello;
 use rustls::sign::CertifiedKey;
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::LazyConfigAcceptor;
 
 use crate::AcmeError;
 use crate::listener::{self, ListenerLimits};
 
 /// The ALPN protocol name of RFC 8737.
 const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
+/// Where a TLS-ALPN-01 responder finds the validation certificate for an
+/// SNI name: this process's memory ([`TlsAlpnCertificates`]), or more (a
+/// server that also builds one from an answer published in its store).
+pub trait TlsAlpnLookup: Clone + Send + Sync + 'static {
+    /// The validation certificate for `sni`, if this responder answers it.
+    fn certificate(&self, sni: &str) -> impl Future<Output = Option<Arc<CertifiedKey>>> + Send;
+}
+
+impl TlsAlpnLookup for TlsAlpnCertificates {
+    async fn certificate(&self, sni: &str) -> Option<Arc<CertifiedKey>> {
+        self.get(sni)
+    }
+}
+
+/// Whether a ClientHello asks for a TLS-ALPN-01 validation (offers `acme-tls/1`).
+pub fn wants_validation(hello: &ClientHello<'_>) -> bool {
+    hello
+        .alpn()
+        .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN))
+}
+
+/// The TLS configuration of one validation handshake: the validation
+/// certificate `lookup` has for `sni`, and ALPN `acme-tls/1` only.
+pub async fn validation_config<L: TlsAlpnLookup>(
+    lookup: &L,
+    sni: &str,
+) -> Option<Arc<ServerConfig>> {
+    let key = lookup.certificate(sni).await?;
+    single_certificate_config(key, &[ACME_TLS_ALPN]).ok()
+}
+
+/// A server configuration presenting one certificate to every client, with
+/// these ALPN protocols.
+pub fn single_certificate_config(
+    key: Arc<CertifiedKey>,
+    alpn: &[&[u8]],
+) -> Result<Arc<ServerConfig>, AcmeError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| AcmeError::BadInput(format!("TLS setup: {e}")))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Fixed(key)));
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(config))
+}
+
+/// One certificate for every handshake.
+#[derive(Debug)]
+struct Fixed(Arc<CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Fixed {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// Answer one TLS-ALPN-01 validation connection: read the ClientHello, and
+/// if it asks for `acme-tls/1` with an SNI name `lookup` answers, complete
+/// the handshake with the validation certificate (the handshake is the whole
+/// validation). Anything else is closed.
+pub async fn answer_validation<L: TlsAlpnLookup>(stream: tokio::net::TcpStream, lookup: &L) {
+    let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+    let Ok(start) = acceptor.await else {
+        return;
+    };
+    let hello = start.client_hello();
+    if !wants_validation(&hello) {
+        return;
+    }
+    let Some(sni) = hello.server_name().map(str::to_owned) else {
+        return;
+    };
+    let Some(config) = validation_config(lookup, &sni).await else {
+        return;
+    };
+    if let Ok(mut tls) = start.into_stream(config).await {
+        let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+    }
+}
 
 /// Validation certificates being presented, by SNI name.
 #[derive(Debug, Clone, Default)]
@@ -128,21 +209,6 @@ fn reverse_name(ip: IpAddr) -> String {
     }
 }
 
-#[derive(Debug)]
-struct Resolver(TlsAlpnCertificates);
-
-impl ResolvesServerCert for Resolver {
-    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let offers_acme = hello
-            .alpn()
-            .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN));
-        if !offers_acme {
-            return None;
-        }
-        self.0.get(hello.server_name()?)
-    }
-}
-
 /// A running TLS-ALPN-01 responder; stops when dropped.
 #[derive(Debug)]
 pub struct TlsAlpnResponder {
@@ -166,14 +232,6 @@ impl TlsAlpnResponder {
         certificates: TlsAlpnCertificates,
         limits: ListenerLimits,
     ) -> Result<Self, AcmeError> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let mut config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| AcmeError::BadInput(e.to_string()))?
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(Resolver(certificates)));
-        config.alpn_protocols = vec![ACME_TLS_ALPN.to_vec()];
-        let acceptor = TlsAcceptor::from(Arc::new(config));
         let socket =
             tokio::net::TcpListener::bind(address)
                 .await
@@ -187,13 +245,14 @@ impl TlsAlpnResponder {
         let handshake_timeout = limits.handshake_timeout;
         // The server only ends when the task is aborted.
         let task = tokio::spawn(listener::serve(socket, limits, name, move |stream| {
-            let acceptor = acceptor.clone();
+            let certificates = certificates.clone();
             async move {
                 // The handshake is the whole validation; nothing is exchanged after it.
-                let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
-                if let Ok(Ok(mut tls)) = handshake.await {
-                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
-                }
+                let _ = tokio::time::timeout(
+                    handshake_timeout,
+                    answer_validation(stream, &certificates),
+                )
+                .await;
             }
         }));
         Ok(TlsAlpnResponder { address, task })

@@ -26,10 +26,21 @@ fn json(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("credentials are JSON")
 }
 
-/// The text of a CA refusal, or a panic naming what was expected.
+/// The CA's problem document of a refusal, as text, or a panic naming what
+/// was expected. The document is kept whole: its type is checked to be an
+/// ACME error URN.
 fn refusal(result: Result<impl std::fmt::Debug, AcmeError>, what: &str) -> String {
     match result {
-        Err(AcmeError::Problem(text)) => text,
+        Err(AcmeError::Refused(problem)) => {
+            assert!(
+                problem
+                    .r#type
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("urn:ietf:params:acme:error:")),
+                "{what}: the problem type is kept: {problem:?}"
+            );
+            certmgr_acme::problem_text(&problem)
+        }
         other => panic!("{what}: expected the CA's refusal, got {other:?}"),
     }
 }

@@ -330,11 +330,23 @@ async fn a_failed_validation_is_a_typed_error_with_the_cas_problem_and_answers_a
     let AcmeError::Validation {
         identifier,
         problem,
+        document,
     } = &err
     else {
         panic!("expected a validation error, got {err:?}");
     };
     assert_eq!(identifier, "wrong.example.test");
+    let document = document
+        .as_deref()
+        .expect("the CA's problem document, whole");
+    assert_eq!(
+        document.r#type.as_deref(),
+        Some("urn:ietf:params:acme:error:unauthorized")
+    );
+    assert_eq!(
+        err.problem().map(|p| p.r#type.clone()),
+        Some(document.r#type.clone())
+    );
     assert!(
         problem.contains("urn:ietf:params:acme:error:unauthorized"),
         "the CA's problem type: {problem}"
@@ -356,6 +368,7 @@ async fn a_failed_validation_is_a_typed_error_with_the_cas_problem_and_answers_a
     let AcmeError::Validation {
         identifier,
         problem,
+        ..
     } = &err
     else {
         panic!("expected a validation error, got {err:?}");

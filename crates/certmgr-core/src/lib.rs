@@ -24,10 +24,11 @@ mod key_spec;
 mod name;
 pub mod renewal;
 mod status;
+pub mod text;
 
 pub use challenge::{ChallengeKind, ChallengeKindError};
 pub use hostname::{Hostname, HostnameError};
 pub use issuer::{IssuerRef, IssuerRefError};
 pub use key_spec::{KeyFamily, KeySpec, KeySpecError};
 pub use name::{NameError, validate_name};
-pub use status::{Health, Status};
+pub use status::{AcmeAccountStatus, Health, Status};

@@ -37,6 +37,19 @@ pub enum Health {
     Error,
 }
 
+/// Where an ACME account is at its CA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AcmeAccountStatus {
+    /// Its key is stored, but the CA's answer to the registration was not
+    /// seen yet: creating it again with the same name finishes it.
+    Pending,
+    /// Registered and usable.
+    Valid,
+    /// Deactivated at the CA: it can place no more orders.
+    Deactivated,
+}
+
 macro_rules! text_enum {
     ($ty:ty, $what:literal, $($variant:path => $text:literal),+ $(,)?) => {
         impl $ty {
@@ -91,3 +104,9 @@ mod tests {
         assert!("bogus".parse::<Status>().is_err());
     }
 }
+
+text_enum!(AcmeAccountStatus, "ACME account status",
+    AcmeAccountStatus::Pending => "pending",
+    AcmeAccountStatus::Valid => "valid",
+    AcmeAccountStatus::Deactivated => "deactivated",
+);

@@ -175,3 +175,21 @@ pub struct StatusError {
     /// What to do about it.
     pub hint: &'static str,
 }
+
+impl DnsError {
+    /// Whether the caller can fix this by changing the definition, the
+    /// account's parameters or its destinations (rather than a provider
+    /// or network failure).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            DnsError::Syntax { .. }
+                | DnsError::Invalid { .. }
+                | DnsError::UnknownProvider { .. }
+                | DnsError::MissingParameter { .. }
+                | DnsError::UnknownParameter { .. }
+                | DnsError::BadInput(_)
+                | DnsError::Destination { .. }
+        )
+    }
+}

@@ -3,6 +3,7 @@
 //! (`integrity`): it decides which directory the key signs for.
 //! (Registrations in progress: `acme_pending`.)
 
+use certmgr_core::AcmeAccountStatus;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use zeroize::Zeroizing;
@@ -35,7 +36,7 @@ impl Store {
         let message = format!("ACME account {:?} created at {}", new.name, new.account_url);
         let entry = LogEntry::general("acme-account-created", &message);
         let mut tx = self.begin_logged(entry).await?;
-        self.insert_acme_account(&mut tx, &id, sealed, new, "valid")
+        self.insert_acme_account(&mut tx, &id, sealed, new, AcmeAccountStatus::Valid)
             .await?;
         tx.commit().await?;
         self.acme_account(&new.name).await
@@ -72,7 +73,7 @@ impl Store {
         &self,
         account: &AcmeAccountRecord,
         credentials_json: Option<&[u8]>,
-        status: &str,
+        status: AcmeAccountStatus,
         event: (&str, &str),
     ) -> Result<(), StoreError> {
         let sealed = match credentials_json {
@@ -89,7 +90,7 @@ impl Store {
             "UPDATE acme_accounts SET sealed_credentials = $1, status = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(sealed)
-        .bind(status)
+        .bind(status.as_str())
         .bind(now())
         .bind(&account.id)
         .execute(&mut **tx)
@@ -119,7 +120,7 @@ impl Store {
         id: &str,
         sealed_credentials: Vec<u8>,
         new: &NewAcmeAccount<'_>,
-        status: &str,
+        status: AcmeAccountStatus,
     ) -> Result<(), StoreError> {
         let contacts =
             serde_json::to_string(&new.contacts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -137,7 +138,7 @@ impl Store {
         .bind(new.eab_kid.clone())
         .bind(sealed_credentials)
         .bind(new.ca_bundle_pem.clone())
-        .bind(status)
+        .bind(status.as_str())
         .bind(new.profile.clone())
         .bind(new.max_concurrent_orders.map(i64::from))
         .bind(new.preferred_chain.clone())
@@ -161,7 +162,10 @@ impl Store {
                 .map_err(|_| corrupt("contacts", &contacts))?,
             eab_kid: row.try_get("eab_kid")?,
             ca_bundle_pem: row.try_get("ca_bundle_pem")?,
-            status: row.try_get("status")?,
+            status: {
+                let status: String = row.try_get("status")?;
+                status.parse().map_err(|_| corrupt("status", &status))?
+            },
             profile: row.try_get("profile")?,
             max_concurrent_orders: days(row.try_get("max_concurrent_orders")?),
             preferred_chain: row.try_get("preferred_chain")?,

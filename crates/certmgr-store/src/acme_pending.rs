@@ -11,6 +11,7 @@ use super::integrity::ACME_ACCOUNTS;
 use super::{LogEntry, Store, now};
 use crate::StoreError;
 use crate::model::{AcmeAccountRecord, NewAcmeAccount};
+use certmgr_core::AcmeAccountStatus;
 
 impl Store {
     /// Store an account that is not registered yet, with status `pending`
@@ -23,7 +24,7 @@ impl Store {
     ) -> Result<AcmeAccountRecord, StoreError> {
         let (id, sealed) = self.seal_new_acme_account(new)?;
         let mut tx = self.begin_write().await?;
-        self.insert_acme_account(&mut tx, &id, sealed, new, "pending")
+        self.insert_acme_account(&mut tx, &id, sealed, new, AcmeAccountStatus::Pending)
             .await?;
         tx.commit().await?;
         self.acme_account(&new.name).await

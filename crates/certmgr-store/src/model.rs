@@ -337,8 +337,8 @@ pub struct AcmeAccountRecord {
     /// Extra TLS trust for the directory (PEM).
     #[serde(skip)]
     pub ca_bundle_pem: Option<String>,
-    /// `valid` or `deactivated`.
-    pub status: String,
+    /// Pending (registration not finished), valid or deactivated.
+    pub status: certmgr_core::AcmeAccountStatus,
     /// Default certificate profile of this account's orders.
     pub profile: Option<String>,
     /// How many orders may run at once against this CA.

@@ -373,7 +373,12 @@ mod tests {
             send(store.create_acme_account(new_acme));
             send(store.create_pending_acme_account(new_acme));
             send(store.finish_acme_registration(acme, "u", b"{}"));
-            send(store.update_acme_account(acme, None, "valid", ("k", "m")));
+            send(store.update_acme_account(
+                acme,
+                None,
+                certmgr_core::AcmeAccountStatus::Valid,
+                ("k", "m"),
+            ));
             send(store.acme_account("x"));
             send(store.create_dns_account(new_dns));
             send(store.update_dns_account_params(dns, b"{}", "why"));

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
-use certmgr_core::{ChallengeKind, Hostname, IssuerRef, KeySpec};
+use certmgr_core::{AcmeAccountStatus, ChallengeKind, Hostname, IssuerRef, KeySpec};
 use certmgr_store::{MasterKey, NewAcmeAccount, NewCredential, NewDnsAccount, Store, StoreError};
 use certmgr_testkit::{TestBackend, TestStore};
 use sqlx::AnyPool;
@@ -305,7 +305,12 @@ async fn a_changed_acme_directory_is_refused() {
     acme_account(&store, "le").await;
     let account = store.acme_account("le").await.unwrap();
     store
-        .update_acme_account(&account, Some(br#"{"key":"NEW"}"#), "valid", ("t", "t"))
+        .update_acme_account(
+            &account,
+            Some(br#"{"key":"NEW"}"#),
+            AcmeAccountStatus::Valid,
+            ("t", "t"),
+        )
         .await
         .unwrap();
     let account = store.acme_account("le").await.unwrap();
@@ -321,7 +326,7 @@ async fn a_changed_acme_directory_is_refused() {
     let before = store.content_digest().await.unwrap();
     assert_tampered(
         store
-            .update_acme_account(&account, None, "deactivated", ("t", "t"))
+            .update_acme_account(&account, None, AcmeAccountStatus::Deactivated, ("t", "t"))
             .await,
         "acme_accounts",
         "le",

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::process::ExitCode;
 
+use certmgr_engine::credential::{Field, Rule};
+use certmgr_engine::{EngineError, ErrorKind, Hint};
 use certmgr_pki::PkiError;
 use certmgr_store::StoreError;
 
@@ -87,58 +89,138 @@ impl fmt::Display for CliError {
     }
 }
 
-impl From<StoreError> for CliError {
-    fn from(error: StoreError) -> Self {
-        let class = match error {
-            StoreError::NotFound { .. }
-            | StoreError::AlreadyExists { .. }
-            | StoreError::Conflict(_)
-            | StoreError::BadMasterKey(_)
-            | StoreError::WrongMasterKey
-            | StoreError::KeyFilePermissions { .. }
-            | StoreError::UnsupportedBackend(_) => ErrorClass::BadInput,
-            _ => ErrorClass::Failed,
+impl From<EngineError> for CliError {
+    /// The engine decided the kind; the CLI adds its own wording of the fix.
+    fn from(error: EngineError) -> Self {
+        let class = match error.kind() {
+            ErrorKind::BadInput => ErrorClass::BadInput,
+            ErrorKind::Failed => ErrorClass::Failed,
         };
         CliError {
             class,
-            message: error.to_string(),
+            message: engine_message(&error),
         }
     }
 }
 
-impl From<PkiError> for CliError {
-    fn from(error: PkiError) -> Self {
-        // PKI errors come from what the user handed us (files, passwords, chains).
-        CliError::bad_input(error.to_string())
+/// An engine error as the CLI says it: the engine's words, a broken
+/// credential rule or a field worded with the command's options, and the
+/// fix worded as flags.
+pub fn engine_message(error: &EngineError) -> String {
+    let message = match error {
+        EngineError::Rule(rule) => rule_message(rule),
+        EngineError::Field(field) => format!(
+            "{}: {}",
+            match field.field {
+                Field::Issuer => "--issuer",
+                Field::DnsAccount => "--dns-account",
+                Field::Zone => "--zone",
+            },
+            field.source
+        ),
+        other => other.to_string(),
+    };
+    match error.hint() {
+        Some(hint) => format!("{message}{}", hint_text(&hint)),
+        None => message,
     }
 }
 
-macro_rules! bad_input_from {
+/// A broken credential rule, worded with the options of `cred create`.
+fn rule_message(rule: &Rule) -> String {
+    match rule {
+        Rule::NoHostname => "give at least one --host".into(),
+        Rule::DuplicateHostname(host) => format!("hostname {host} is given twice"),
+        Rule::SameKeyFamily => {
+            "two --key options must be one RSA and one ECDSA key (a dual credential)".into()
+        }
+        Rule::TooManyKeys => "at most two --key options: one RSA and one ECDSA key".into(),
+        Rule::ChallengeNotAcme => {
+            "--challenge applies to ACME issuers only (--issuer acme:ACCOUNT)".into()
+        }
+        Rule::AcmeOnly(what) => format!(
+            "--{} applies to ACME issuers only (--issuer acme:ACCOUNT)",
+            what.replace(' ', "-")
+        ),
+        Rule::WildcardNeedsDns01(host) => format!(
+            "{host} is a wildcard: ACME CAs validate wildcards only with --challenge dns-01"
+        ),
+        Rule::IpNotByDns01(ip) => {
+            format!("{ip} is an IP address: validate it with --challenge http-01 or tls-alpn-01")
+        }
+        Rule::AliasNotDnsName(alias) => format!("--challenge-alias {alias:?} is not a DNS name"),
+        Rule::AliasNeedsDns01 => "--challenge-alias applies to --challenge dns-01 only".into(),
+        Rule::DnsAccountNeedsDns01 => "--dns-account applies to --challenge dns-01 only".into(),
+        Rule::Validity(days) => format!(
+            "--validity-days {days}: use 1 to {}",
+            certmgr_engine::credential::MAX_VALIDITY_DAYS
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The fix an engine error names, as the CLI's commands and options.
+fn hint_text(hint: &Hint) -> String {
+    match hint {
+        Hint::SetParameter(name) => format!(": pass --set {name}=..."),
+        Hint::AllowPrivateNetwork => {
+            " (create the DNS account with --allow-private-network)".into()
+        }
+        Hint::AllowPlainHttp => " (create the DNS account with --allow-plain-http)".into(),
+        Hint::NameserverOrResolver => "; give --resolver or --nameserver".into(),
+        Hint::ChallengeAlias => "; give --challenge-alias if it is delegated".into(),
+        Hint::CreateDnsAccount => {
+            ": create one with `certmgr dns account create NAME --provider ID --zone ZONE`".into()
+        }
+        Hint::FinishRegistration(name) => format!(
+            ": run `certmgr acme account create {name}` again with the same options to finish it"
+        ),
+        Hint::RetryRegistration(name) => {
+            format!(": run the same command again to finish the registration of {name:?}")
+        }
+        Hint::ManualFlow(name) => format!(
+            ": run `certmgr cred csr {name} --out req.pem`, have the CSR signed, then `certmgr cred import {name} --cert signed.pem`"
+        ),
+        Hint::ImportFlow(name) => {
+            format!(": run `certmgr cred import {name} --cert FILE --key FILE`")
+        }
+        Hint::IssueInstead(_) => ": use `certmgr cred issue`".into(),
+        Hint::ImportKeyToo => {
+            " (`certmgr cred csr`); pass --key (or --pkcs12) to import a key made elsewhere".into()
+        }
+        Hint::CsrFirst(name) => format!(
+            ": run `certmgr cred csr {name} --out req.pem` first, or pass --key to import a key made elsewhere"
+        ),
+        Hint::TestDnsAccounts(accounts) => format!(
+            ": run {}",
+            accounts
+                .iter()
+                .map(|a| format!("`certmgr dns account test {a}`"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+        _ => String::new(),
+    }
+}
+
+macro_rules! from_engine {
     ($($ty:ty),+) => {
         $(impl From<$ty> for CliError {
             fn from(error: $ty) -> Self {
-                CliError::bad_input(error.to_string())
+                CliError::from(EngineError::from(error))
             }
         })+
     };
 }
 
-bad_input_from!(
+from_engine!(
+    StoreError,
+    PkiError,
+    certmgr_acme::AcmeError,
+    certmgr_dns::DnsError,
     certmgr_core::HostnameError,
     certmgr_core::KeySpecError,
     certmgr_core::IssuerRefError,
     certmgr_core::NameError,
     certmgr_core::ChallengeKindError
 );
-
-impl From<certmgr_acme::AcmeError> for CliError {
-    fn from(error: certmgr_acme::AcmeError) -> Self {
-        use certmgr_acme::AcmeError;
-        match error {
-            AcmeError::BadInput(_) | AcmeError::UnknownCa { .. } | AcmeError::Pki(_) => {
-                CliError::bad_input(error.to_string())
-            }
-            _ => CliError::failed(error.to_string()),
-        }
-    }
-}

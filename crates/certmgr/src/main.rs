@@ -3,15 +3,12 @@
 mod cli;
 mod commands;
 mod context;
-mod danger;
-mod dns01;
 mod error;
 mod hardening;
 mod input;
-mod instance;
 mod output;
+mod progress;
 mod server;
-mod solver;
 
 use std::process::ExitCode;
 

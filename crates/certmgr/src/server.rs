@@ -22,21 +22,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use certmgr_acme::listener::{self, ListenerLimits};
-use certmgr_acme::{ACME_TLS_ALPN_PROTOCOL, Solvers, identifier_from_sni, validation_certificate};
+use certmgr_acme::{Solvers, single_certificate_config, validation_config, wants_validation};
+use certmgr_engine::Engine;
+use certmgr_engine::answers::NodeAnswers;
+use certmgr_engine::instance::host_name;
+use certmgr_engine::renewal::{self, SolverChoice};
+use certmgr_engine::solver::{HttpAnswers, RunSolver};
 use certmgr_store::{ServerRecord, Store};
 use rustls::ServerConfig;
-use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio_rustls::LazyConfigAcceptor;
 
-use crate::commands::renew;
 use crate::error::{CliError, CliResult};
-use crate::solver::{HttpAnswers, RunSolver};
 
 /// How often the server refreshes its registration.
 const HEARTBEAT_SECS: u64 = 10;
@@ -54,25 +53,20 @@ pub struct ServerOptions {
     pub renew_interval: Option<u64>,
 }
 
-#[derive(Clone)]
-struct AppState {
-    store: Arc<Store>,
-    solvers: Solvers,
-}
-
 /// Run until SIGINT/SIGTERM.
 pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
     let store = Arc::new(store);
     let solvers = Solvers::default();
-    let state = AppState {
-        store: store.clone(),
+    // This process's answers first, then those others published in the store.
+    let answers = NodeAnswers {
         solvers: solvers.clone(),
+        store: store.clone(),
     };
     let http = tokio::net::TcpListener::bind(options.http_listen)
         .await
         .map_err(|e| listen_error(options.http_listen, &e))?;
     let http_address = http.local_addr().unwrap_or(options.http_listen);
-    let router = router(state.clone());
+    let router = router(answers.clone());
     // Both listeners share the process's file descriptors.
     let limits = ListenerLimits::fitting(1 + usize::from(options.https_listen.is_some()));
     // Ends only when the task is aborted at shutdown.
@@ -104,12 +98,12 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
                     limits.clone(),
                     format!("server: HTTPS on {bound}"),
                     {
-                        let state = state.clone();
+                        let answers = answers.clone();
                         let limits = limits.clone();
                         move |stream| {
                             serve_https(
                                 stream,
-                                state.clone(),
+                                answers.clone(),
                                 router.clone(),
                                 fallback.clone(),
                                 limits.clone(),
@@ -124,7 +118,7 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
     store.expire_challenges(STALE_ANSWER_SECS).await?;
     let registration = ServerRecord {
         id: uuid::Uuid::now_v7().to_string(),
-        host: crate::commands::acme_issue::host_name(),
+        host: host_name(),
         pid: i64::from(std::process::id()),
         http_listen: Some(http_address.to_string()),
         https_listen: https.as_ref().map(|(a, _)| a.to_string()),
@@ -159,17 +153,18 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
     // instance, kept alive for as long as the server runs.
     let instance = tokio::spawn({
         let store = store.clone();
-        async move { crate::instance::keep_alive(&store).await }
+        async move { certmgr_engine::instance::keep_alive(&store).await }
     });
     let scheduler = options.renew_interval.map(|secs| {
         let store = store.clone();
         let solvers = solvers.clone();
         tokio::spawn(async move {
             let solver = RunSolver::new(&store, HttpAnswers::Memory(solvers));
+            let engine = Engine::new(&store);
             loop {
-                match renew::renew_due(&store, &solver, false, true).await {
+                match renewal::renew_due(&engine, SolverChoice::Given(&solver), false).await {
                     Ok(decisions) => {
-                        for line in renew::summary(&decisions) {
+                        for line in renewal::summary(&decisions) {
                             eprintln!("certmgr server: {line}");
                         }
                     }
@@ -190,7 +185,7 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
     if let Some((_, task)) = https {
         task.abort();
     }
-    crate::instance::leave(&store).await;
+    certmgr_engine::instance::leave(&store).await;
     store.unregister_server(&registration.id).await?;
     store.close().await;
     Ok(())
@@ -224,58 +219,10 @@ async fn shutdown_signal() {
     }
 }
 
-fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/.well-known/acme-challenge/{token}", get(http01_answer))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(state)
-}
-
-async fn http01_answer(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let answer = match state.solvers.http01.get(&token) {
-        Some(answer) => Some(answer),
-        None => logged(state.store.http01_answer(&token).await, "HTTP-01 answer"),
-    };
-    match answer {
-        Some(key_authorization) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            key_authorization,
-        )
-            .into_response(),
-        None => (StatusCode::NOT_FOUND, "unknown ACME challenge token\n").into_response(),
-    }
-}
-
-/// A stored challenge answer, or none when the store cannot give it; the
-/// reason (an unreachable database, a row that fails its integrity check) is
-/// logged, since the validating CA only sees a 404 or a failed handshake.
-fn logged<E: std::fmt::Display>(answer: Result<Option<String>, E>, what: &str) -> Option<String> {
-    answer.unwrap_or_else(|e| {
-        eprintln!("certmgr server: not answering with the stored {what}: {e}");
-        None
-    })
-}
-
-/// One certificate for every handshake.
-#[derive(Debug)]
-struct Fixed(Arc<CertifiedKey>);
-
-impl ResolvesServerCert for Fixed {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.clone())
-    }
-}
-
-fn tls_config(key: Arc<CertifiedKey>, alpn: &[&[u8]]) -> CliResult<Arc<ServerConfig>> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| CliError::failed(format!("TLS setup: {e}")))?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(Fixed(key)));
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    Ok(Arc::new(config))
+/// HTTP-01 answers (the ACME crate's router, reading memory first and the
+/// store second) and a health check.
+fn router(answers: NodeAnswers) -> Router {
+    certmgr_acme::http01_router(answers).route("/healthz", get(|| async { "ok\n" }))
 }
 
 /// The self-signed certificate served to everything that is not TLS-ALPN-01.
@@ -289,18 +236,19 @@ fn fallback_config() -> CliResult<Arc<ServerConfig>> {
     let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
     let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der)
         .map_err(|e| CliError::failed(e.to_string()))?;
-    tls_config(
+    Ok(single_certificate_config(
         Arc::new(CertifiedKey::new(vec![cert.der().clone()], signing)),
         &[b"http/1.1"],
-    )
+    )?)
 }
 
-/// One connection on the HTTPS port: a TLS-ALPN-01 validation handshake, or
-/// HTTPS with the self-signed certificate. The ClientHello, the lookup of the
-/// answer and the handshake together get [`ListenerLimits::handshake_timeout`].
+/// One connection on the HTTPS port: a TLS-ALPN-01 validation handshake (the
+/// ACME crate's, with this node's answers), or HTTPS with the self-signed
+/// certificate. The ClientHello, the lookup of the answer and the handshake
+/// together get [`ListenerLimits::handshake_timeout`].
 async fn serve_https(
     stream: tokio::net::TcpStream,
-    state: AppState,
+    answers: NodeAnswers,
     router: Router,
     fallback: Arc<ServerConfig>,
     limits: ListenerLimits,
@@ -309,12 +257,9 @@ async fn serve_https(
         let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
         let start = acceptor.await.ok()?;
         let hello = start.client_hello();
-        let wants_acme = hello
-            .alpn()
-            .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN_PROTOCOL));
-        if wants_acme {
+        if wants_validation(&hello) {
             let sni = hello.server_name()?.to_owned();
-            let config = alpn_config(&state, &sni).await?;
+            let config = validation_config(&answers, &sni).await?;
             return Some((start.into_stream(config).await.ok()?, true));
         }
         Some((start.into_stream(fallback).await.ok()?, false))
@@ -330,23 +275,4 @@ async fn serve_https(
         return;
     }
     listener::serve_http(tls, router, &limits).await;
-}
-
-/// The TLS-ALPN-01 validation certificate for an SNI name: from this server's
-/// own orders, or built from the answer another process published.
-async fn alpn_config(state: &AppState, sni: &str) -> Option<Arc<ServerConfig>> {
-    let key = match state.solvers.tls_alpn01.get(sni) {
-        Some(key) => key,
-        None => {
-            let identifier = identifier_from_sni(sni);
-            let key_authorization = logged(
-                state.store.tls_alpn01_answer(&identifier).await,
-                "TLS-ALPN-01 answer",
-            )?;
-            let digest =
-                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key_authorization.as_bytes());
-            validation_certificate(&identifier, digest.as_ref()).ok()?
-        }
-    };
-    tls_config(key, &[ACME_TLS_ALPN_PROTOCOL]).ok()
 }

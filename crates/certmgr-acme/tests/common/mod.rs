@@ -326,7 +326,7 @@ impl ChalltestsrvTxt {
     pub async fn observe(&self, host: &str) -> Result<Vec<String>, AcmeError> {
         let mut values = certmgr_dnswire::txt_values(self.dns, host.trim_end_matches('.'))
             .await
-            .map_err(|e| AcmeError::Solver(format!("TXT {host}: {e}")))?;
+            .map_err(|e| AcmeError::Solver(format!("TXT {host}: {e}").into()))?;
         values.sort();
         self.served
             .lock()
@@ -401,7 +401,7 @@ pub async fn challtestsrv_post(
     path: &str,
     body: serde_json::Value,
 ) -> Result<(), AcmeError> {
-    let fail = |e: String| AcmeError::Solver(format!("challtestsrv {path}: {e}"));
+    let fail = |e: String| AcmeError::Solver(format!("challtestsrv {path}: {e}").into());
     let authority = api
         .strip_prefix("http://")
         .ok_or_else(|| fail(format!("not an http:// URL: {api}")))?;

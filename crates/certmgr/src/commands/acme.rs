@@ -1,9 +1,11 @@
 //! `certmgr acme account ...` and `certmgr acme cas`.
 
-use base64::Engine;
-use certmgr_acme::{AccountRequest, AcmeAccount, AcmeError, catalog, failpoint, find_ca};
+use base64::Engine as _;
+use certmgr_acme::{catalog, find_ca};
 use certmgr_core::validate_name;
-use certmgr_store::{AcmeAccountRecord, NewAcmeAccount, Store, StoreError};
+use certmgr_engine::Engine;
+use certmgr_engine::acme::account::existing_pending;
+use certmgr_engine::acme::{Registration, register};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -42,11 +44,15 @@ pub async fn cas(json: bool) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn create(store: &Store, args: &AcmeAccountCreateArgs, json: bool) -> CliResult<()> {
+pub async fn create(
+    engine: &Engine<'_>,
+    args: &AcmeAccountCreateArgs,
+    json: bool,
+) -> CliResult<()> {
     validate_name(&args.name)?;
     // A `pending` account is an interrupted registration: running the same
     // command again finishes it (see `register`).
-    existing_pending(store, &args.name).await?;
+    existing_pending(engine, &args.name).await?;
     let (ca_id, directory_url) = match (&args.ca, &args.directory) {
         (Some(id), _) => {
             let entry = find_ca(id)?;
@@ -109,7 +115,7 @@ pub async fn create(store: &Store, args: &AcmeAccountCreateArgs, json: bool) -> 
         ));
     }
     let record = register(
-        store,
+        engine,
         Registration {
             name: args.name.clone(),
             ca_id,
@@ -134,117 +140,8 @@ pub async fn create(store: &Store, args: &AcmeAccountCreateArgs, json: bool) -> 
     Ok(())
 }
 
-/// What registering an account needs, however the user described it
-/// (command line, Domino `AcmeAccount` document).
-pub struct Registration {
-    /// certmgr's name for the account.
-    pub name: String,
-    /// Catalog CA id, when chosen from the catalog.
-    pub ca_id: Option<String>,
-    /// Directory URL.
-    pub directory_url: String,
-    /// Contact e-mail addresses.
-    pub emails: Vec<String>,
-    /// The user agreed to the CA's terms.
-    pub agree_tos: bool,
-    /// External Account Binding key id and HMAC key.
-    pub eab: Option<(String, Zeroizing<Vec<u8>>)>,
-    /// PEM of the CA behind the directory's TLS certificate (private CAs).
-    pub ca_bundle_pem: Option<String>,
-    /// Default certificate profile.
-    pub profile: Option<String>,
-    /// Concurrent orders allowed.
-    pub max_concurrent_orders: Option<u32>,
-    /// Preferred chain issuer.
-    pub preferred_chain: Option<String>,
-}
-
-/// The account named `name` if its registration was interrupted (status
-/// `pending`); an error if a finished account has that name.
-async fn existing_pending(store: &Store, name: &str) -> CliResult<Option<AcmeAccountRecord>> {
-    match store.acme_account(name).await {
-        Ok(record) if record.status == PENDING => Ok(Some(record)),
-        Ok(_) => Err(CliError::bad_input(format!(
-            "an ACME account named {name:?} already exists"
-        ))),
-        Err(StoreError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Status of an account whose key is stored but whose registration at the
-/// CA is not known to have finished.
-const PENDING: &str = "pending";
-
-/// Registers an account at the CA and stores it. The account key is sealed
-/// into the store (as a `pending` account) before the CA sees it, and the
-/// account URL recorded once the CA answered: a registration cut short after
-/// the CA took it (and a single-use EAB key) is resumed by the next attempt
-/// with the same name, which finds the account by its key.
-pub async fn register(store: &Store, r: Registration) -> CliResult<AcmeAccountRecord> {
-    let (record, resume) = match existing_pending(store, &r.name).await? {
-        Some(record) => (record, true),
-        None => {
-            let credentials = certmgr_acme::new_account_credentials(&r.directory_url)?;
-            let record = store
-                .create_pending_acme_account(&NewAcmeAccount {
-                    name: r.name.clone(),
-                    ca_id: r.ca_id.clone(),
-                    directory_url: r.directory_url.clone(),
-                    account_url: String::new(),
-                    contacts: r.emails.iter().map(|e| format!("mailto:{e}")).collect(),
-                    eab_kid: r.eab.as_ref().map(|(kid, _)| kid.clone()),
-                    credentials_json: &credentials,
-                    ca_bundle_pem: r.ca_bundle_pem.clone(),
-                    profile: r.profile.clone(),
-                    max_concurrent_orders: r.max_concurrent_orders,
-                    preferred_chain: r.preferred_chain.clone(),
-                })
-                .await?;
-            (record, false)
-        }
-    };
-    // A resumed registration goes to the CA (and with the options) of the first attempt.
-    let request = AccountRequest {
-        directory_url: record.directory_url.clone(),
-        emails: r.emails.clone(),
-        agree_tos: r.agree_tos,
-        eab: r.eab.clone(),
-        ca_bundle_pem: record.ca_bundle_pem.clone().or(r.ca_bundle_pem.clone()),
-        profile: record.profile.clone(),
-    };
-    let credentials = store.unseal_acme_credentials(&record)?;
-    let registered = match AcmeAccount::register(&request, &credentials, resume).await {
-        Ok(registered) => registered,
-        // The CA refused: nothing exists there, so nothing is kept here.
-        Err(e @ (AcmeError::Problem(_) | AcmeError::BadInput(_))) => {
-            store.forget_pending_acme_account(&record).await?;
-            return Err(e.into());
-        }
-        Err(e) => {
-            return Err(CliError::failed(format!(
-                "{e}; the account key is stored: run the same command again to finish the registration of {:?}",
-                r.name
-            )));
-        }
-    };
-    let url = registered.account.url().to_owned();
-    eprintln!(
-        "  ACME account {:?} {} at the CA: {url}",
-        r.name,
-        if registered.found_again {
-            "found again (an interrupted registration resumed)"
-        } else {
-            "registered"
-        }
-    );
-    failpoint("account-registered").await;
-    Ok(store
-        .finish_acme_registration(&record, &url, &registered.credentials_json)
-        .await?)
-}
-
-pub async fn list(store: &Store, json: bool) -> CliResult<()> {
+pub async fn list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
+    let store = engine.store();
     let accounts = store.list_acme_accounts().await?;
     if json {
         return print_json(&accounts);
@@ -255,7 +152,7 @@ pub async fn list(store: &Store, json: bool) -> CliResult<()> {
             vec![
                 a.name.clone(),
                 a.ca_id.clone().unwrap_or_else(|| "custom".into()),
-                a.status.clone(),
+                a.status.to_string(),
                 a.directory_url.clone(),
             ]
         })
@@ -264,7 +161,8 @@ pub async fn list(store: &Store, json: bool) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn show(store: &Store, name: &str, json: bool) -> CliResult<()> {
+pub async fn show(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> {
+    let store = engine.store();
     let account = store.acme_account(name).await?;
     if json {
         return print_json(&account);
@@ -285,86 +183,8 @@ pub async fn show(store: &Store, name: &str, json: bool) -> CliResult<()> {
     Ok(())
 }
 
-/// Restore a usable client account from the store, finishing what an
-/// interrupted key rollover left (see [`rollover`]).
-pub async fn connect(store: &Store, record: &AcmeAccountRecord) -> CliResult<AcmeAccount> {
-    if record.status == PENDING {
-        return Err(CliError::bad_input(format!(
-            "the registration of ACME account {:?} was interrupted: run `certmgr acme account create {}` again with the same options to finish it",
-            record.name, record.name
-        )));
-    }
-    if record.status != "valid" {
-        return Err(CliError::bad_input(format!(
-            "ACME account {:?} is {}",
-            record.name, record.status
-        )));
-    }
-    let mut credentials = store.unseal_acme_credentials(record)?;
-    if let Some((settled, what)) = certmgr_acme::settle_pending_key(
-        &credentials,
-        &record.directory_url,
-        record.ca_bundle_pem.as_deref(),
-        time::OffsetDateTime::now_utc().unix_timestamp(),
-    )
-    .await?
-    {
-        store
-            .update_acme_account(
-                record,
-                Some(&settled),
-                "valid",
-                (
-                    "acme-account-rollover",
-                    &format!("ACME account {:?}: {what}", record.name),
-                ),
-            )
-            .await?;
-        credentials = settled;
-    }
-    Ok(AcmeAccount::restore(
-        &credentials,
-        &record.directory_url,
-        record.ca_bundle_pem.as_deref(),
-    )
-    .await?)
-}
-
-/// Replace the account key. The new key is sealed into the store as pending
-/// before the CA is asked to switch, so a crash in between loses nothing:
-/// the next use of the account ([`connect`]) asks the CA which key it takes.
-pub async fn rollover(store: &Store, name: &str, json: bool) -> CliResult<()> {
-    let record = store.acme_account(name).await?;
-    let mut account = connect(store, &record).await?;
-    // Read again: connecting may have settled an earlier rollover.
-    let record = store.acme_account(name).await?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let pending = certmgr_acme::with_pending_key(&store.unseal_acme_credentials(&record)?, now)?;
-    store
-        .update_acme_account(
-            &record,
-            Some(&pending),
-            "valid",
-            (
-                "acme-account-rollover-started",
-                &format!("ACME account {name:?}: new key stored, switching at the CA"),
-            ),
-        )
-        .await?;
-    failpoint("rollover-key-stored").await;
-    let credentials = account.rollover(&pending).await?;
-    failpoint("rollover-switched").await;
-    store
-        .update_acme_account(
-            &record,
-            Some(&credentials),
-            "valid",
-            (
-                "acme-account-rollover",
-                &format!("ACME account {name:?}: key replaced"),
-            ),
-        )
-        .await?;
+pub async fn rollover(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> {
+    certmgr_engine::acme::rollover(engine, name).await?;
     if json {
         return print_json(&json!({ "name": name, "rolled_over": true }));
     }
@@ -372,23 +192,8 @@ pub async fn rollover(store: &Store, name: &str, json: bool) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn deactivate(store: &Store, name: &str, json: bool) -> CliResult<()> {
-    let record = store.acme_account(name).await?;
-    let account = connect(store, &record).await?;
-    // Read again: connecting may have settled an interrupted rollover.
-    let record = store.acme_account(name).await?;
-    account.deactivate().await?;
-    store
-        .update_acme_account(
-            &record,
-            None,
-            "deactivated",
-            (
-                "acme-account-deactivated",
-                &format!("ACME account {name:?} deactivated at the CA"),
-            ),
-        )
-        .await?;
+pub async fn deactivate(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> {
+    certmgr_engine::acme::deactivate(engine, name).await?;
     if json {
         return print_json(&json!({ "name": name, "status": "deactivated" }));
     }

@@ -3,29 +3,21 @@
 use std::collections::BTreeMap;
 
 use certmgr_core::validate_name;
-use certmgr_dns::{MemoryTrace, ProviderDefinition};
-use certmgr_store::{NewDnsAccount, Store};
+use certmgr_dns::ProviderDefinition;
+use certmgr_engine::Engine;
+use certmgr_engine::dns01::{DnsAccountRequest, Propagation, definition};
+use certmgr_engine::view::{self, Destinations};
 use serde_json::json;
 
 use crate::cli::{
     DnsAccountCreateArgs, DnsAccountTestArgs, DnsProviderExportArgs, DnsProviderImportArgs,
     ProviderFormat,
 };
-use crate::dns01::{
-    Change, DnsAccountConfig, RFC2136, SCRIPT, account_config, backend_for, definition,
-};
-use crate::error::{CliError, CliResult};
-use crate::output::{has_controls, print_json, print_table, printable, printable_lines, timestamp};
+use crate::error::{CliError, CliResult, engine_message};
+use crate::output::{print_json, print_table, printable, printable_lines};
 
-pub async fn provider_list(store: &Store, json: bool) -> CliResult<()> {
-    let mut catalog: Vec<ProviderDefinition> = certmgr_dns::catalog()
-        .map_err(|e| CliError::failed(e.to_string()))?
-        .into_iter()
-        .map(|d| ProviderDefinition::Toml(Box::new(d)))
-        .collect();
-    for id in store.imported_dns_providers().await? {
-        catalog.push(definition(store, &id).await?);
-    }
+pub async fn provider_list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
+    let catalog = certmgr_engine::dns01::providers(engine).await?;
     if json {
         let rows: Vec<_> = catalog
             .iter()
@@ -53,7 +45,8 @@ pub async fn provider_list(store: &Store, json: bool) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn provider_show(store: &Store, id: &str, json: bool) -> CliResult<()> {
+pub async fn provider_show(engine: &Engine<'_>, id: &str, json: bool) -> CliResult<()> {
+    let store = engine.store();
     let def = definition(store, id).await?;
     let d = def.meta();
     let parameters: Vec<_> = def
@@ -105,57 +98,35 @@ pub async fn provider_show(store: &Store, id: &str, json: bool) -> CliResult<()>
 }
 
 pub async fn account_create(
-    store: &Store,
+    engine: &Engine<'_>,
     args: &DnsAccountCreateArgs,
     json: bool,
 ) -> CliResult<()> {
     validate_name(&args.name)?;
-    let secret = crate::dns01::secret_parameters(store, &args.provider).await?;
+    let secret = certmgr_engine::dns01::secret_parameters(engine.store(), &args.provider).await?;
     let params: BTreeMap<String, String> = crate::input::read_params(&args.params, &secret)?
         .into_iter()
         .map(|(name, value)| (name, value.to_string()))
         .collect();
-    let mut zones = Vec::new();
-    for zone in &args.zones {
-        let hostname: certmgr_core::Hostname = zone.parse()?;
-        match hostname {
-            certmgr_core::Hostname::Dns(name) if !name.starts_with("*.") => zones.push(name),
-            _ => {
-                return Err(CliError::bad_input(format!(
-                    "--zone {zone:?} is not a DNS zone name"
-                )));
-            }
-        }
-    }
-    let config = DnsAccountConfig {
-        params,
-        nameservers: args.nameservers.clone(),
-        resolver: args.resolver,
-        nameserver_port: args.nameserver_port,
-        propagation_timeout_secs: args.propagation_timeout,
-        propagation: args.propagation,
-        network: certmgr_dns::NetworkAccess {
-            private_network: args.allow_private_network,
-            plain_http: args.allow_plain_http,
-        },
-    };
-    // Refuse unknown or missing parameters before anything is stored.
-    backend_for(store, &args.provider, &config).await?;
-    let provider = match args.provider.as_str() {
-        RFC2136 | SCRIPT => args.provider.clone(),
-        id => definition(store, id).await?.meta().id.clone(),
-    };
-    let sealed_json = zeroize::Zeroizing::new(
-        serde_json::to_vec(&config).map_err(|e| CliError::failed(e.to_string()))?,
-    );
-    let account = store
-        .create_dns_account(&NewDnsAccount {
+    let account = certmgr_engine::dns01::create_account(
+        engine,
+        DnsAccountRequest {
             name: args.name.clone(),
-            provider,
-            zones,
-            params_json: &sealed_json,
-        })
-        .await?;
+            provider: args.provider.clone(),
+            zones: args.zones.clone(),
+            params,
+            nameservers: args.nameservers.clone(),
+            resolver: args.resolver,
+            nameserver_port: args.nameserver_port,
+            propagation_timeout_secs: args.propagation_timeout,
+            propagation: propagation(args.propagation),
+            network: certmgr_dns::NetworkAccess {
+                private_network: args.allow_private_network,
+                plain_http: args.allow_plain_http,
+            },
+        },
+    )
+    .await?;
     if json {
         return print_json(&account);
     }
@@ -169,7 +140,8 @@ pub async fn account_create(
     Ok(())
 }
 
-pub async fn account_list(store: &Store, json: bool) -> CliResult<()> {
+pub async fn account_list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
+    let store = engine.store();
     let accounts = store.list_dns_accounts().await?;
     if json {
         return print_json(&accounts);
@@ -182,28 +154,20 @@ pub async fn account_list(store: &Store, json: bool) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn account_show(store: &Store, name: &str, json: bool) -> CliResult<()> {
-    let account = store.dns_account(name).await?;
-    let (_, config) = account_config(store, &account).await?;
-    let value = json!({
-        "name": account.name, "provider": account.provider, "zones": account.zones,
-        "parameters": config.params.keys().collect::<Vec<_>>(),
-        "nameservers": config.nameservers, "resolver": config.resolver,
-        "nameserver_port": config.nameserver_port, "propagation": config.propagation,
-        "allow_private_network": config.network.private_network,
-        "allow_plain_http": config.network.plain_http,
-        "created_at": timestamp(account.created_at),
-    });
+pub async fn account_show(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> {
+    let account = view::dns_account(engine, name).await?;
     if json {
-        return print_json(&value);
+        return print_json(&account);
     }
+    let value = serde_json::to_value(&account).map_err(|e| CliError::failed(e.to_string()))?;
     for (key, val) in value.as_object().into_iter().flatten() {
         println!("{:<14} {val}", format!("{key}:"));
     }
     Ok(())
 }
 
-pub async fn account_delete(store: &Store, name: &str, json: bool) -> CliResult<()> {
+pub async fn account_delete(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> {
+    let store = engine.store();
     let left = store.delete_dns_account(name).await?;
     if json {
         return print_json(&json!({ "deleted": name, "txt_records_left": left }));
@@ -218,69 +182,30 @@ pub async fn account_delete(store: &Store, name: &str, json: bool) -> CliResult<
     Ok(())
 }
 
-pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) -> CliResult<()> {
-    let account = store.dns_account(&args.name).await?;
-    let (backend, _) = account_config(store, &account).await?;
-    let zone = account
-        .zones
-        .first()
-        .ok_or_else(|| CliError::bad_input("the account serves no zone"))?;
-    let record = format!("_certmgr-test.{zone}");
-    let mut random = [0u8; 12];
-    let _ = aws_lc_rs::rand::fill(&mut random);
-    let value = format!(
-        "certmgr-test-{}",
-        random
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    let trace = MemoryTrace::default();
-    let added = backend
-        .add(
-            &Change {
-                zone,
-                record_name: &record,
-                value: &value,
-                values: vec![value.clone()],
-            },
-            &trace,
-        )
-        .await;
-    if let Ok(published) = &added {
-        crate::dns01::save_account_updates(store, &account, &published.account_updates).await?;
-    }
-    let deleted = match &added {
-        Ok(published) => {
-            let mut captures = published.captures.clone();
-            // On delete, `values` are the values that remain: none.
-            let change = Change {
-                zone,
-                record_name: &record,
-                value: &value,
-                values: Vec::new(),
-            };
-            Some(backend.delete(&change, &mut captures, &trace).await)
-        }
-        Err(_) => None,
-    };
+pub async fn account_test(
+    engine: &Engine<'_>,
+    args: &DnsAccountTestArgs,
+    json: bool,
+) -> CliResult<()> {
+    let test = certmgr_engine::dns01::test_account(engine, &args.name).await?;
+    let ok = test.ok();
+    let (record, added, deleted, trace) = (&test.record, &test.added, &test.deleted, &test.trace);
     if args.trace && !json {
-        eprintln!("{}", trace.text());
+        eprintln!("{trace}");
     }
-    let ok = added.is_ok() && matches!(deleted, Some(Ok(_)));
     if json {
         print_json(&json!({
-            "account": account.name, "record": record, "ok": ok,
-            "add": added.as_ref().err().map(ToString::to_string),
-            "delete": deleted.as_ref().and_then(|d| d.as_ref().err()).map(ToString::to_string),
-            "trace": if args.trace { Some(trace.text()) } else { None },
+            "account": test.account, "record": record, "ok": ok,
+            "add": added.as_ref().err().map(engine_message),
+            "delete": deleted.as_ref().and_then(|d| d.as_ref().err()).map(engine_message),
+            "trace": if args.trace { Some(trace) } else { None },
         }))?;
     } else {
         println!(
             "add {record} TXT: {}",
             match &added {
                 Ok(_) => "ok".to_owned(),
-                Err(e) => format!("FAILED: {e}"),
+                Err(e) => format!("FAILED: {}", engine_message(e)),
             }
         );
         if let Some(deleted) = &deleted {
@@ -288,7 +213,7 @@ pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) 
                 "delete {record} TXT: {}",
                 match deleted {
                     Ok(_) => "ok".to_owned(),
-                    Err(e) => format!("FAILED: {e}"),
+                    Err(e) => format!("FAILED: {}", engine_message(e)),
                 }
             );
         }
@@ -298,13 +223,13 @@ pub async fn account_test(store: &Store, args: &DnsAccountTestArgs, json: bool) 
     } else {
         Err(CliError::failed(format!(
             "DNS account {:?} failed the test",
-            account.name
+            test.account
         )))
     }
 }
 
 pub async fn provider_import(
-    store: &Store,
+    engine: &Engine<'_>,
     args: &DnsProviderImportArgs,
     json: bool,
 ) -> CliResult<()> {
@@ -314,20 +239,10 @@ pub async fn provider_import(
         .map_err(|_| CliError::bad_input(format!("{}: not UTF-8 text", file.display())))?;
     let file_name = file.display().to_string();
     if certmgr_dns::is_dxl(&text, &file_name) {
-        return crate::commands::dxl_import::import(store, args, &text, &file_name, json).await;
+        return crate::commands::dxl_import::import(engine, args, &text, &file_name, json).await;
     }
-    let parsed = certmgr_dns::Definition::parse(&text, &file_name)
-        .map_err(|e| CliError::bad_input(e.to_string()))?;
-    let id = parsed.provider.id.clone();
-    if has_controls(&parsed.provider.name) {
-        return Err(CliError::bad_input(format!(
-            "{file_name}: the provider name {:?} contains control characters (such as terminal escape sequences); remove them",
-            parsed.provider.name
-        )));
-    }
-    check_id_free(&id, &file_name)?;
-    store.import_dns_provider(&id, &text, &file_name).await?;
-    let def = ProviderDefinition::Toml(Box::new(parsed));
+    let def = certmgr_engine::dns01::import_provider(engine, &text, &file_name).await?;
+    let id = def.meta().id.clone();
     if json {
         return print_json(&json!({
             "imported": id, "destinations": destinations_json(&def),
@@ -341,15 +256,9 @@ pub async fn provider_import(
     Ok(())
 }
 
-/// Where a provider sends requests, as JSON: the hosts it names and the
-/// parameters whose URL adds a host.
+/// Where a provider sends requests, as JSON.
 pub fn destinations_json(def: &ProviderDefinition) -> serde_json::Value {
-    let parameters: Vec<_> = def
-        .url_parameters()
-        .into_iter()
-        .map(|(name, default)| json!({ "parameter": name, "default_host": default }))
-        .collect();
-    json!({ "hosts": def.hosts(), "from_account_parameters": parameters })
+    json!(Destinations::of(def))
 }
 
 /// Prints where a provider sends requests (`indent` before each line).
@@ -383,17 +292,8 @@ pub fn print_destinations(def: &ProviderDefinition, indent: &str) {
     }
 }
 
-/// Refuses an imported provider id that a built-in provider has.
-pub fn check_id_free(id: &str, file_name: &str) -> CliResult<()> {
-    if certmgr_dns::provider(id).is_ok() || id == RFC2136 || id == SCRIPT {
-        return Err(CliError::bad_input(format!(
-            "{file_name}: provider id {id:?} is built in; give the imported definition another name"
-        )));
-    }
-    Ok(())
-}
-
-pub async fn provider_export(store: &Store, args: &DnsProviderExportArgs) -> CliResult<()> {
+pub async fn provider_export(engine: &Engine<'_>, args: &DnsProviderExportArgs) -> CliResult<()> {
+    let store = engine.store();
     let def = definition(store, &args.name).await?;
     let text = match (&def, args.format) {
         (ProviderDefinition::Dxl(d), ProviderFormat::Dxl) => certmgr_dns::dxl::export_dxl(d),
@@ -412,5 +312,13 @@ pub async fn provider_export(store: &Store, args: &DnsProviderExportArgs) -> Cli
             print!("{text}");
             Ok(())
         }
+    }
+}
+
+/// The command line's propagation mode, as the engine's.
+pub fn propagation(mode: crate::cli::PropagationMode) -> Propagation {
+    match mode {
+        crate::cli::PropagationMode::Check => Propagation::Check,
+        crate::cli::PropagationMode::Delay => Propagation::Delay,
     }
 }

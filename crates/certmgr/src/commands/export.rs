@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use certmgr_core::KeyFamily;
+use certmgr_engine::Engine;
 use certmgr_pki::{PrivateKey, certs_to_pem, write_pkcs12};
-use certmgr_store::{KeyVersion, Store};
+use certmgr_store::KeyVersion;
 use serde_json::json;
 
 use crate::cli::{CredExportArgs, ExportFormat};
@@ -14,7 +15,8 @@ use crate::error::{CliError, CliResult};
 use crate::input::{read_password, write_file};
 use crate::output::print_json;
 
-pub async fn run(store: &Store, args: &CredExportArgs, json: bool) -> CliResult<()> {
+pub async fn run(engine: &Engine<'_>, args: &CredExportArgs, json: bool) -> CliResult<()> {
+    let store = engine.store();
     let credential = store.credential(&args.name).await?;
     let family = args
         .family

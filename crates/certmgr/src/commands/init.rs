@@ -1,11 +1,12 @@
 //! `certmgr init`: create the store (and, with --quickstart, a first MicroCA and credential).
 
-use certmgr_core::{Hostname, IssuerRef, KeySpec};
-use certmgr_store::NewCredential;
+use certmgr_core::KeySpec;
+use certmgr_engine::Engine;
+use certmgr_engine::credential::CredentialRequest;
+use certmgr_engine::microca::NewMicroCa;
 use serde_json::json;
 
 use crate::cli::InitArgs;
-use crate::commands::{ca, issue};
 use crate::context::Location;
 use crate::error::CliResult;
 use crate::output::print_json;
@@ -23,36 +24,27 @@ pub async fn run(location: &Location, args: &InitArgs, json: bool) -> CliResult<
         "master_key": key_note,
     });
     if args.quickstart {
-        ca::create_ca(
-            &store,
-            QUICKSTART_CA,
-            KeySpec::EcdsaP256,
-            3650,
-            true,
-            None,
-            None,
+        let engine = Engine::new(&store);
+        certmgr_engine::microca::create_ca(
+            &engine,
+            &NewMicroCa {
+                name: QUICKSTART_CA.into(),
+                key: KeySpec::EcdsaP256,
+                validity_days: 3650,
+                intermediate: true,
+                common_name: None,
+                organization: None,
+            },
         )
         .await?;
-        let hostnames = ["localhost", "127.0.0.1", "::1"]
-            .iter()
-            .map(|h| h.parse::<Hostname>())
-            .collect::<Result<Vec<_>, _>>()?;
-        let credential = store
-            .create_credential(&NewCredential {
-                name: QUICKSTART_CREDENTIAL.into(),
-                hostnames,
-                key_specs: vec![KeySpec::EcdsaP256],
-                issuer: IssuerRef::MicroCa(QUICKSTART_CA.into()),
-                validity_days: None,
-                renew_before_days: None,
-                challenge: None,
-                profile: None,
-                preferred_chain: None,
-                dns_account: None,
-                challenge_alias: None,
-            })
-            .await?;
-        issue::issue_from_microca(&store, &credential).await?;
+        let request = CredentialRequest {
+            name: QUICKSTART_CREDENTIAL.into(),
+            hosts: ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
+            issuer: format!("ca:{QUICKSTART_CA}"),
+            ..Default::default()
+        };
+        let credential = certmgr_engine::credential::create(&engine, &request.parse()?).await?;
+        certmgr_engine::microca::issue(&engine, &credential).await?;
         report["ca"] = json!(QUICKSTART_CA);
         report["credential"] = json!(QUICKSTART_CREDENTIAL);
     }

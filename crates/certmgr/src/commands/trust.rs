@@ -1,7 +1,8 @@
 //! `certmgr trust add | list`: roots and intermediates used to complete chains.
 
+use certmgr_engine::Engine;
 use certmgr_pki::{certificate_info, read_certificates};
-use certmgr_store::{Store, TrustAnchorRecord};
+use certmgr_store::TrustAnchorRecord;
 use serde_json::json;
 
 use crate::cli::TrustAddArgs;
@@ -9,7 +10,8 @@ use crate::error::{CliError, CliResult};
 use crate::input::read_input;
 use crate::output::{days_until, print_json, print_table};
 
-pub async fn add(store: &Store, args: &TrustAddArgs, json: bool) -> CliResult<()> {
+pub async fn add(engine: &Engine<'_>, args: &TrustAddArgs, json: bool) -> CliResult<()> {
+    let store = engine.store();
     let data = read_input(&args.file)?;
     let certs =
         read_certificates(&data).map_err(|e| CliError::from(e).context(args.file.display()))?;
@@ -58,7 +60,8 @@ pub async fn add(store: &Store, args: &TrustAddArgs, json: bool) -> CliResult<()
     Ok(())
 }
 
-pub async fn list(store: &Store, json: bool) -> CliResult<()> {
+pub async fn list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
+    let store = engine.store();
     let anchors = store.trust_anchors().await?;
     if json {
         return print_json(&anchors);

@@ -989,3 +989,58 @@ json = '{"token": {{ params.token | tojson }}}'
         "{show}"
     );
 }
+
+/// A DNS account whose provider may not reach where it points makes the
+/// issuance fail as bad input (exit 2), naming the option that allows it;
+/// the failure is recorded on the credential. (Before the engine classified
+/// errors once, this was exit 1: the refusal was flattened to text inside
+/// the ACME client.)
+#[test]
+fn an_issuance_through_a_refused_destination_is_bad_input_naming_the_fix() {
+    need_pebble!();
+    let Some((pdns, t)) = setup_zones(&["example.test"]) else {
+        return;
+    };
+    t.env.file("pdns.key", format!("{}\n", pdns.api_key()));
+    let api_url = format!("api_url={}", pdns.api_url());
+    let server = pdns.dns_address().to_string();
+    t.env.ok(&[
+        "dns",
+        "account",
+        "create",
+        "lan",
+        "--provider",
+        "powerdns",
+        "--zone",
+        "example.test",
+        "--set",
+        &api_url,
+        "--set",
+        "api_key=@pdns.key",
+        "--allow-plain-http",
+        "--nameserver",
+        &server,
+    ]);
+    t.env.ok(&[
+        "cred",
+        "create",
+        "d",
+        "--host",
+        "d.example.test",
+        "--issuer",
+        "acme:pb",
+        "--challenge",
+        "dns-01",
+    ]);
+    let err = t.env.fails(2, &["cred", "issue", "d"]);
+    assert!(
+        err.contains("loopback") && err.contains("--allow-private-network"),
+        "{err}"
+    );
+    let shown = t.env.json(&["cred", "show", "d"]);
+    assert_eq!(shown["credential"]["status"], "failed", "{shown}");
+    assert!(
+        pdns.records_named("example.test", "_acme-challenge.d")
+            .is_empty()
+    );
+}

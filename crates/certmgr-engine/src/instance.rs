@@ -14,7 +14,8 @@ use std::time::Duration;
 use certmgr_store::Store;
 use tokio::sync::OnceCell;
 
-use crate::error::CliResult;
+use crate::Engine;
+use crate::error::EngineResult;
 
 /// How long an instance counts as alive after its last heartbeat. A crashed
 /// process's leases and journal entries are taken over this long after it died.
@@ -54,7 +55,7 @@ fn ttl_secs() -> i64 {
 }
 
 /// This process's owner id, registered in the store on first use.
-pub async fn join(store: &Store) -> CliResult<&'static str> {
+pub async fn join(store: &Store) -> EngineResult<&'static str> {
     let instance = me();
     instance
         .registered
@@ -62,7 +63,7 @@ pub async fn join(store: &Store) -> CliResult<&'static str> {
             store
                 .register_instance(
                     &instance.id,
-                    &crate::commands::acme_issue::host_name(),
+                    &host_name(),
                     i64::from(std::process::id()),
                     ttl_secs(),
                 )
@@ -91,13 +92,13 @@ pub async fn keep_alive(store: &Store) {
                 let _ = store
                     .register_instance(
                         &instance.id,
-                        &crate::commands::acme_issue::host_name(),
+                        &host_name(),
                         i64::from(std::process::id()),
                         ttl_secs(),
                     )
                     .await;
             }
-            Err(e) => eprintln!("certmgr: cannot renew this process's registration: {e}"),
+            Err(e) => crate::progress::warning!("cannot renew this process's registration: {e}"),
         }
     }
 }
@@ -108,17 +109,17 @@ pub async fn leave(store: &Store) {
     if instance.registered.get().is_some() {
         let grace = i64::try_from(FORGET_AFTER.as_secs()).unwrap_or(i64::MAX);
         if let Err(e) = store.retire_instance(&instance.id, grace).await {
-            eprintln!("certmgr: cannot unregister this process: {e}");
+            crate::progress::warning!("cannot unregister this process: {e}");
         }
     }
 }
 
 /// How a lease holder is described in messages: its host and process, and
 /// when its lease frees itself if that process is gone.
-pub async fn describe(store: &Store, holder: &str) -> String {
-    match store.instance(holder).await {
+pub async fn describe(engine: &Engine<'_>, holder: &str) -> String {
+    match engine.store().instance(holder).await {
         Ok(Some(record)) => {
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let now = engine.now();
             format!(
                 "process {} on {}, alive {} s ago; if it is gone, its lease frees itself within {} s",
                 record.pid,
@@ -129,4 +130,11 @@ pub async fn describe(store: &Store, holder: &str) -> String {
         }
         _ => format!("owner {holder}"),
     }
+}
+
+/// This machine's host name, for leases and server registrations.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
 }

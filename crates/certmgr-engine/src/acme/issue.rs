@@ -8,190 +8,90 @@
 //! same key when the CA no longer knows it).
 //!
 //! Deadlines: the challenge phase of each order and the issuance as a whole
-//! are limited ([`crate::commands::issue_limits`]); running out of time is a
+//! are limited ([`crate::limits`]); running out of time is a
 //! failure like any other (backoff, lease released, answers withdrawn).
 
-use std::net::SocketAddr;
-
 use certmgr_acme::{
-    AcmeAccount, AcmeOrder, Deadlines, Http01Responder, OrderRequest, RevocationReason, Solvers,
-    TlsAlpnResponder, failpoint, human_duration,
+    AcmeAccount, AcmeOrder, Deadlines, OrderRequest, RevocationReason, failpoint, human_duration,
 };
 use certmgr_core::{ChallengeKind, Health, IssuerRef, KeySpec, Status};
 use certmgr_pki::{ChainOptions, PkiError, PrivateKey, VerifiedChain, build_chain, create_csr};
 use certmgr_store::{
     AcmeAccountRecord, CertificateRecord, CredentialRecord, NewKeyVersion, Outcome, PendingOrder,
-    Store, VersionSource,
+    VersionSource,
 };
 
-use crate::commands::issue_limits::{
+use crate::Engine;
+use crate::acme::account;
+use crate::error::{EngineError, EngineResult};
+use crate::limits::{
     Issued, Lease, backstop, deadlines_from_now, superseded, take_lease, take_lease_or_fail,
 };
-use crate::commands::{acme, certificate_record, outcome_for, trust_anchors};
-use crate::error::{CliError, CliResult};
-use crate::solver::{HttpAnswers, RunSolver};
-
-/// Default address of the HTTP-01 responder (the CA connects to port 80).
-const DEFAULT_HTTP01_LISTEN: &str = "0.0.0.0:80";
-/// Default address of the TLS-ALPN-01 responder (the CA connects to port 443).
-const DEFAULT_TLS_ALPN01_LISTEN: &str = "0.0.0.0:443";
-/// Heartbeats older than this mean the server is gone.
-const SERVER_LIVENESS_SECS: i64 = 30;
-
-/// How one run answers challenges, with the responders it started (if any),
-/// shared by every order it places.
-pub struct Responders<'a> {
-    /// Where orders publish their answers.
-    pub solver: RunSolver<'a>,
-    _http: Option<Http01Responder>,
-    _alpn: Option<TlsAlpnResponder>,
-}
-
-/// How the user asked a run to answer challenges.
-#[derive(Debug, Clone, Default)]
-pub struct AnswerOptions {
-    /// Answer HTTP-01 on this address.
-    pub http01_listen: Option<SocketAddr>,
-    /// Answer TLS-ALPN-01 on this address.
-    pub tls_alpn01_listen: Option<SocketAddr>,
-    /// Write HTTP-01 answers under this document root.
-    pub webroot: Option<std::path::PathBuf>,
-}
-
-impl From<&crate::cli::AnswerArgs> for AnswerOptions {
-    fn from(args: &crate::cli::AnswerArgs) -> Self {
-        AnswerOptions {
-            http01_listen: args.http01_listen,
-            tls_alpn01_listen: args.tls_alpn01_listen,
-            webroot: args.webroot.clone(),
-        }
-    }
-}
-
-impl<'a> Responders<'a> {
-    /// Decide how to answer `kinds` of challenges: into a web root when asked;
-    /// through a running `certmgr server` sharing the store when there is one
-    /// and no listen address was given; otherwise with responders started here
-    /// (before any order tells the CA to validate).
-    pub async fn for_run(
-        store: &'a Store,
-        kinds: &[ChallengeKind],
-        options: &AnswerOptions,
-        quiet: bool,
-    ) -> CliResult<Responders<'a>> {
-        if let Some(root) = &options.webroot {
-            return Ok(Responders {
-                solver: RunSolver::new(store, HttpAnswers::Webroot(root.clone())),
-                _http: None,
-                _alpn: None,
-            });
-        }
-        if options.http01_listen.is_none() && options.tls_alpn01_listen.is_none() {
-            let servers = store.live_servers(SERVER_LIVENESS_SECS).await?;
-            if let Some(server) = servers.first() {
-                if !quiet {
-                    eprintln!(
-                        "  answering through the certmgr server on {} (pid {})",
-                        server.host, server.pid
-                    );
-                }
-                return Ok(Responders {
-                    solver: RunSolver::new(store, HttpAnswers::Store),
-                    _http: None,
-                    _alpn: None,
-                });
-            }
-        }
-        let solvers = Solvers::default();
-        let http = if kinds.contains(&ChallengeKind::Http01) {
-            Some(
-                Http01Responder::start(
-                    listen_address(options.http01_listen, DEFAULT_HTTP01_LISTEN)?,
-                    solvers.http01.clone(),
-                )
-                .await?,
-            )
-        } else {
-            None
-        };
-        let alpn = if kinds.contains(&ChallengeKind::TlsAlpn01) {
-            Some(
-                TlsAlpnResponder::start(
-                    listen_address(options.tls_alpn01_listen, DEFAULT_TLS_ALPN01_LISTEN)?,
-                    solvers.tls_alpn01.clone(),
-                )
-                .await?,
-            )
-        } else {
-            None
-        };
-        Ok(Responders {
-            solver: RunSolver::new(store, HttpAnswers::Memory(solvers)),
-            _http: http,
-            _alpn: alpn,
-        })
-    }
-}
+use crate::progress::{step, warning};
+use crate::records::{certificate_record, outcome_for, trust_anchors};
+use crate::responders::{AnswerOptions, Responders};
+use crate::solver::RunSolver;
 
 /// Order certificates for every key of an ACME credential, answering the
 /// challenges as the options say; returns the new version.
 pub async fn issue(
-    store: &Store,
+    engine: &Engine<'_>,
     credential: &CredentialRecord,
     options: &AnswerOptions,
-    quiet: bool,
-) -> CliResult<i64> {
+) -> EngineResult<i64> {
+    let store = engine.store();
     let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
     // Records a killed run left in DNS go first.
     crate::dns01::cleanup_stale(store).await;
-    let responders = Responders::for_run(store, &[challenge], options, quiet).await?;
-    let (record, account) = connect_for(store, credential).await?;
+    let responders = Responders::for_run(store, &[challenge], options).await?;
+    let (record, account) = connect_for(engine, credential).await?;
     match issue_with(
-        store,
+        engine,
         credential,
         &record,
         &account,
         &responders.solver,
         false,
-        quiet,
     )
     .await?
     {
         Issued::Version(version) => Ok(version),
         // Only a planned run is superseded; this one was asked for.
-        Issued::Superseded(reason) => Err(CliError::failed(reason)),
+        Issued::Superseded(reason) => Err(EngineError::failed(reason)),
     }
 }
 
 /// The ACME account of a credential, connected.
 pub async fn connect_for(
-    store: &Store,
+    engine: &Engine<'_>,
     credential: &CredentialRecord,
-) -> CliResult<(AcmeAccountRecord, AcmeAccount)> {
+) -> EngineResult<(AcmeAccountRecord, AcmeAccount)> {
     let IssuerRef::Acme(account_name) = &credential.issuer else {
-        return Err(CliError::bad_input("the credential is not issued by ACME"));
+        return Err(EngineError::bad_input(
+            "the credential is not issued by ACME",
+        ));
     };
-    let record = store.acme_account(account_name).await?;
-    let account = acme::connect(store, &record).await?;
+    let record = engine.store().acme_account(account_name).await?;
+    let account = account::connect(engine, &record).await?;
     Ok((record, account))
 }
 
 /// Order certificates for every key of an ACME credential with responders
 /// already running, under the credential's issuance lease and within the
-/// issuance deadlines ([`crate::commands::issue_limits`]): a credential that
+/// issuance deadlines ([`crate::limits`]): a credential that
 /// runs out of time is recorded as failed (with the usual backoff) and its
 /// lease released, like any other failure. A `planned` run (renewal) first
 /// checks under the lease that no other run issued the credential since it
 /// was read, and orders nothing if one did.
 pub async fn issue_with(
-    store: &Store,
+    engine: &Engine<'_>,
     credential: &CredentialRecord,
     record: &AcmeAccountRecord,
     account: &AcmeAccount,
     solver: &RunSolver<'_>,
     planned: bool,
-    quiet: bool,
-) -> CliResult<Issued> {
+) -> EngineResult<Issued> {
+    let store = engine.store();
     let profile = credential
         .profile
         .clone()
@@ -201,7 +101,7 @@ pub async fn issue_with(
     }
     solver.use_dns_choices(credential);
     let owner = if planned {
-        match take_lease(store, credential).await? {
+        match take_lease(engine, credential).await? {
             Lease::Taken(owner) => owner,
             Lease::Held(holder) => {
                 return Ok(Issued::Superseded(format!(
@@ -210,7 +110,7 @@ pub async fn issue_with(
             }
         }
     } else {
-        take_lease_or_fail(store, credential).await?
+        take_lease_or_fail(engine, credential).await?
     };
     if planned && let Some(reason) = superseded(store, credential).await? {
         store.release_lease(credential, owner).await?;
@@ -221,11 +121,11 @@ pub async fn issue_with(
     // is the last resort for anything else that would not end.
     let result = tokio::time::timeout(
         backstop(&deadlines),
-        order_all(store, credential, record, account, solver, &deadlines, quiet),
+        order_all(engine, credential, record, account, solver, &deadlines),
     )
     .await
     .unwrap_or_else(|_| {
-        Err(CliError::failed(format!(
+        Err(EngineError::failed(format!(
             "the issuance of {:?} ran past its {} limit and was stopped; certmgr retries after its backoff, and the next run removes any challenge record left behind",
             credential.name,
             human_duration(deadlines.order)
@@ -245,21 +145,17 @@ pub async fn issue_with(
 }
 
 async fn order_all(
-    store: &Store,
+    engine: &Engine<'_>,
     credential: &CredentialRecord,
     record: &AcmeAccountRecord,
     account: &AcmeAccount,
     solver: &RunSolver<'_>,
     deadlines: &Deadlines,
-    quiet: bool,
-) -> CliResult<i64> {
+) -> EngineResult<i64> {
+    let store = engine.store();
     let challenge = credential.challenge.unwrap_or(ChallengeKind::Http01);
     let profile = credential.profile.as_deref().or(record.profile.as_deref());
-    let progress = |line: &str| {
-        if !quiet {
-            eprintln!("  {line}");
-        }
-    };
+    let progress = |line: &str| step!("{line}");
     let pending = store.pending_orders(credential).await?;
     store
         .set_outcome(
@@ -305,17 +201,15 @@ async fn order_all(
             deadlines,
         };
         let (key, verified) = order_one(
-            store, credential, account, order, solver, &anchors, &progress,
+            engine, credential, account, order, solver, &anchors, &progress,
         )
         .await?;
         warnings.extend(verified.warnings.iter().cloned());
         issued.push((key, certificate_record(&verified)?));
     }
     failpoint("downloaded").await;
-    if !quiet {
-        for warning in &warnings {
-            eprintln!("warning: {warning}");
-        }
+    for text in &warnings {
+        warning!("{text}");
     }
     let new_keys: Vec<NewKeyVersion<'_>> = issued
         .iter()
@@ -325,7 +219,10 @@ async fn order_all(
             certificate: Some(record.clone()),
         })
         .collect();
-    let outcome = outcome_for(&issued.iter().map(|(_, r)| r).collect::<Vec<_>>());
+    let outcome = outcome_for(
+        &issued.iter().map(|(_, r)| r).collect::<Vec<_>>(),
+        engine.now(),
+    );
     let serials: Vec<&str> = issued.iter().map(|(_, r)| r.serial.as_str()).collect();
     // Stores the version and removes the orders in flight, in one transaction.
     let version = store
@@ -360,14 +257,15 @@ struct OrderPlan<'a> {
 
 /// One key: find or place its order, complete it, verify the chain.
 async fn order_one(
-    store: &Store,
+    engine: &Engine<'_>,
     credential: &CredentialRecord,
     account: &AcmeAccount,
     plan: OrderPlan<'_>,
     solver: &RunSolver<'_>,
     anchors: &certmgr_pki::TrustAnchors,
     progress: &(dyn Fn(&str) + Sync),
-) -> CliResult<(PrivateKey, VerifiedChain)> {
+) -> EngineResult<(PrivateKey, VerifiedChain)> {
+    let store = engine.store();
     let OrderPlan {
         spec,
         existing,
@@ -446,53 +344,39 @@ async fn order_one(
             )),
         }
     }
-    let mut verified = verify_acme_chain(&chain.certs_der, anchors)?;
+    let mut verified = verify_acme_chain(&chain.certs_der, anchors, engine.clock().now())?;
     verified.warnings.extend(notes);
-    if !certmgr_pki::key_matches(&key, &verified.leaf)? {
-        return Err(CliError::failed(
+    if !certmgr_pki::key_matches(&key, &verified.leaf).map_err(EngineError::ca_certificate)? {
+        return Err(EngineError::failed(
             "the CA returned a certificate for another key: the order is not ours",
         ));
     }
     Ok((key, verified))
 }
 
-/// This machine's host name, for leases and server registrations.
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into())
-}
-
-fn listen_address(given: Option<SocketAddr>, default: &str) -> CliResult<SocketAddr> {
-    match given {
-        Some(address) => Ok(address),
-        None => default
-            .parse()
-            .map_err(|_| CliError::failed(format!("bad built-in address {default}"))),
-    }
-}
-
-fn csr_der(key: &PrivateKey, credential: &CredentialRecord) -> CliResult<Vec<u8>> {
+fn csr_der(key: &PrivateKey, credential: &CredentialRecord) -> EngineResult<Vec<u8>> {
     let pem = create_csr(key, &credential.hostnames)?;
     let block = pem::parse(pem.as_bytes())
-        .map_err(|e| CliError::failed(format!("cannot read back our own CSR: {e}")))?;
+        .map_err(|e| EngineError::failed(format!("cannot read back our own CSR: {e}")))?;
     Ok(block.into_contents())
 }
 
 /// Verify the chain the CA sent against our trust anchors. A chain whose root
 /// is not trusted here (a private or test CA) is kept as sent, with a warning:
 /// the CA is authoritative for what it issued, but the user should know.
+/// Any other verification error is the CA's failure, not the caller's.
 fn verify_acme_chain(
     certs_der: &[Vec<u8>],
     anchors: &certmgr_pki::TrustAnchors,
-) -> CliResult<VerifiedChain> {
+    now: time::OffsetDateTime,
+) -> EngineResult<VerifiedChain> {
     let (leaf, intermediates) = certs_der
         .split_first()
-        .ok_or_else(|| CliError::failed("the CA returned an empty chain"))?;
+        .ok_or_else(|| EngineError::failed("the CA returned an empty chain"))?;
     let options = ChainOptions {
         allow_expired: false,
         trust_bundle_root: false,
-        now: time::OffsetDateTime::now_utc(),
+        now,
     };
     match build_chain(leaf, intermediates, anchors, &options) {
         Ok(chain) => Ok(chain),
@@ -504,27 +388,28 @@ fn verify_acme_chain(
                 "the chain ends at {issuer:?}, which certmgr does not trust: add that root with `certmgr trust add` to verify it"
             )],
         }),
-        Err(other) => Err(other.into()),
+        Err(other) => Err(EngineError::ca_certificate(other)),
     }
 }
 
 /// Revoke the current certificates of a credential.
 pub async fn revoke(
-    store: &Store,
+    engine: &Engine<'_>,
     credential: &CredentialRecord,
     reason: &str,
-) -> CliResult<usize> {
+) -> EngineResult<usize> {
+    let store = engine.store();
     let reason: RevocationReason = reason.parse()?;
     let keys = store.key_versions(credential, None).await?;
     let certificates: Vec<_> = keys.iter().filter_map(|k| k.certificate.as_ref()).collect();
     if certificates.is_empty() {
-        return Err(CliError::bad_input(format!(
+        return Err(EngineError::bad_input(format!(
             "credential {:?} has no certificate to revoke",
             credential.name
         )));
     }
     if credential.status == Status::Revoked {
-        return Err(CliError::bad_input(format!(
+        return Err(EngineError::bad_input(format!(
             "credential {:?} is already revoked",
             credential.name
         )));
@@ -532,7 +417,7 @@ pub async fn revoke(
     match &credential.issuer {
         IssuerRef::Acme(account_name) => {
             let record = store.acme_account(account_name).await?;
-            let account = acme::connect(store, &record).await?;
+            let account = account::connect(engine, &record).await?;
             for certificate in &certificates {
                 account.revoke(&certificate.cert_der, reason).await?;
             }
@@ -541,7 +426,7 @@ pub async fn revoke(
             // The MicroCA publishes no CRL or OCSP yet: the revocation is recorded here.
         }
         IssuerRef::Manual | IssuerRef::Import => {
-            return Err(CliError::bad_input(format!(
+            return Err(EngineError::bad_input(format!(
                 "credential {:?} was issued outside certmgr: revoke it at the CA that issued it",
                 credential.name
             )));

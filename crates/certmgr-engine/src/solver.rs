@@ -9,13 +9,17 @@
 //!   files written under its document root.
 //!
 //! DNS-01 answers always go to DNS, through the DNS account serving the name
-//! (see [`crate::dns01`]).
+//! (see [`crate::dns01`]). Errors cross the ACME crate's solver boundary
+//! whole (see [`crate::error`]).
 
 use std::path::PathBuf;
 
 use certmgr_acme::{AcmeError, ChallengeAnswer, ChallengeSolver, Solvers};
 use certmgr_core::ChallengeKind;
 use certmgr_store::Store;
+
+use crate::dns01::{AccountCache, DnsChoice};
+use crate::error::EngineError;
 
 /// Where HTTP-01 and TLS-ALPN-01 answers go in one run.
 pub enum HttpAnswers {
@@ -32,7 +36,9 @@ pub struct RunSolver<'a> {
     store: &'a Store,
     http: HttpAnswers,
     /// DNS-01: identifier -> what its credential asks for.
-    dns_choices: std::sync::Mutex<std::collections::HashMap<String, crate::dns01::DnsChoice>>,
+    dns_choices: std::sync::Mutex<std::collections::HashMap<String, DnsChoice>>,
+    /// DNS-01: the accounts this run publishes with, unsealed once.
+    dns_accounts: AccountCache,
 }
 
 impl<'a> RunSolver<'a> {
@@ -42,6 +48,7 @@ impl<'a> RunSolver<'a> {
             store,
             http,
             dns_choices: Default::default(),
+            dns_accounts: AccountCache::default(),
         }
     }
 
@@ -51,7 +58,7 @@ impl<'a> RunSolver<'a> {
         if credential.dns_account.is_none() && credential.challenge_alias.is_none() {
             return;
         }
-        let choice = crate::dns01::DnsChoice {
+        let choice = DnsChoice {
             account: credential.dns_account.clone(),
             alias: credential.challenge_alias.clone(),
         };
@@ -87,7 +94,9 @@ impl ChallengeSolver for RunSolver<'_> {
                 let map = self.dns_choices.lock().unwrap_or_else(|e| e.into_inner());
                 map.get(&answer.identifier).cloned().unwrap_or_default()
             };
-            return crate::dns01::present(self.store, answer, &choice).await;
+            return Ok(
+                crate::dns01::present(self.store, &self.dns_accounts, answer, &choice).await?,
+            );
         }
         match &self.http {
             HttpAnswers::Memory(solvers) => solvers.present(answer).await,
@@ -100,11 +109,15 @@ impl ChallengeSolver for RunSolver<'_> {
                     &answer.key_authorization,
                 )
                 .await
-                .map_err(|e| AcmeError::Problem(format!("cannot publish the answer: {e}"))),
+                .map_err(|e| {
+                    EngineError::from(e)
+                        .context("cannot publish the answer")
+                        .into()
+                }),
             HttpAnswers::Webroot(root) => {
                 if answer.kind != ChallengeKind::Http01 {
                     return Err(AcmeError::BadInput(format!(
-                        "--webroot answers http-01 only, not {}",
+                        "a web root answers http-01 only, not {}",
                         answer.kind
                     )));
                 }
@@ -126,7 +139,7 @@ impl ChallengeSolver for RunSolver<'_> {
 
     async fn cleanup(&self, answer: &ChallengeAnswer) -> Result<(), AcmeError> {
         if answer.kind == ChallengeKind::Dns01 {
-            return crate::dns01::cleanup(self.store, answer).await;
+            return Ok(crate::dns01::cleanup(self.store, &self.dns_accounts, answer).await?);
         }
         match &self.http {
             HttpAnswers::Memory(solvers) => solvers.cleanup(answer).await,
@@ -134,7 +147,11 @@ impl ChallengeSolver for RunSolver<'_> {
                 .store
                 .withdraw_challenge(&answer.token)
                 .await
-                .map_err(|e| AcmeError::Problem(format!("cannot withdraw the answer: {e}"))),
+                .map_err(|e| {
+                    EngineError::from(e)
+                        .context("cannot withdraw the answer")
+                        .into()
+                }),
             HttpAnswers::Webroot(root) => {
                 if let Ok(path) = Self::webroot_file(root, &answer.token) {
                     // Already gone is fine.

@@ -12,7 +12,8 @@ use std::time::Duration;
 use certmgr_acme::{CLEANUP_LIMIT, Deadlines};
 use certmgr_store::{CredentialRecord, Store};
 
-use crate::error::{CliError, CliResult};
+use crate::Engine;
+use crate::error::{EngineError, EngineResult};
 
 /// Longest challenge phase of one order: publishing every answer (DNS
 /// records and their propagation included) and the CA's validation. A DNS
@@ -83,24 +84,25 @@ pub enum Lease {
 
 /// Take the credential's lease for this process (registered as an instance
 /// on first use).
-pub async fn take_lease(store: &Store, credential: &CredentialRecord) -> CliResult<Lease> {
+pub async fn take_lease(engine: &Engine<'_>, credential: &CredentialRecord) -> EngineResult<Lease> {
+    let store = engine.store();
     let owner = crate::instance::join(store).await?;
     Ok(
         match store.take_lease(credential, owner, lease_secs()).await? {
             None => Lease::Taken(owner),
-            Some(holder) => Lease::Held(crate::instance::describe(store, &holder).await),
+            Some(holder) => Lease::Held(crate::instance::describe(engine, &holder).await),
         },
     )
 }
 
 /// The lease of a run that was asked for (not planned): held elsewhere is an error.
 pub async fn take_lease_or_fail(
-    store: &Store,
+    engine: &Engine<'_>,
     credential: &CredentialRecord,
-) -> CliResult<&'static str> {
-    match take_lease(store, credential).await? {
+) -> EngineResult<&'static str> {
+    match take_lease(engine, credential).await? {
         Lease::Taken(owner) => Ok(owner),
-        Lease::Held(holder) => Err(CliError::failed(format!(
+        Lease::Held(holder) => Err(EngineError::failed(format!(
             "an issuance of {:?} is already running ({holder}); wait for it",
             credential.name
         ))),
@@ -111,7 +113,7 @@ pub async fn take_lease_or_fail(
 /// was read? A run that planned an order must not place it again when
 /// another run issued the credential (or failed and backs off) meanwhile:
 /// that would be a duplicate order against the CA's rate limits.
-pub async fn superseded(store: &Store, planned: &CredentialRecord) -> CliResult<Option<String>> {
+pub async fn superseded(store: &Store, planned: &CredentialRecord) -> EngineResult<Option<String>> {
     let now = store.credential(&planned.name).await?;
     Ok(if now.id != planned.id {
         Some("the credential was replaced meanwhile".to_owned())

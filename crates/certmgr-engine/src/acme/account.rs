@@ -1,0 +1,235 @@
+//! ACME accounts: registration (resumable), connecting with a stored
+//! account (finishing an interrupted key rollover), key rollover and
+//! deactivation.
+
+use certmgr_acme::{AccountRequest, AcmeAccount, AcmeError, failpoint};
+use certmgr_core::AcmeAccountStatus;
+use certmgr_store::{AcmeAccountRecord, NewAcmeAccount, StoreError};
+use zeroize::Zeroizing;
+
+use crate::Engine;
+use crate::error::{EngineError, EngineResult, Hint};
+use crate::progress::step;
+
+/// What registering an account needs, however the user described it
+/// (command line, Domino `AcmeAccount` document).
+pub struct Registration {
+    /// certmgr's name for the account.
+    pub name: String,
+    /// Catalog CA id, when chosen from the catalog.
+    pub ca_id: Option<String>,
+    /// Directory URL.
+    pub directory_url: String,
+    /// Contact e-mail addresses.
+    pub emails: Vec<String>,
+    /// The user agreed to the CA's terms.
+    pub agree_tos: bool,
+    /// External Account Binding key id and HMAC key.
+    pub eab: Option<(String, Zeroizing<Vec<u8>>)>,
+    /// PEM of the CA behind the directory's TLS certificate (private CAs).
+    pub ca_bundle_pem: Option<String>,
+    /// Default certificate profile.
+    pub profile: Option<String>,
+    /// Concurrent orders allowed.
+    pub max_concurrent_orders: Option<u32>,
+    /// Preferred chain issuer.
+    pub preferred_chain: Option<String>,
+}
+
+/// The account named `name` if its registration was interrupted (status
+/// `pending`); an error if a finished account has that name.
+pub async fn existing_pending(
+    engine: &Engine<'_>,
+    name: &str,
+) -> EngineResult<Option<AcmeAccountRecord>> {
+    match engine.store().acme_account(name).await {
+        Ok(record) if record.status == AcmeAccountStatus::Pending => Ok(Some(record)),
+        Ok(_) => Err(EngineError::bad_input(format!(
+            "an ACME account named {name:?} already exists"
+        ))),
+        Err(StoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Registers an account at the CA and stores it. The account key is sealed
+/// into the store (as a `pending` account) before the CA sees it, and the
+/// account URL recorded once the CA answered: a registration cut short after
+/// the CA took it (and a single-use EAB key) is resumed by the next attempt
+/// with the same name, which finds the account by its key.
+pub async fn register(engine: &Engine<'_>, r: Registration) -> EngineResult<AcmeAccountRecord> {
+    let store = engine.store();
+    let (record, resume) = match existing_pending(engine, &r.name).await? {
+        Some(record) => (record, true),
+        None => {
+            let credentials = certmgr_acme::new_account_credentials(&r.directory_url)?;
+            let record = store
+                .create_pending_acme_account(&NewAcmeAccount {
+                    name: r.name.clone(),
+                    ca_id: r.ca_id.clone(),
+                    directory_url: r.directory_url.clone(),
+                    account_url: String::new(),
+                    contacts: r.emails.iter().map(|e| format!("mailto:{e}")).collect(),
+                    eab_kid: r.eab.as_ref().map(|(kid, _)| kid.clone()),
+                    credentials_json: &credentials,
+                    ca_bundle_pem: r.ca_bundle_pem.clone(),
+                    profile: r.profile.clone(),
+                    max_concurrent_orders: r.max_concurrent_orders,
+                    preferred_chain: r.preferred_chain.clone(),
+                })
+                .await?;
+            (record, false)
+        }
+    };
+    // A resumed registration goes to the CA (and with the options) of the first attempt.
+    let request = AccountRequest {
+        directory_url: record.directory_url.clone(),
+        emails: r.emails.clone(),
+        agree_tos: r.agree_tos,
+        eab: r.eab.clone(),
+        ca_bundle_pem: record.ca_bundle_pem.clone().or(r.ca_bundle_pem.clone()),
+        profile: record.profile.clone(),
+    };
+    let credentials = store.unseal_acme_credentials(&record)?;
+    let registered = match AcmeAccount::register(&request, &credentials, resume).await {
+        Ok(registered) => registered,
+        // The CA refused: nothing exists there, so nothing is kept here.
+        Err(e @ (AcmeError::Refused(_) | AcmeError::Problem(_) | AcmeError::BadInput(_))) => {
+            store.forget_pending_acme_account(&record).await?;
+            return Err(e.into());
+        }
+        Err(e) => {
+            return Err(EngineError::failed_hint(
+                format!("{e}; the account key is stored"),
+                Hint::RetryRegistration(r.name.clone()),
+            ));
+        }
+    };
+    let url = registered.account.url().to_owned();
+    step!(
+        "ACME account {:?} {} at the CA: {url}",
+        r.name,
+        if registered.found_again {
+            "found again (an interrupted registration resumed)"
+        } else {
+            "registered"
+        }
+    );
+    failpoint("account-registered").await;
+    Ok(store
+        .finish_acme_registration(&record, &url, &registered.credentials_json)
+        .await?)
+}
+
+/// Restore a usable client account from the store, finishing what an
+/// interrupted key rollover left (see [`rollover`]).
+pub async fn connect(engine: &Engine<'_>, record: &AcmeAccountRecord) -> EngineResult<AcmeAccount> {
+    let store = engine.store();
+    if record.status == AcmeAccountStatus::Pending {
+        return Err(EngineError::bad_input_hint(
+            format!(
+                "the registration of ACME account {:?} was interrupted",
+                record.name
+            ),
+            Hint::FinishRegistration(record.name.clone()),
+        ));
+    }
+    if record.status != AcmeAccountStatus::Valid {
+        return Err(EngineError::bad_input(format!(
+            "ACME account {:?} is {}",
+            record.name, record.status
+        )));
+    }
+    let mut credentials = store.unseal_acme_credentials(record)?;
+    if let Some((settled, what)) = certmgr_acme::settle_pending_key(
+        &credentials,
+        &record.directory_url,
+        record.ca_bundle_pem.as_deref(),
+        engine.now(),
+    )
+    .await?
+    {
+        store
+            .update_acme_account(
+                record,
+                Some(&settled),
+                AcmeAccountStatus::Valid,
+                (
+                    "acme-account-rollover",
+                    &format!("ACME account {:?}: {what}", record.name),
+                ),
+            )
+            .await?;
+        credentials = settled;
+    }
+    Ok(AcmeAccount::restore(
+        &credentials,
+        &record.directory_url,
+        record.ca_bundle_pem.as_deref(),
+    )
+    .await?)
+}
+
+/// Replace the account key. The new key is sealed into the store as pending
+/// before the CA is asked to switch, so a crash in between loses nothing:
+/// the next use of the account ([`connect`]) asks the CA which key it takes.
+/// Replace the account key. The new key is sealed into the store as pending
+/// before the CA is asked to switch, so a crash in between loses nothing:
+/// the next use of the account ([`connect`]) asks the CA which key it takes.
+pub async fn rollover(engine: &Engine<'_>, name: &str) -> EngineResult<()> {
+    let store = engine.store();
+    let record = store.acme_account(name).await?;
+    let mut account = connect(engine, &record).await?;
+    // Read again: connecting may have settled an earlier rollover.
+    let record = store.acme_account(name).await?;
+    let pending =
+        certmgr_acme::with_pending_key(&store.unseal_acme_credentials(&record)?, engine.now())?;
+    store
+        .update_acme_account(
+            &record,
+            Some(&pending),
+            AcmeAccountStatus::Valid,
+            (
+                "acme-account-rollover-started",
+                &format!("ACME account {name:?}: new key stored, switching at the CA"),
+            ),
+        )
+        .await?;
+    failpoint("rollover-key-stored").await;
+    let credentials = account.rollover(&pending).await?;
+    failpoint("rollover-switched").await;
+    store
+        .update_acme_account(
+            &record,
+            Some(&credentials),
+            AcmeAccountStatus::Valid,
+            (
+                "acme-account-rollover",
+                &format!("ACME account {name:?}: key replaced"),
+            ),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Deactivate the account at the CA and record it.
+pub async fn deactivate(engine: &Engine<'_>, name: &str) -> EngineResult<()> {
+    let store = engine.store();
+    let record = store.acme_account(name).await?;
+    let account = connect(engine, &record).await?;
+    // Read again: connecting may have settled an interrupted rollover.
+    let record = store.acme_account(name).await?;
+    account.deactivate().await?;
+    store
+        .update_acme_account(
+            &record,
+            None,
+            AcmeAccountStatus::Deactivated,
+            (
+                "acme-account-deactivated",
+                &format!("ACME account {name:?} deactivated at the CA"),
+            ),
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! ACME: accounts, and the issuance and revocation of credentials.
+
+pub mod account;
+pub mod issue;
+
+pub use account::{Registration, connect, deactivate, register, rollover};
+pub use issue::{connect_for, issue, issue_with, revoke};

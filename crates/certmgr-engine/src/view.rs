@@ -1,0 +1,328 @@
+//! What the front ends show: one set of `Serialize` views, shared by the
+//! CLI's `--json` output and the REST API, built from the store's records.
+//! Views never hold a secret (no key, no DNS parameter value).
+
+use std::collections::BTreeSet;
+
+use certmgr_core::{Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
+use certmgr_dns::ProviderDefinition;
+use certmgr_pki::certificate_info;
+use certmgr_store::{
+    CaRecord, CredentialRecord, DnsAccountRecord, Event, KeyVersion, VersionSource,
+};
+use serde::Serialize;
+
+use crate::Engine;
+use crate::clock::timestamp;
+use crate::dns01::{Propagation, account_config};
+use crate::error::EngineResult;
+
+/// Whole days from `now` until `unix` (negative once past).
+pub fn days_until(unix: i64, now: i64) -> i64 {
+    (unix - now).div_euclid(86_400)
+}
+
+/// The status and health to show at `now`: a credential stored as valid
+/// whose certificate has since expired is shown as expired, and one past
+/// its planned renewal time as renewal-due, without waiting for a write to
+/// notice.
+pub fn effective_state(c: &CredentialRecord, now: i64) -> (Status, Health) {
+    match (c.status, c.not_after, c.renew_at) {
+        (Status::Valid | Status::RenewalDue, Some(not_after), _) if not_after <= now => {
+            (Status::Expired, Health::Error)
+        }
+        (Status::Valid, _, Some(renew_at)) if renew_at <= now => {
+            (Status::RenewalDue, Health::Warning)
+        }
+        _ => (c.status, c.health),
+    }
+}
+
+/// One credential in a listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct CredentialSummary {
+    /// Its name.
+    pub name: String,
+    /// Its hostnames.
+    pub hostnames: Vec<Hostname>,
+    /// Its key specs.
+    pub key_specs: Vec<KeySpec>,
+    /// Its issuer.
+    pub issuer: IssuerRef,
+    /// Status, as of now.
+    pub status: Status,
+    /// Health, as of now.
+    pub health: Health,
+    /// Earliest expiry of its current certificates (Unix seconds).
+    pub not_after: Option<i64>,
+    /// Whole days until then.
+    pub days_to_expiry: Option<i64>,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+}
+
+impl CredentialSummary {
+    /// The summary of `c` at `now`.
+    pub fn new(c: &CredentialRecord, now: i64) -> Self {
+        let (status, health) = effective_state(c, now);
+        CredentialSummary {
+            name: c.name.clone(),
+            hostnames: c.hostnames.clone(),
+            key_specs: c.key_specs.clone(),
+            issuer: c.issuer.clone(),
+            status,
+            health,
+            not_after: c.not_after,
+            days_to_expiry: c.not_after.map(|t| days_until(t, now)),
+            last_error: c.last_error.clone(),
+        }
+    }
+}
+
+/// Every credential, as of the engine's clock.
+pub async fn credentials(engine: &Engine<'_>) -> EngineResult<Vec<CredentialSummary>> {
+    let now = engine.now();
+    Ok(engine
+        .store()
+        .list_credentials()
+        .await?
+        .iter()
+        .map(|c| CredentialSummary::new(c, now))
+        .collect())
+}
+
+/// A certificate, as parsed.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateView {
+    /// Subject DN.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Serial number, hex.
+    pub serial: String,
+    /// Start of validity, RFC 3339.
+    pub not_before: String,
+    /// End of validity, RFC 3339.
+    pub not_after: String,
+    /// SHA-256 of the DER certificate.
+    pub sha256_fingerprint: String,
+    /// Certificates from the leaf to the last intermediate.
+    pub chain_length: Option<usize>,
+    /// Whole days until it expires.
+    #[serde(skip)]
+    pub days_left: i64,
+}
+
+/// One key of the current version.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyView {
+    /// RSA or ECDSA.
+    pub family: KeyFamily,
+    /// Algorithm and size.
+    pub key_spec: KeySpec,
+    /// The version it belongs to.
+    pub version: i64,
+    /// How it came to be.
+    pub source: VersionSource,
+    /// Its certificate, once issued.
+    pub certificate: Option<CertificateView>,
+}
+
+/// A credential in full: its record as of now, its current keys and
+/// certificates, the versions it had, and (when asked) its events.
+#[derive(Debug, Clone, Serialize)]
+pub struct CredentialDetail {
+    /// The credential, with its status and health as of now.
+    pub credential: CredentialRecord,
+    /// The current version's keys.
+    pub keys: Vec<KeyView>,
+    /// Every version number it had.
+    pub versions: BTreeSet<i64>,
+    /// Its events, when asked for.
+    pub events: Option<Vec<Event>>,
+}
+
+/// One credential in full, as of the engine's clock.
+pub async fn credential(
+    engine: &Engine<'_>,
+    name: &str,
+    with_events: bool,
+) -> EngineResult<CredentialDetail> {
+    let store = engine.store();
+    let now = engine.now();
+    let mut credential = store.credential(name).await?;
+    let keys = store.key_versions(&credential, None).await?;
+    let versions = store
+        .history(&credential)
+        .await?
+        .iter()
+        .map(|k| k.version)
+        .collect();
+    let events = if with_events {
+        Some(store.events(&credential).await?)
+    } else {
+        None
+    };
+    let keys = keys
+        .iter()
+        .map(|key| key_view(key, now))
+        .collect::<EngineResult<Vec<_>>>()?;
+    (credential.status, credential.health) = effective_state(&credential, now);
+    Ok(CredentialDetail {
+        credential,
+        keys,
+        versions,
+        events,
+    })
+}
+
+fn key_view(key: &KeyVersion, now: i64) -> EngineResult<KeyView> {
+    let certificate = match &key.certificate {
+        Some(cert) => {
+            let info = certificate_info(&cert.cert_der)?;
+            Some(CertificateView {
+                subject: info.subject,
+                issuer: info.issuer,
+                serial: info.serial_hex,
+                not_before: timestamp(info.not_before.unix_timestamp()),
+                not_after: timestamp(info.not_after.unix_timestamp()),
+                sha256_fingerprint: info.sha256_fingerprint,
+                chain_length: Some(cert.chain_der.len() + 1),
+                days_left: days_until(info.not_after.unix_timestamp(), now),
+            })
+        }
+        None => None,
+    };
+    Ok(KeyView {
+        family: key.family,
+        key_spec: key.spec,
+        version: key.version,
+        source: key.source,
+        certificate,
+    })
+}
+
+/// A MicroCA.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaView {
+    /// Its name.
+    pub name: String,
+    /// Its key.
+    pub key_spec: KeySpec,
+    /// The root's subject DN.
+    pub subject: String,
+    /// The intermediate's subject DN, when leaves are signed by one.
+    pub intermediate: Option<String>,
+    /// The root's expiry, RFC 3339.
+    pub not_after: String,
+    /// Whole days until then.
+    pub days_to_expiry: i64,
+    /// SHA-256 of the root certificate.
+    pub root_sha256_fingerprint: String,
+    /// When it was created, RFC 3339.
+    pub created_at: String,
+}
+
+impl CaView {
+    /// The view of `ca` at `now`.
+    pub fn new(ca: &CaRecord, now: i64) -> EngineResult<Self> {
+        let root = certificate_info(&ca.root_der)?;
+        Ok(CaView {
+            name: ca.name.clone(),
+            key_spec: ca.key_spec,
+            subject: root.subject,
+            intermediate: ca
+                .intermediate_der
+                .as_ref()
+                .map(|d| certificate_info(d).map(|i| i.subject))
+                .transpose()?,
+            not_after: timestamp(ca.not_after),
+            days_to_expiry: days_until(ca.not_after, now),
+            root_sha256_fingerprint: root.sha256_fingerprint,
+            created_at: timestamp(ca.created_at),
+        })
+    }
+}
+
+/// A DNS account: everything but its parameter values.
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsAccountView {
+    /// Its name.
+    pub name: String,
+    /// Its provider.
+    pub provider: String,
+    /// The zones it serves.
+    pub zones: Vec<String>,
+    /// The names of its parameters (never their values).
+    pub parameters: Vec<String>,
+    /// Authoritative servers it checks propagation on.
+    pub nameservers: Vec<std::net::SocketAddr>,
+    /// The resolver that discovers them.
+    pub resolver: Option<std::net::SocketAddr>,
+    /// Port of discovered authoritative servers.
+    pub nameserver_port: Option<u16>,
+    /// How it waits for propagation.
+    pub propagation: Propagation,
+    /// Whether it may reach non-public addresses.
+    pub allow_private_network: bool,
+    /// Whether it may use plain `http://`.
+    pub allow_plain_http: bool,
+    /// When it was created, RFC 3339.
+    pub created_at: String,
+}
+
+/// One DNS account, its secrets left out.
+pub async fn dns_account(engine: &Engine<'_>, name: &str) -> EngineResult<DnsAccountView> {
+    let store = engine.store();
+    let account: DnsAccountRecord = store.dns_account(name).await?;
+    let (_, config) = account_config(store, &account).await?;
+    Ok(DnsAccountView {
+        parameters: config.params.keys().cloned().collect(),
+        nameservers: config.nameservers.clone(),
+        resolver: config.resolver,
+        nameserver_port: config.nameserver_port,
+        propagation: config.propagation,
+        allow_private_network: config.network.private_network,
+        allow_plain_http: config.network.plain_http,
+        created_at: timestamp(account.created_at),
+        name: account.name,
+        provider: account.provider,
+        zones: account.zones,
+    })
+}
+
+/// Where a provider sends requests: the hosts it names, and the parameters
+/// whose URL adds a host (with their default host).
+#[derive(Debug, Clone, Serialize)]
+pub struct Destinations {
+    /// Hosts named in the definition.
+    pub hosts: Vec<String>,
+    /// Account parameters whose URL adds a host.
+    pub from_account_parameters: Vec<UrlParameter>,
+}
+
+/// An account parameter whose URL adds a destination host.
+#[derive(Debug, Clone, Serialize)]
+pub struct UrlParameter {
+    /// Its name.
+    pub parameter: String,
+    /// The host of its default URL, if it has one.
+    pub default_host: Option<String>,
+}
+
+impl Destinations {
+    /// Where `def` sends requests.
+    pub fn of(def: &ProviderDefinition) -> Self {
+        Destinations {
+            hosts: def.hosts().to_vec(),
+            from_account_parameters: def
+                .url_parameters()
+                .into_iter()
+                .map(|(name, default)| UrlParameter {
+                    parameter: name.to_string(),
+                    default_host: default,
+                })
+                .collect(),
+        }
+    }
+}
