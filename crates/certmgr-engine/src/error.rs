@@ -84,6 +84,9 @@ pub enum EngineError {
     /// A credential rule that a request breaks.
     #[error(transparent)]
     Rule(#[from] crate::credential::Rule),
+    /// An ACME account rule that a request breaks.
+    #[error(transparent)]
+    AccountRule(#[from] crate::acme::AccountRule),
     /// An error about one field of a request (the issuer, the DNS account).
     #[error(transparent)]
     Field(crate::credential::FieldError),
@@ -253,9 +256,10 @@ impl EngineError {
             EngineError::CaCertificate(_) => ErrorKind::Failed,
             EngineError::Acme(e) => acme_kind(e),
             EngineError::Dns(e) => dns_kind(e),
-            EngineError::Input(_) | EngineError::Rule(_) | EngineError::BadInput { .. } => {
-                ErrorKind::BadInput
-            }
+            EngineError::Input(_)
+            | EngineError::Rule(_)
+            | EngineError::AccountRule(_)
+            | EngineError::BadInput { .. } => ErrorKind::BadInput,
             EngineError::Field(e) => e.source.kind(),
             EngineError::Failed { .. } => ErrorKind::Failed,
             EngineError::Context { source, .. } => source.kind(),

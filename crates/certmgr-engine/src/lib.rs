@@ -15,6 +15,7 @@
 //! - [`renewal`]: the planner (what is due, and when) and the renewal run.
 //! - [`dns01`], [`solver`], [`answers`]: DNS accounts and providers, publishing and serving challenge answers.
 //! - [`dxl_import`]: moving a Domino CertMgr setup over.
+//! - [`trust`]: the trust store.
 //! - [`check`]: the pre-flight check of HTTP-01 and TLS-ALPN-01 reachability.
 //! - [`limits`], [`instance`]: issuance deadlines and leases, and this process as their owner.
 //! - [`progress`]: the `tracing` targets of the events front ends show.
@@ -30,6 +31,7 @@ mod danger;
 pub mod dns01;
 pub mod dxl_import;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod instance;
 pub mod issuance;
@@ -40,6 +42,7 @@ pub mod records;
 pub mod renewal;
 pub mod responders;
 pub mod solver;
+pub mod trust;
 pub mod view;
 
 pub use clock::{Clock, FixedClock, SystemClock};

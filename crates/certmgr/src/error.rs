@@ -3,6 +3,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
+use certmgr_engine::acme::AccountRule;
 use certmgr_engine::credential::{Field, Rule};
 use certmgr_engine::{EngineError, ErrorKind, Hint};
 use certmgr_pki::PkiError;
@@ -109,6 +110,7 @@ impl From<EngineError> for CliError {
 pub fn engine_message(error: &EngineError) -> String {
     let message = match error {
         EngineError::Rule(rule) => rule_message(rule),
+        EngineError::AccountRule(rule) => account_rule_message(rule),
         EngineError::Field(field) => format!(
             "{}: {}",
             match field.field {
@@ -155,6 +157,25 @@ fn rule_message(rule: &Rule) -> String {
             "--validity-days {days}: use 1 to {}",
             certmgr_engine::credential::MAX_VALIDITY_DAYS
         ),
+        other => other.to_string(),
+    }
+}
+
+/// A broken ACME account rule, worded with the options of `acme account create`.
+fn account_rule_message(rule: &AccountRule) -> String {
+    match rule {
+        AccountRule::NoCa => "give --ca ID or --directory URL".into(),
+        AccountRule::Discontinued(name) => {
+            format!("{name} no longer issues certificates: pick another CA (certmgr acme cas)")
+        }
+        AccountRule::EabRequired { name, docs } => format!(
+            "{name} requires External Account Binding: pass --eab-kid and --eab-hmac-file from the CA's account page ({docs})"
+        ),
+        AccountRule::NotHttps(url) => {
+            format!("--directory {url:?}: an ACME directory URL starts with https://")
+        }
+        AccountRule::NotEmail(email) => format!("--email {email:?} is not an e-mail address"),
+        AccountRule::NoConcurrency => "--max-concurrent-orders must be at least 1".into(),
         other => other.to_string(),
     }
 }

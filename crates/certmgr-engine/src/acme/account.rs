@@ -11,6 +11,118 @@ use crate::Engine;
 use crate::error::{EngineError, EngineResult, Hint};
 use crate::progress::step;
 
+/// An ACME account as asked for, before any rule is checked: a CA from
+/// the catalog or a directory URL, contacts, the External Account Binding
+/// (already read by the front end).
+#[derive(Debug, Clone, Default)]
+pub struct NewAccount {
+    /// certmgr's name for the account.
+    pub name: String,
+    /// A catalog CA id.
+    pub ca: Option<String>,
+    /// Or a directory URL.
+    pub directory: Option<String>,
+    /// Contact e-mail addresses.
+    pub emails: Vec<String>,
+    /// The user agreed to the CA's terms.
+    pub agree_tos: bool,
+    /// External Account Binding key id and HMAC key.
+    pub eab: Option<(String, Zeroizing<Vec<u8>>)>,
+    /// PEM of the CA behind the directory's TLS certificate (private CAs).
+    pub ca_bundle_pem: Option<String>,
+    /// Default certificate profile.
+    pub profile: Option<String>,
+    /// Concurrent orders allowed.
+    pub max_concurrent_orders: Option<u32>,
+    /// Preferred chain issuer.
+    pub preferred_chain: Option<String>,
+}
+
+/// An account rule a request breaks. `Display` words it for any front end;
+/// the CLI words it with its flags.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountRule {
+    /// Neither a catalog CA nor a directory.
+    #[error("name a CA from the catalog or a directory URL")]
+    NoCa,
+    /// The catalog CA issues no more.
+    #[error("{0} no longer issues certificates: pick another CA")]
+    Discontinued(String),
+    /// The catalog CA needs External Account Binding and none was given.
+    #[error(
+        "{name} requires External Account Binding: give the key id and HMAC key from the CA's account page ({docs})"
+    )]
+    EabRequired {
+        /// The CA's name.
+        name: String,
+        /// Where the CA documents it.
+        docs: String,
+    },
+    /// A directory URL that is not https.
+    #[error("directory {0:?}: an ACME directory URL starts with https://")]
+    NotHttps(String),
+    /// A contact that is not an e-mail address.
+    #[error("{0:?} is not an e-mail address")]
+    NotEmail(String),
+    /// Zero concurrent orders.
+    #[error("the number of concurrent orders must be at least 1")]
+    NoConcurrency,
+}
+
+impl NewAccount {
+    /// Check every rule (the catalog, the URL, contacts, limits); nothing
+    /// is looked up in the store or at the CA.
+    pub fn parse(self) -> EngineResult<Registration> {
+        certmgr_core::validate_name(&self.name)?;
+        let (ca_id, directory_url) = match (&self.ca, &self.directory) {
+            (Some(id), _) => {
+                let entry = certmgr_acme::find_ca(id)?;
+                if entry.discontinued {
+                    return Err(AccountRule::Discontinued(entry.name).into());
+                }
+                if entry.eab_required && self.eab.is_none() {
+                    return Err(AccountRule::EabRequired {
+                        name: entry.name,
+                        docs: entry.docs,
+                    }
+                    .into());
+                }
+                (Some(entry.id), entry.directory)
+            }
+            (None, Some(url)) => {
+                if !url.starts_with("https://") {
+                    return Err(AccountRule::NotHttps(url.clone()).into());
+                }
+                (None, url.clone())
+            }
+            (None, None) => return Err(AccountRule::NoCa.into()),
+        };
+        if let Some(email) = self
+            .emails
+            .iter()
+            .find(|e| !e.contains('@') || e.contains(char::is_whitespace))
+        {
+            return Err(AccountRule::NotEmail(email.clone()).into());
+        }
+        if self.max_concurrent_orders == Some(0) {
+            return Err(AccountRule::NoConcurrency.into());
+        }
+        Ok(Registration {
+            name: self.name,
+            ca_id,
+            directory_url,
+            emails: self.emails,
+            agree_tos: self.agree_tos,
+            eab: self.eab,
+            ca_bundle_pem: self.ca_bundle_pem,
+            profile: self.profile,
+            max_concurrent_orders: self.max_concurrent_orders,
+            preferred_chain: self.preferred_chain,
+        })
+    }
+}
+
 /// What registering an account needs, however the user described it
 /// (command line, Domino `AcmeAccount` document).
 pub struct Registration {

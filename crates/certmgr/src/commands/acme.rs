@@ -1,11 +1,11 @@
 //! `certmgr acme account ...` and `certmgr acme cas`.
 
 use base64::Engine as _;
-use certmgr_acme::{catalog, find_ca};
+use certmgr_acme::catalog;
 use certmgr_core::validate_name;
 use certmgr_engine::Engine;
 use certmgr_engine::acme::account::existing_pending;
-use certmgr_engine::acme::{Registration, register};
+use certmgr_engine::acme::{NewAccount, register};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -53,40 +53,6 @@ pub async fn create(
     // A `pending` account is an interrupted registration: running the same
     // command again finishes it (see `register`).
     existing_pending(engine, &args.name).await?;
-    let (ca_id, directory_url) = match (&args.ca, &args.directory) {
-        (Some(id), _) => {
-            let entry = find_ca(id)?;
-            if entry.discontinued {
-                return Err(CliError::bad_input(format!(
-                    "{} no longer issues certificates: pick another CA (certmgr acme cas)",
-                    entry.name
-                )));
-            }
-            if entry.eab_required && args.eab_kid.is_none() {
-                return Err(CliError::bad_input(format!(
-                    "{} requires External Account Binding: pass --eab-kid and --eab-hmac-file from the CA's account page ({})",
-                    entry.name, entry.docs
-                )));
-            }
-            (Some(entry.id), entry.directory)
-        }
-        (None, Some(url)) => {
-            if !url.starts_with("https://") {
-                return Err(CliError::bad_input(format!(
-                    "--directory {url:?}: an ACME directory URL starts with https://"
-                )));
-            }
-            (None, url.clone())
-        }
-        (None, None) => return Err(CliError::bad_input("give --ca ID or --directory URL")),
-    };
-    for email in &args.emails {
-        if !email.contains('@') || email.contains(char::is_whitespace) {
-            return Err(CliError::bad_input(format!(
-                "--email {email:?} is not an e-mail address"
-            )));
-        }
-    }
     let eab = match (&args.eab_kid, &args.eab_hmac_file) {
         (Some(kid), Some(file)) => {
             let text = read_password(file)?;
@@ -109,27 +75,20 @@ pub async fn create(
         ),
         None => None,
     };
-    if args.max_concurrent_orders == Some(0) {
-        return Err(CliError::bad_input(
-            "--max-concurrent-orders must be at least 1",
-        ));
+    let registration = NewAccount {
+        name: args.name.clone(),
+        ca: args.ca.clone(),
+        directory: args.directory.clone(),
+        emails: args.emails.clone(),
+        agree_tos: args.agree_tos,
+        eab,
+        ca_bundle_pem,
+        profile: args.profile.clone(),
+        max_concurrent_orders: args.max_concurrent_orders,
+        preferred_chain: args.preferred_chain.clone(),
     }
-    let record = register(
-        engine,
-        Registration {
-            name: args.name.clone(),
-            ca_id,
-            directory_url,
-            emails: args.emails.clone(),
-            agree_tos: args.agree_tos,
-            eab,
-            ca_bundle_pem,
-            profile: args.profile.clone(),
-            max_concurrent_orders: args.max_concurrent_orders,
-            preferred_chain: args.preferred_chain.clone(),
-        },
-    )
-    .await?;
+    .parse()?;
+    let record = register(engine, registration).await?;
     if json {
         return print_json(&record);
     }

@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use certmgr_core::KeyFamily;
 use certmgr_engine::Engine;
-use certmgr_pki::{PrivateKey, certs_to_pem, write_pkcs12};
-use certmgr_store::KeyVersion;
+use certmgr_pki::{certs_to_pem, write_pkcs12};
 use serde_json::json;
 
 use crate::cli::{CredExportArgs, ExportFormat};
@@ -16,8 +15,6 @@ use crate::input::{read_password, write_file};
 use crate::output::print_json;
 
 pub async fn run(engine: &Engine<'_>, args: &CredExportArgs, json: bool) -> CliResult<()> {
-    let store = engine.store();
-    let credential = store.credential(&args.name).await?;
     let family = args
         .family
         .as_deref()
@@ -35,39 +32,17 @@ pub async fn run(engine: &Engine<'_>, args: &CredExportArgs, json: bool) -> CliR
         )?)?),
         ExportFormat::Pem => None,
     };
-    let keys: Vec<KeyVersion> = store
-        .key_versions(&credential, None)
-        .await?
-        .into_iter()
-        .filter(|k| family.is_none_or(|f| f == k.family))
-        .collect();
-    if keys.is_empty() {
-        return Err(CliError::bad_input(match family {
-            Some(f) => format!("credential {:?} has no {f} key", credential.name),
-            None => format!(
-                "credential {:?} has no key yet: issue or import it first",
-                credential.name
-            ),
-        }));
-    }
-    if let Some(missing) = keys.iter().find(|k| k.certificate.is_none()) {
-        return Err(CliError::bad_input(format!(
-            "the {} key of {:?} has no certificate yet: import the signed certificate first",
-            missing.family, credential.name
-        )));
-    }
+    let export = certmgr_engine::export::open(engine, &args.name, family).await?;
+    let credential = &export.credential;
     create_private_dir(&args.out)?;
     let dual = credential.key_specs.len() > 1;
     let mut files = Vec::new();
-    for key_version in &keys {
-        let Some(cert) = &key_version.certificate else {
-            continue;
-        };
-        let key = PrivateKey::from_pkcs8_der(&store.unseal_key(key_version)?)?;
+    for exported in &export.keys {
+        let (cert, key) = (&exported.certificate, &exported.key);
         let name = |file: &str| -> PathBuf {
             let path = args.out.join(file);
             if dual {
-                family_path(&path, key_version.family)
+                family_path(&path, exported.family)
             } else {
                 path
             }
@@ -100,13 +75,13 @@ pub async fn run(engine: &Engine<'_>, args: &CredExportArgs, json: bool) -> CliR
             }
             ExportFormat::Pkcs12 => {
                 let friendly = if dual {
-                    format!("{}-{}", credential.name, key_version.family)
+                    format!("{}-{}", credential.name, exported.family)
                 } else {
                     credential.name.clone()
                 };
                 let password = password.as_deref().map(String::as_str).unwrap_or_default();
                 let data = write_pkcs12(
-                    &key,
+                    key,
                     &cert.cert_der,
                     &cert.chain_der,
                     password,
@@ -119,10 +94,10 @@ pub async fn run(engine: &Engine<'_>, args: &CredExportArgs, json: bool) -> CliR
             }
         }
     }
-    store
-        .record_event(
-            &credential,
-            "exported",
+    let name = credential.name.clone();
+    export
+        .record(
+            engine,
             &format!(
                 "exported as {} to {}",
                 match args.format {
@@ -136,7 +111,7 @@ pub async fn run(engine: &Engine<'_>, args: &CredExportArgs, json: bool) -> CliR
         .await?;
     if json {
         return print_json(&json!({
-            "name": credential.name,
+            "name": name,
             "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
         }));
     }
