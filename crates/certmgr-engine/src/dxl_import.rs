@@ -12,7 +12,7 @@ use certmgr_store::{NewDnsAccount, StoreError};
 use zeroize::Zeroizing;
 
 use crate::Engine;
-use crate::acme::{Registration, register};
+use crate::acme::{AccountOptions, Registration, register};
 use crate::dns01::{DnsAccountConfig, Propagation, check_id_free, definition};
 use crate::error::{EngineError, EngineResult};
 
@@ -240,16 +240,16 @@ fn registration(
         name: a.name.clone(),
         ca_id: None,
         directory_url: a.directory.clone(),
-        emails: if a.email.is_empty() {
-            Vec::new()
-        } else {
-            vec![a.email.clone()]
+        options: AccountOptions {
+            emails: if a.email.is_empty() {
+                Vec::new()
+            } else {
+                vec![a.email.clone()]
+            },
+            agree_tos: true,
+            eab,
+            ca_bundle_pem,
+            ..AccountOptions::default()
         },
-        agree_tos: true,
-        eab,
-        ca_bundle_pem,
-        profile: None,
-        max_concurrent_orders: None,
-        preferred_chain: None,
     })
 }

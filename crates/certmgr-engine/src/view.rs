@@ -326,3 +326,107 @@ impl Destinations {
         }
     }
 }
+
+/// A DNS provider in a listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderSummary {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Where its API is documented.
+    pub api_docs: String,
+    /// Whether a name can hold several TXT values at once.
+    pub multi_value_txt: bool,
+    /// `toml` or `dxl`.
+    pub kind: &'static str,
+}
+
+impl ProviderSummary {
+    /// The summary of `def`.
+    pub fn of(def: &ProviderDefinition) -> Self {
+        let meta = def.meta();
+        ProviderSummary {
+            id: meta.id.clone(),
+            name: meta.name.clone(),
+            api_docs: meta.api_docs.clone(),
+            multi_value_txt: meta.multi_value_txt,
+            kind: def.kind(),
+        }
+    }
+}
+
+/// A provider parameter.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParameterView {
+    /// Its name.
+    pub name: String,
+    /// What it is.
+    pub help: String,
+    /// Whether an account must give it.
+    pub required: bool,
+    /// Whether it is a secret (sealed, never shown, never inline).
+    pub secret: bool,
+    /// Its default value.
+    pub default: Option<String>,
+}
+
+/// A DNS provider in full.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderDetail {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `toml` or `dxl`.
+    pub kind: &'static str,
+    /// The provider's website.
+    pub website: String,
+    /// Where its API is documented.
+    pub api_docs: String,
+    /// The API token scopes it needs.
+    pub token_scopes: Option<String>,
+    /// The smallest TTL it accepts.
+    pub min_ttl: u32,
+    /// Whether a name can hold several TXT values at once.
+    pub multi_value_txt: bool,
+    /// How long its changes take to reach its nameservers.
+    pub propagation_secs: u64,
+    /// Notes for users.
+    pub notes: Option<String>,
+    /// Its parameters.
+    pub parameters: Vec<ParameterView>,
+    /// Where it sends requests.
+    pub destinations: Destinations,
+}
+
+impl ProviderDetail {
+    /// The detail of `def`.
+    pub fn of(def: &ProviderDefinition) -> Self {
+        let meta = def.meta();
+        ProviderDetail {
+            id: meta.id.clone(),
+            name: meta.name.clone(),
+            kind: def.kind(),
+            website: meta.website.clone(),
+            api_docs: meta.api_docs.clone(),
+            token_scopes: meta.token_scopes.clone(),
+            min_ttl: meta.min_ttl,
+            multi_value_txt: meta.multi_value_txt,
+            propagation_secs: meta.propagation_secs,
+            notes: meta.notes.clone(),
+            parameters: def
+                .parameters()
+                .iter()
+                .map(|p| ParameterView {
+                    name: p.name.clone(),
+                    help: p.help.clone(),
+                    required: p.required,
+                    secret: p.secret,
+                    default: p.default.clone(),
+                })
+                .collect(),
+            destinations: Destinations::of(def),
+        }
+    }
+}

@@ -22,6 +22,15 @@ pub struct NewAccount {
     pub ca: Option<String>,
     /// Or a directory URL.
     pub directory: Option<String>,
+    /// Everything else about it.
+    pub options: AccountOptions,
+}
+
+/// What an account is besides its name and its CA: contacts, the External
+/// Account Binding and the defaults of its orders. `Debug` shows the EAB
+/// key id, never the HMAC key.
+#[derive(Clone, Default)]
+pub struct AccountOptions {
     /// Contact e-mail addresses.
     pub emails: Vec<String>,
     /// The user agreed to the CA's terms.
@@ -36,6 +45,20 @@ pub struct NewAccount {
     pub max_concurrent_orders: Option<u32>,
     /// Preferred chain issuer.
     pub preferred_chain: Option<String>,
+}
+
+impl std::fmt::Debug for AccountOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountOptions")
+            .field("emails", &self.emails)
+            .field("agree_tos", &self.agree_tos)
+            .field("eab_kid", &self.eab.as_ref().map(|(kid, _)| kid))
+            .field("ca_bundle_pem", &self.ca_bundle_pem.is_some())
+            .field("profile", &self.profile)
+            .field("max_concurrent_orders", &self.max_concurrent_orders)
+            .field("preferred_chain", &self.preferred_chain)
+            .finish()
+    }
 }
 
 /// An account rule a request breaks. `Display` words it for any front end;
@@ -81,7 +104,7 @@ impl NewAccount {
                 if entry.discontinued {
                     return Err(AccountRule::Discontinued(entry.name).into());
                 }
-                if entry.eab_required && self.eab.is_none() {
+                if entry.eab_required && self.options.eab.is_none() {
                     return Err(AccountRule::EabRequired {
                         name: entry.name,
                         docs: entry.docs,
@@ -99,32 +122,28 @@ impl NewAccount {
             (None, None) => return Err(AccountRule::NoCa.into()),
         };
         if let Some(email) = self
+            .options
             .emails
             .iter()
             .find(|e| !e.contains('@') || e.contains(char::is_whitespace))
         {
             return Err(AccountRule::NotEmail(email.clone()).into());
         }
-        if self.max_concurrent_orders == Some(0) {
+        if self.options.max_concurrent_orders == Some(0) {
             return Err(AccountRule::NoConcurrency.into());
         }
         Ok(Registration {
             name: self.name,
             ca_id,
             directory_url,
-            emails: self.emails,
-            agree_tos: self.agree_tos,
-            eab: self.eab,
-            ca_bundle_pem: self.ca_bundle_pem,
-            profile: self.profile,
-            max_concurrent_orders: self.max_concurrent_orders,
-            preferred_chain: self.preferred_chain,
+            options: self.options,
         })
     }
 }
 
 /// What registering an account needs, however the user described it
 /// (command line, Domino `AcmeAccount` document).
+#[derive(Debug)]
 pub struct Registration {
     /// certmgr's name for the account.
     pub name: String,
@@ -132,20 +151,8 @@ pub struct Registration {
     pub ca_id: Option<String>,
     /// Directory URL.
     pub directory_url: String,
-    /// Contact e-mail addresses.
-    pub emails: Vec<String>,
-    /// The user agreed to the CA's terms.
-    pub agree_tos: bool,
-    /// External Account Binding key id and HMAC key.
-    pub eab: Option<(String, Zeroizing<Vec<u8>>)>,
-    /// PEM of the CA behind the directory's TLS certificate (private CAs).
-    pub ca_bundle_pem: Option<String>,
-    /// Default certificate profile.
-    pub profile: Option<String>,
-    /// Concurrent orders allowed.
-    pub max_concurrent_orders: Option<u32>,
-    /// Preferred chain issuer.
-    pub preferred_chain: Option<String>,
+    /// Everything else about it.
+    pub options: AccountOptions,
 }
 
 /// The account named `name` if its registration was interrupted (status
@@ -181,13 +188,18 @@ pub async fn register(engine: &Engine<'_>, r: Registration) -> EngineResult<Acme
                     ca_id: r.ca_id.clone(),
                     directory_url: r.directory_url.clone(),
                     account_url: String::new(),
-                    contacts: r.emails.iter().map(|e| format!("mailto:{e}")).collect(),
-                    eab_kid: r.eab.as_ref().map(|(kid, _)| kid.clone()),
+                    contacts: r
+                        .options
+                        .emails
+                        .iter()
+                        .map(|e| format!("mailto:{e}"))
+                        .collect(),
+                    eab_kid: r.options.eab.as_ref().map(|(kid, _)| kid.clone()),
                     credentials_json: &credentials,
-                    ca_bundle_pem: r.ca_bundle_pem.clone(),
-                    profile: r.profile.clone(),
-                    max_concurrent_orders: r.max_concurrent_orders,
-                    preferred_chain: r.preferred_chain.clone(),
+                    ca_bundle_pem: r.options.ca_bundle_pem.clone(),
+                    profile: r.options.profile.clone(),
+                    max_concurrent_orders: r.options.max_concurrent_orders,
+                    preferred_chain: r.options.preferred_chain.clone(),
                 })
                 .await?;
             (record, false)
@@ -196,10 +208,13 @@ pub async fn register(engine: &Engine<'_>, r: Registration) -> EngineResult<Acme
     // A resumed registration goes to the CA (and with the options) of the first attempt.
     let request = AccountRequest {
         directory_url: record.directory_url.clone(),
-        emails: r.emails.clone(),
-        agree_tos: r.agree_tos,
-        eab: r.eab.clone(),
-        ca_bundle_pem: record.ca_bundle_pem.clone().or(r.ca_bundle_pem.clone()),
+        emails: r.options.emails.clone(),
+        agree_tos: r.options.agree_tos,
+        eab: r.options.eab.clone(),
+        ca_bundle_pem: record
+            .ca_bundle_pem
+            .clone()
+            .or(r.options.ca_bundle_pem.clone()),
         profile: record.profile.clone(),
     };
     let credentials = store.unseal_acme_credentials(&record)?;
@@ -344,4 +359,77 @@ pub async fn deactivate(engine: &Engine<'_>, name: &str) -> EngineResult<()> {
         )
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> NewAccount {
+        NewAccount {
+            name: "le".into(),
+            directory: Some("https://acme.example.test/directory".into()),
+            ..Default::default()
+        }
+    }
+
+    fn rule(request: NewAccount) -> AccountRule {
+        match request.parse() {
+            Err(EngineError::AccountRule(rule)) => rule,
+            other => panic!("expected a broken rule, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_account_rule_is_refused_by_the_constructor() {
+        let valid = request().parse().unwrap();
+        assert_eq!(valid.directory_url, "https://acme.example.test/directory");
+        assert_eq!(valid.ca_id, None);
+
+        let mut r = request();
+        r.directory = None;
+        assert_eq!(rule(r), AccountRule::NoCa);
+        let mut r = request();
+        r.directory = Some("http://acme.example.test/directory".into());
+        assert!(matches!(rule(r), AccountRule::NotHttps(_)));
+        let mut r = request();
+        r.options.emails = vec!["ops@example.test".into(), "not an address".into()];
+        assert_eq!(rule(r), AccountRule::NotEmail("not an address".into()));
+        let mut r = request();
+        r.options.max_concurrent_orders = Some(0);
+        assert_eq!(rule(r), AccountRule::NoConcurrency);
+    }
+
+    #[test]
+    fn debug_never_shows_the_eab_hmac_key() {
+        let mut r = request();
+        r.options.eab = Some(("kid-1".into(), Zeroizing::new(b"hmac-secret".to_vec())));
+        let text = format!("{r:?} {:?}", r.clone().parse().unwrap());
+        assert!(text.contains("kid-1"), "{text}");
+        assert!(
+            !text.contains("104, 109, 97, 99") && !text.contains("hmac-secret"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn catalog_cas_that_stopped_or_need_eab_are_refused() {
+        let catalog = certmgr_acme::catalog().unwrap();
+        if let Some(stopped) = catalog.iter().find(|e| e.discontinued) {
+            let mut r = request();
+            r.ca = Some(stopped.id.clone());
+            assert!(matches!(rule(r), AccountRule::Discontinued(_)));
+        }
+        let eab = catalog
+            .iter()
+            .find(|e| e.eab_required && !e.discontinued)
+            .expect("the catalog has a CA that needs EAB");
+        let mut r = request();
+        r.ca = Some(eab.id.clone());
+        assert!(matches!(rule(r.clone()), AccountRule::EabRequired { .. }));
+        r.options.eab = Some(("kid".into(), Zeroizing::new(vec![1, 2, 3])));
+        let valid = r.parse().unwrap();
+        assert_eq!(valid.ca_id.as_deref(), Some(eab.id.as_str()));
+        assert_eq!(valid.directory_url, eab.directory);
+    }
 }

@@ -3,5 +3,7 @@
 pub mod account;
 pub mod issue;
 
-pub use account::{AccountRule, NewAccount, Registration, connect, deactivate, register, rollover};
+pub use account::{
+    AccountOptions, AccountRule, NewAccount, Registration, connect, deactivate, register, rollover,
+};
 pub use issue::{connect_for, issue, issue_with, revoke};

@@ -19,8 +19,9 @@ use crate::credential::{Field, FieldError};
 use crate::error::{EngineError, EngineResult};
 
 /// A DNS account as asked for; parameter values already read (secrets
-/// from files or the environment, by the front end).
-#[derive(Debug, Clone)]
+/// from files or the environment, by the front end). `Debug` shows the
+/// parameters' names, never their values.
+#[derive(Clone)]
 pub struct DnsAccountRequest {
     /// Its name.
     pub name: String,
@@ -42,6 +43,20 @@ pub struct DnsAccountRequest {
     pub propagation: Propagation,
     /// Non-public destinations the account allows.
     pub network: NetworkAccess,
+}
+
+impl std::fmt::Debug for DnsAccountRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DnsAccountRequest")
+            .field("name", &self.name)
+            .field("provider", &self.provider)
+            .field("zones", &self.zones)
+            .field("params", &self.params.keys().collect::<Vec<_>>())
+            .field("nameservers", &self.nameservers)
+            .field("propagation", &self.propagation)
+            .field("network", &self.network)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Check the account's name, zones and parameters (against the provider's

@@ -5,7 +5,7 @@ use certmgr_acme::catalog;
 use certmgr_core::validate_name;
 use certmgr_engine::Engine;
 use certmgr_engine::acme::account::existing_pending;
-use certmgr_engine::acme::{NewAccount, register};
+use certmgr_engine::acme::{AccountOptions, NewAccount, register};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -79,13 +79,15 @@ pub async fn create(
         name: args.name.clone(),
         ca: args.ca.clone(),
         directory: args.directory.clone(),
-        emails: args.emails.clone(),
-        agree_tos: args.agree_tos,
-        eab,
-        ca_bundle_pem,
-        profile: args.profile.clone(),
-        max_concurrent_orders: args.max_concurrent_orders,
-        preferred_chain: args.preferred_chain.clone(),
+        options: AccountOptions {
+            emails: args.emails.clone(),
+            agree_tos: args.agree_tos,
+            eab,
+            ca_bundle_pem,
+            profile: args.profile.clone(),
+            max_concurrent_orders: args.max_concurrent_orders,
+            preferred_chain: args.preferred_chain.clone(),
+        },
     }
     .parse()?;
     let record = register(engine, registration).await?;

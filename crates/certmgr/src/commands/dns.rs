@@ -6,7 +6,7 @@ use certmgr_core::validate_name;
 use certmgr_dns::ProviderDefinition;
 use certmgr_engine::Engine;
 use certmgr_engine::dns01::{DnsAccountRequest, Propagation, definition};
-use certmgr_engine::view::{self, Destinations};
+use certmgr_engine::view::{self, Destinations, ProviderDetail, ProviderSummary};
 use serde_json::json;
 
 use crate::cli::{
@@ -19,15 +19,7 @@ use crate::output::{print_json, print_table, printable, printable_lines};
 pub async fn provider_list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
     let catalog = certmgr_engine::dns01::providers(engine).await?;
     if json {
-        let rows: Vec<_> = catalog
-            .iter()
-            .map(|d| {
-                json!({
-                    "id": d.meta().id, "name": d.meta().name, "api_docs": d.meta().api_docs,
-                    "multi_value_txt": d.meta().multi_value_txt, "kind": d.kind(),
-                })
-            })
-            .collect();
+        let rows: Vec<ProviderSummary> = catalog.iter().map(ProviderSummary::of).collect();
         return print_json(&rows);
     }
     let rows: Vec<Vec<String>> = catalog
@@ -49,25 +41,8 @@ pub async fn provider_show(engine: &Engine<'_>, id: &str, json: bool) -> CliResu
     let store = engine.store();
     let def = definition(store, id).await?;
     let d = def.meta();
-    let parameters: Vec<_> = def
-        .parameters()
-        .iter()
-        .map(|p| {
-            json!({
-                "name": p.name, "help": p.help, "required": p.required,
-                "secret": p.secret, "default": p.default,
-            })
-        })
-        .collect();
-    let value = json!({
-        "id": d.id, "name": d.name, "kind": def.kind(), "website": d.website,
-        "api_docs": d.api_docs, "token_scopes": d.token_scopes,
-        "min_ttl": d.min_ttl, "multi_value_txt": d.multi_value_txt,
-        "propagation_secs": d.propagation_secs, "notes": d.notes, "parameters": parameters,
-        "destinations": destinations_json(&def),
-    });
     if json {
-        return print_json(&value);
+        return print_json(&ProviderDetail::of(&def));
     }
     // Names, links and notes may come from an imported file: escaped.
     println!("{} ({}, {})", printable(&d.name), d.id, def.kind());
