@@ -9,7 +9,7 @@ pub enum AcmeError {
     #[error("the CA catalog is damaged: {0}")]
     Catalog(String),
     /// No catalog entry has this id.
-    #[error("unknown CA {id:?}: use one of {known}, or --directory URL")]
+    #[error("unknown CA {id:?}: use one of {known}, or a directory URL")]
     UnknownCa {
         /// What the user asked for.
         id: String,
@@ -52,7 +52,7 @@ pub enum AcmeError {
     },
     /// A challenge responder could not listen.
     #[error(
-        "cannot listen on {address} for {challenge}: {reason}; pass another address (--http01-listen / --tls-alpn01-listen) or run `certmgr server`"
+        "cannot listen on {address} for {challenge}: {reason}; answer on another address, or through a running certmgr server"
     )]
     Listen {
         /// The address.

@@ -57,6 +57,16 @@ pub enum Hint {
     ImportKeyToo,
     /// Make a CSR for the credential first, or give the key with the certificate.
     CsrFirst(String),
+    /// Add the issuer to the trust store.
+    TrustIssuer,
+    /// Add the bundle's root to the trust store.
+    TrustRoot,
+    /// Allow expired certificates (an import for the record).
+    AllowExpired,
+    /// Answer challenges on another address, or through a running server.
+    ListenAddress,
+    /// Give a directory URL instead of a catalog CA.
+    DirectoryUrl,
     /// Test the named DNS accounts (dns-01 is checked through them).
     TestDnsAccounts(Vec<String>),
 }
@@ -233,6 +243,17 @@ impl EngineError {
             EngineError::BadInput { hint, .. } | EngineError::Failed { hint, .. } => hint.clone(),
             EngineError::Context { source, .. } => source.hint(),
             EngineError::Field(e) => e.source.hint(),
+            EngineError::Pki(pki) => match pki.as_ref() {
+                PkiError::BrokenChain { .. } => Some(Hint::TrustIssuer),
+                PkiError::UntrustedRoot { .. } => Some(Hint::TrustRoot),
+                PkiError::Expired { .. } => Some(Hint::AllowExpired),
+                _ => None,
+            },
+            EngineError::Acme(acme) => match acme.as_ref() {
+                AcmeError::Listen { .. } => Some(Hint::ListenAddress),
+                AcmeError::UnknownCa { .. } => Some(Hint::DirectoryUrl),
+                _ => None,
+            },
             EngineError::Dns(dns) => match dns.as_ref() {
                 DnsError::Destination {
                     refusal: Refusal::PrivateNetwork,

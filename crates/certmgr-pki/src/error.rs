@@ -97,7 +97,7 @@ pub enum PkiError {
     },
     /// The issuer of a certificate is nowhere to be found.
     #[error(
-        "certificate chain is broken: the issuer '{issuer}' of '{subject}' is neither in the bundle nor in the trust store; add it with `certmgr trust add`"
+        "certificate chain is broken: the issuer '{issuer}' of '{subject}' is neither in the bundle nor in the trust store; add it to the trust store"
     )]
     BrokenChain {
         /// Subject of the certificate whose issuer is missing.
@@ -117,7 +117,7 @@ pub enum PkiError {
     },
     /// A certificate of the chain has expired.
     #[error(
-        "certificate '{subject}' expired on {date}: pass --allow-expired to import it for the record"
+        "certificate '{subject}' expired on {date}: an expired certificate is imported only for the record, when expired certificates are allowed"
     )]
     Expired {
         /// Subject of the expired certificate.
@@ -137,7 +137,7 @@ pub enum PkiError {
     },
     /// The chain ends at a root that is not trusted.
     #[error(
-        "root '{subject}' in the bundle is not trusted: if you trust it, run `certmgr trust add ROOT.pem` first"
+        "root '{subject}' in the bundle is not trusted: if you trust it, add it to the trust store first"
     )]
     UntrustedRoot {
         /// Subject of the untrusted root.

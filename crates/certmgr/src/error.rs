@@ -206,6 +206,13 @@ fn hint_text(hint: &Hint) -> String {
             format!(": run `certmgr cred import {name} --cert FILE --key FILE`")
         }
         Hint::IssueInstead(_) => ": use `certmgr cred issue`".into(),
+        Hint::TrustIssuer => " (`certmgr trust add`)".into(),
+        Hint::TrustRoot => " (`certmgr trust add ROOT.pem`)".into(),
+        Hint::AllowExpired => " (pass --allow-expired to import it for the record)".into(),
+        Hint::ListenAddress => {
+            " (--http01-listen / --tls-alpn01-listen, or run `certmgr server`)".into()
+        }
+        Hint::DirectoryUrl => " (--directory URL)".into(),
         Hint::ImportKeyToo => {
             " (`certmgr cred csr`); pass --key (or --pkcs12) to import a key made elsewhere".into()
         }

@@ -385,7 +385,7 @@ fn verify_acme_chain(
             intermediates: intermediates.to_vec(),
             root: None,
             warnings: vec![format!(
-                "the chain ends at {issuer:?}, which certmgr does not trust: add that root with `certmgr trust add` to verify it"
+                "the chain ends at {issuer:?}, which certmgr does not trust: add that root to the trust store to verify it"
             )],
         }),
         Err(other) => Err(EngineError::ca_certificate(other)),
