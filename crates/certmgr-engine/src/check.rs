@@ -116,7 +116,9 @@ async fn check_one(
         },
         Err(e) => Err(format!("cannot publish the probe answer: {e}")),
     };
-    let _ = responders.solver.cleanup(&answer).await;
+    if let Err(e) = responders.solver.cleanup(&answer).await {
+        crate::progress::warning!("cannot withdraw the probe answer for {identifier}: {e}");
+    }
     Probe {
         hostname: identifier,
         challenge: challenge.to_string(),

@@ -13,6 +13,7 @@ use certmgr_store::{CredentialRecord, NewCredential, StoreError};
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
+pub use crate::error::{Field, FieldError, Rule};
 
 /// Longest validity certmgr accepts for a certificate it issues, in days.
 pub const MAX_VALIDITY_DAYS: u32 = 3650;
@@ -42,49 +43,6 @@ pub struct CredentialRequest {
     pub challenge_alias: Option<String>,
     /// The DNS account publishing the records (dns-01 only).
     pub dns_account: Option<String>,
-}
-
-/// A credential rule that a request breaks. `Display` words it for any
-/// front end; the CLI words it with its flags.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Rule {
-    /// No hostname at all.
-    #[error("give at least one hostname")]
-    NoHostname,
-    /// A hostname listed twice.
-    #[error("hostname {0} is given twice")]
-    DuplicateHostname(String),
-    /// Two keys of one family.
-    #[error("two keys must be one RSA and one ECDSA key (a dual credential)")]
-    SameKeyFamily,
-    /// More than two keys.
-    #[error("at most two keys: one RSA and one ECDSA key")]
-    TooManyKeys,
-    /// A challenge type for an issuer that is not ACME.
-    #[error("a challenge type applies to ACME issuers only")]
-    ChallengeNotAcme,
-    /// An ACME-only option for an issuer that is not ACME.
-    #[error("the {0} applies to ACME issuers only")]
-    AcmeOnly(&'static str),
-    /// A wildcard validated by HTTP-01 or TLS-ALPN-01.
-    #[error("{0} is a wildcard: ACME CAs validate wildcards only with dns-01")]
-    WildcardNeedsDns01(String),
-    /// An IP address validated by DNS-01.
-    #[error("{0} is an IP address: validate it with http-01 or tls-alpn-01")]
-    IpNotByDns01(String),
-    /// A challenge alias that is not a DNS name.
-    #[error("the challenge alias {0:?} is not a DNS name")]
-    AliasNotDnsName(String),
-    /// A challenge alias without dns-01.
-    #[error("a challenge alias applies to dns-01 only")]
-    AliasNeedsDns01,
-    /// A DNS account without dns-01.
-    #[error("a DNS account applies to dns-01 only")]
-    DnsAccountNeedsDns01,
-    /// A validity outside 1..=3650 days.
-    #[error("a validity of {0} days: use 1 to 3650")]
-    Validity(u32),
 }
 
 /// A credential that keeps every rule: made only by [`CredentialRequest::parse`].
@@ -168,27 +126,6 @@ impl CredentialRequest {
             dns_account: self.dns_account.clone(),
         }))
     }
-}
-
-/// Which field of the request an error is about, for the front end's wording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    /// The issuer.
-    Issuer,
-    /// The DNS account.
-    DnsAccount,
-    /// A zone of a DNS account.
-    Zone,
-}
-
-/// An error about one field of a request.
-#[derive(Debug, thiserror::Error)]
-#[error("{source}")]
-pub struct FieldError {
-    /// The field.
-    pub field: Field,
-    /// What is wrong with it.
-    pub source: Box<EngineError>,
 }
 
 /// Store a new credential, once what it refers to exists: its MicroCA, or

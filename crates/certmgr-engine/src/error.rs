@@ -93,13 +93,13 @@ pub enum EngineError {
     Dns(Box<DnsError>),
     /// A credential rule that a request breaks.
     #[error(transparent)]
-    Rule(#[from] crate::credential::Rule),
+    Rule(#[from] Rule),
     /// An ACME account rule that a request breaks.
     #[error(transparent)]
-    AccountRule(#[from] crate::acme::AccountRule),
+    AccountRule(#[from] AccountRule),
     /// An error about one field of a request (the issuer, the DNS account).
     #[error(transparent)]
-    Field(crate::credential::FieldError),
+    Field(FieldError),
     /// A name, hostname, key spec or other value that does not parse.
     #[error(transparent)]
     Input(#[from] InputError),
@@ -127,6 +127,102 @@ pub enum EngineError {
         /// The error.
         source: Box<EngineError>,
     },
+}
+
+/// A credential rule that a request breaks. `Display` words it for any
+/// front end; the CLI words it with its flags.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rule {
+    /// No hostname at all.
+    #[error("give at least one hostname")]
+    NoHostname,
+    /// A hostname listed twice.
+    #[error("hostname {0} is given twice")]
+    DuplicateHostname(String),
+    /// Two keys of one family.
+    #[error("two keys must be one RSA and one ECDSA key (a dual credential)")]
+    SameKeyFamily,
+    /// More than two keys.
+    #[error("at most two keys: one RSA and one ECDSA key")]
+    TooManyKeys,
+    /// A challenge type for an issuer that is not ACME.
+    #[error("a challenge type applies to ACME issuers only")]
+    ChallengeNotAcme,
+    /// An ACME-only option for an issuer that is not ACME.
+    #[error("the {0} applies to ACME issuers only")]
+    AcmeOnly(&'static str),
+    /// A wildcard validated by HTTP-01 or TLS-ALPN-01.
+    #[error("{0} is a wildcard: ACME CAs validate wildcards only with dns-01")]
+    WildcardNeedsDns01(String),
+    /// An IP address validated by DNS-01.
+    #[error("{0} is an IP address: validate it with http-01 or tls-alpn-01")]
+    IpNotByDns01(String),
+    /// A challenge alias that is not a DNS name.
+    #[error("the challenge alias {0:?} is not a DNS name")]
+    AliasNotDnsName(String),
+    /// A challenge alias without dns-01.
+    #[error("a challenge alias applies to dns-01 only")]
+    AliasNeedsDns01,
+    /// A DNS account without dns-01.
+    #[error("a DNS account applies to dns-01 only")]
+    DnsAccountNeedsDns01,
+    /// A validity outside 1..=3650 days.
+    #[error("a validity of {0} days: use 1 to 3650")]
+    Validity(u32),
+}
+
+/// Which field of the request an error is about, for the front end's wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The issuer.
+    Issuer,
+    /// The DNS account.
+    DnsAccount,
+    /// A zone of a DNS account.
+    Zone,
+}
+
+/// An error about one field of a request.
+#[derive(Debug, thiserror::Error)]
+#[error("{source}")]
+pub struct FieldError {
+    /// The field.
+    pub field: Field,
+    /// What is wrong with it.
+    pub source: Box<EngineError>,
+}
+
+/// An account rule a request breaks. `Display` words it for any front end;
+/// the CLI words it with its flags.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountRule {
+    /// Neither a catalog CA nor a directory.
+    #[error("name a CA from the catalog or a directory URL")]
+    NoCa,
+    /// The catalog CA issues no more.
+    #[error("{0} no longer issues certificates: pick another CA")]
+    Discontinued(String),
+    /// The catalog CA needs External Account Binding and none was given.
+    #[error(
+        "{name} requires External Account Binding: give the key id and HMAC key from the CA's account page ({docs})"
+    )]
+    EabRequired {
+        /// The CA's name.
+        name: String,
+        /// Where the CA documents it.
+        docs: String,
+    },
+    /// A directory URL that is not https.
+    #[error("directory {0:?}: an ACME directory URL starts with https://")]
+    NotHttps(String),
+    /// A contact that is not an e-mail address.
+    #[error("{0:?} is not an e-mail address")]
+    NotEmail(String),
+    /// Zero concurrent orders.
+    #[error("the number of concurrent orders must be at least 1")]
+    NoConcurrency,
 }
 
 /// Errors of values that do not parse (names, hostnames, key specs, issuers,

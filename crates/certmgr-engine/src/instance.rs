@@ -89,14 +89,17 @@ pub async fn keep_alive(store: &Store) {
             // held may have been taken over, which the lease holder's own
             // checks (the new version is written under the lease) cover.
             Ok(false) => {
-                let _ = store
+                if let Err(e) = store
                     .register_instance(
                         &instance.id,
                         &host_name(),
                         i64::from(std::process::id()),
                         ttl_secs(),
                     )
-                    .await;
+                    .await
+                {
+                    crate::progress::warning!("cannot register this process again: {e}");
+                }
             }
             Err(e) => crate::progress::warning!("cannot renew this process's registration: {e}"),
         }

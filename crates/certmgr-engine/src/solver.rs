@@ -154,8 +154,16 @@ impl ChallengeSolver for RunSolver<'_> {
                 }),
             HttpAnswers::Webroot(root) => {
                 if let Ok(path) = Self::webroot_file(root, &answer.token) {
-                    // Already gone is fine.
-                    let _ = std::fs::remove_file(path);
+                    match std::fs::remove_file(&path) {
+                        // Already gone is fine.
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            crate::progress::warning!(
+                                "cannot remove the answer file {}: {e}",
+                                path.display()
+                            );
+                        }
+                        _ => {}
+                    }
                 }
                 Ok(())
             }

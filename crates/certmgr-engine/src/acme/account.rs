@@ -8,6 +8,7 @@ use certmgr_store::{AcmeAccountRecord, NewAcmeAccount, StoreError};
 use zeroize::Zeroizing;
 
 use crate::Engine;
+pub use crate::error::AccountRule;
 use crate::error::{EngineError, EngineResult, Hint};
 use crate::progress::step;
 
@@ -59,38 +60,6 @@ impl std::fmt::Debug for AccountOptions {
             .field("preferred_chain", &self.preferred_chain)
             .finish()
     }
-}
-
-/// An account rule a request breaks. `Display` words it for any front end;
-/// the CLI words it with its flags.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AccountRule {
-    /// Neither a catalog CA nor a directory.
-    #[error("name a CA from the catalog or a directory URL")]
-    NoCa,
-    /// The catalog CA issues no more.
-    #[error("{0} no longer issues certificates: pick another CA")]
-    Discontinued(String),
-    /// The catalog CA needs External Account Binding and none was given.
-    #[error(
-        "{name} requires External Account Binding: give the key id and HMAC key from the CA's account page ({docs})"
-    )]
-    EabRequired {
-        /// The CA's name.
-        name: String,
-        /// Where the CA documents it.
-        docs: String,
-    },
-    /// A directory URL that is not https.
-    #[error("directory {0:?}: an ACME directory URL starts with https://")]
-    NotHttps(String),
-    /// A contact that is not an e-mail address.
-    #[error("{0:?} is not an e-mail address")]
-    NotEmail(String),
-    /// Zero concurrent orders.
-    #[error("the number of concurrent orders must be at least 1")]
-    NoConcurrency,
 }
 
 impl NewAccount {

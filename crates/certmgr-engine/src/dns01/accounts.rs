@@ -206,7 +206,7 @@ pub fn check_id_free(id: &str, file_name: &str) -> EngineResult<()> {
 }
 
 /// Import a provider definition written in TOML (DXL files go through
-/// [`crate::dxl_import`]): parsed and checked whole, then stored.
+/// the DXL import of this crate): parsed and checked whole, then stored.
 pub async fn import_provider(
     engine: &Engine<'_>,
     text: &str,

@@ -8,7 +8,7 @@
 //! value certmgr currently wants there.
 //!
 //! This module holds an account's sealed configuration and its [`Backend`]
-//! (HTTP definitions and DXL, RFC 2136, scripts); [`publish`] holds the
+//! (HTTP definitions and DXL, RFC 2136, scripts); its `publish` module holds the
 //! publication of challenge answers.
 
 pub mod accounts;

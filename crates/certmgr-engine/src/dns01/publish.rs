@@ -289,7 +289,15 @@ async fn remove(
         value: &entry.value,
         values: remaining,
     };
-    let mut captures: Captures = serde_json::from_str(&entry.captures).unwrap_or_default();
+    // Captures that do not read back: the delete runs without them, and
+    // the user hears of it.
+    let mut captures: Captures = serde_json::from_str(&entry.captures).unwrap_or_else(|e| {
+        crate::progress::warning!(
+            "the journal entry of {} holds unreadable captures ({e}); deleting without them",
+            entry.record_name
+        );
+        Captures::default()
+    });
     store
         .update_txt_journal(&entry.id, "deleting", &entry.captures)
         .await?;
