@@ -20,6 +20,8 @@ use crate::{MasterKey, StoreError};
 mod acme_accounts;
 #[path = "acme_pending.rs"]
 mod acme_pending;
+#[path = "audit.rs"]
+pub(crate) mod audit;
 #[path = "cas.rs"]
 mod cas;
 #[path = "credential_rows.rs"]

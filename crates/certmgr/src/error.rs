@@ -51,6 +51,11 @@ impl CliError {
         self
     }
 
+    /// Whether the user gave something wrong, or the operation failed.
+    pub fn class(&self) -> ErrorClass {
+        self.class
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code())

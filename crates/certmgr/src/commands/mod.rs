@@ -1,6 +1,7 @@
 //! One module per noun; each command takes the opened store and its arguments.
 
 mod acme;
+mod audit;
 mod ca;
 mod check;
 mod cred;
@@ -18,8 +19,8 @@ use certmgr_engine::responders::AnswerOptions;
 use certmgr_store::Store;
 
 use crate::cli::{
-    AcmeAccountCommand, AcmeCommand, CaCommand, Cli, Command, CredCommand, DnsAccountCommand,
-    DnsCommand, DnsProviderCommand, TrustCommand,
+    AcmeAccountCommand, AcmeCommand, AuditCommand, CaCommand, Cli, Command, CredCommand,
+    DnsAccountCommand, DnsCommand, DnsProviderCommand, TrustCommand,
 };
 use crate::context::Location;
 use crate::error::{CliError, CliResult};
@@ -51,9 +52,16 @@ pub async fn run(cli: Cli) -> CliResult<()> {
     }
     // The process's registration (an owner of leases and journal entries)
     // is renewed for as long as the command runs.
+    let audited = audit::audited(&cli.command);
     let result = tokio::select! {
         result = dispatch(&store, cli.command, json) => result,
         () = certmgr_engine::instance::keep_alive(&store) => Ok(()),
+    };
+    let result = match audited {
+        Some((action, target)) => {
+            audit::record_command(&Engine::new(&store), action, &target, result).await
+        }
+        None => result,
     };
     certmgr_engine::instance::leave(&store).await;
     store.close().await;
@@ -160,6 +168,8 @@ async fn dispatch(store: &Store, command: Command, json: bool) -> CliResult<()> 
             }
         },
         Command::Renew(args) => renew::run(engine, &args, json).await,
+        Command::Audit(AuditCommand::List(args)) => audit::list(engine, &args, json).await,
+        Command::Audit(AuditCommand::Verify) => audit::verify(engine, json).await,
         Command::Server(_) => Ok(()),
         Command::Trust(command) => match command {
             TrustCommand::Add(args) => trust::add(engine, &args, json).await,

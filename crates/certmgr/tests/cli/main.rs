@@ -10,6 +10,7 @@ mod acme;
 mod acme_faults;
 mod acme_renewal;
 mod acme_safety;
+mod audit;
 mod bad_input;
 mod check;
 mod concurrency;

@@ -24,7 +24,7 @@ fn url(env: &Env) -> String {
 }
 
 /// Run statements on the database directly, as someone with SQL access would.
-fn sql(env: &Env, statements: &[&str]) {
+pub(crate) fn sql(env: &Env, statements: &[&str]) {
     let url = url(env);
     runtime().block_on(async {
         sqlx::any::install_default_drivers();
