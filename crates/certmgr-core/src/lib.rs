@@ -31,4 +31,4 @@ pub use hostname::{Hostname, HostnameError};
 pub use issuer::{IssuerRef, IssuerRefError};
 pub use key_spec::{KeyFamily, KeySpec, KeySpecError};
 pub use name::{NameError, validate_name};
-pub use status::{AcmeAccountStatus, Health, Status};
+pub use status::{AcmeAccountStatus, Health, Role, Status};

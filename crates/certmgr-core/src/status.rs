@@ -50,6 +50,20 @@ pub enum AcmeAccountStatus {
     Deactivated,
 }
 
+/// What a user or token may do. Each role can be limited to the credentials
+/// carrying one tag (a scope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Everything, users and secrets included.
+    Admin,
+    /// Create, issue, renew, revoke, import; never reads a private key or a
+    /// secret, never manages users.
+    Operator,
+    /// Read, never a secret.
+    Viewer,
+}
+
 macro_rules! text_enum {
     ($ty:ty, $what:literal, $($variant:path => $text:literal),+ $(,)?) => {
         impl $ty {
@@ -109,4 +123,10 @@ text_enum!(AcmeAccountStatus, "ACME account status",
     AcmeAccountStatus::Pending => "pending",
     AcmeAccountStatus::Valid => "valid",
     AcmeAccountStatus::Deactivated => "deactivated",
+);
+
+text_enum!(Role, "role",
+    Role::Admin => "admin",
+    Role::Operator => "operator",
+    Role::Viewer => "viewer",
 );

@@ -18,11 +18,13 @@
 //! - [`trust`]: the trust store.
 //! - [`check`]: the pre-flight check of HTTP-01 and TLS-ALPN-01 reachability.
 //! - [`limits`], [`instance`]: issuance deadlines and leases, and this process as their owner.
+//! - [`access`]: users and API tokens, roles and tag scopes.
 //! - [`audit`]: the audit log (who did what, from where, how it ended).
 //! - [`progress`]: the `tracing` targets of the events front ends show.
 //! - [`view`]: what front ends show (`--json`, the REST API), secrets left out.
 //! - [`error`]: one error type, classified once as bad input or failure.
 
+pub mod access;
 pub mod acme;
 pub mod answers;
 pub mod audit;

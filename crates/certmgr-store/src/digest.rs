@@ -34,6 +34,17 @@ impl Store {
 const DIGEST_QUERIES: &[(&str, &str)] = &[
     ("meta", "SELECT key, value FROM meta ORDER BY key"),
     (
+        "users",
+        "SELECT id, name, password_hash, role, scope_key, scope_value, created_at, disabled_at, mac \
+         FROM users ORDER BY id",
+    ),
+    (
+        // When a token was last used is bookkeeping, not content.
+        "api_tokens",
+        "SELECT id, name, secret_hash, role, scope_key, scope_value, created_at, expires_at, \
+         revoked_at, mac FROM api_tokens ORDER BY id",
+    ),
+    (
         "credentials",
         "SELECT id, name, hostnames, key_specs, issuer, status, health, last_error, validity_days, \
          renew_before_days, challenge, profile, preferred_chain, dns_account, challenge_alias, renew_at, \

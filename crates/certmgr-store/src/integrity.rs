@@ -194,8 +194,47 @@ pub(super) const CREDENTIALS: Covered = Covered {
     remedy: "restore the row from a backup, or delete the row and create the credential again",
 };
 
+/// Users: who may sign in, with which role over which credentials.
+pub(super) const USERS: Covered = Covered {
+    table: "users",
+    key: "id",
+    label: "name",
+    columns: &[
+        ("id", Text),
+        ("name", Text),
+        ("password_hash", Text),
+        ("role", Text),
+        ("scope_key", Text),
+        ("scope_value", Text),
+        ("created_at", Int),
+        ("disabled_at", Int),
+    ],
+    remedy: "the user cannot sign in; delete the row and add the user again",
+};
+
+/// API tokens: which secret grants which role over which credentials, until when.
+pub(super) const API_TOKENS: Covered = Covered {
+    table: "api_tokens",
+    key: "id",
+    label: "name",
+    columns: &[
+        ("id", Text),
+        ("name", Text),
+        ("secret_hash", Text),
+        ("role", Text),
+        ("scope_key", Text),
+        ("scope_value", Text),
+        ("created_at", Int),
+        ("expires_at", Int),
+        ("revoked_at", Int),
+    ],
+    remedy: "the token is refused; delete the row and create a new token",
+};
+
 /// Every covered table.
-pub(super) const COVERED: [&Covered; 7] = [
+pub(super) const COVERED: [&Covered; 9] = [
+    &USERS,
+    &API_TOKENS,
     &DNS_ACCOUNTS,
     &TXT_JOURNAL,
     &ACME_CHALLENGES,

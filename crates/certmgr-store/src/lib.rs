@@ -39,5 +39,6 @@ pub use model::{
     PendingOrder, ServerRecord, TrustAnchorRecord, TxtJournal, TxtJournalEntry, VersionSource,
 };
 pub use seal::{MASTER_KEY_ENV, MASTER_KEY_LEN, MasterKey};
+pub use store::access::{NewPrincipal, TagScope, TokenRecord, UserRecord};
 pub use store::audit::{AuditCheck, AuditEntry, AuditQuery, NewAuditEntry};
 pub use store::{Backend, InstanceRecord, Store};

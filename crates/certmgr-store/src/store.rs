@@ -16,6 +16,8 @@ use sqlx::{AnyPool, Row};
 
 use crate::{MasterKey, StoreError};
 
+#[path = "access.rs"]
+pub(crate) mod access;
 #[path = "acme_accounts.rs"]
 mod acme_accounts;
 #[path = "acme_pending.rs"]

@@ -58,6 +58,12 @@ pub enum Command {
     /// The audit log: who changed what or read a secret, from where, and how it ended.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// API tokens for scripts and remote use of the manager.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Local users of the manager.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 /// `certmgr audit ...`.
@@ -89,8 +95,10 @@ pub struct AuditListArgs {
     pub target: Option<String>,
 }
 
+mod access;
 mod dns;
 
+pub use access::*;
 pub use dns::*;
 
 /// `certmgr server`.

@@ -6,7 +6,7 @@ use certmgr_store::AuditQuery;
 
 use crate::cli::{
     AcmeAccountCommand, AcmeCommand, AuditListArgs, CaCommand, Command, CredCommand,
-    DnsAccountCommand, DnsCommand, DnsProviderCommand, TrustCommand,
+    DnsAccountCommand, DnsCommand, DnsProviderCommand, TokenCommand, TrustCommand, UserCommand,
 };
 use crate::error::{CliError, CliResult, ErrorClass};
 use crate::output::{print_json, print_table, printable, timestamp};
@@ -91,6 +91,9 @@ pub fn audited(command: &Command) -> Option<(&'static str, String)> {
             DnsAccountCommand::List | DnsAccountCommand::Show(_) => None,
         },
         Command::Renew(a) if !a.dry_run => entry("renew.due", ""),
+        Command::Token(TokenCommand::Create(a)) => entry("token.create", &a.name),
+        Command::Token(TokenCommand::Revoke(a)) => entry("token.revoke", &a.name),
+        Command::User(UserCommand::Add(a)) => entry("user.add", &a.name),
         _ => None,
     }
 }

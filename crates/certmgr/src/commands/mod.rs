@@ -1,5 +1,6 @@
 //! One module per noun; each command takes the opened store and its arguments.
 
+mod access;
 mod acme;
 mod audit;
 mod ca;
@@ -20,7 +21,7 @@ use certmgr_store::Store;
 
 use crate::cli::{
     AcmeAccountCommand, AcmeCommand, AuditCommand, CaCommand, Cli, Command, CredCommand,
-    DnsAccountCommand, DnsCommand, DnsProviderCommand, TrustCommand,
+    DnsAccountCommand, DnsCommand, DnsProviderCommand, TokenCommand, TrustCommand, UserCommand,
 };
 use crate::context::Location;
 use crate::error::{CliError, CliResult};
@@ -170,6 +171,15 @@ async fn dispatch(store: &Store, command: Command, json: bool) -> CliResult<()> 
         Command::Renew(args) => renew::run(engine, &args, json).await,
         Command::Audit(AuditCommand::List(args)) => audit::list(engine, &args, json).await,
         Command::Audit(AuditCommand::Verify) => audit::verify(engine, json).await,
+        Command::Token(TokenCommand::Create(args)) => {
+            access::token_create(engine, &args, json).await
+        }
+        Command::Token(TokenCommand::List) => access::token_list(engine, json).await,
+        Command::Token(TokenCommand::Revoke(args)) => {
+            access::token_revoke(engine, &args.name, json).await
+        }
+        Command::User(UserCommand::Add(args)) => access::user_add(engine, &args, json).await,
+        Command::User(UserCommand::List) => access::user_list(engine, json).await,
         Command::Server(_) => Ok(()),
         Command::Trust(command) => match command {
             TrustCommand::Add(args) => trust::add(engine, &args, json).await,

@@ -6,6 +6,7 @@
 
 mod util;
 
+mod access;
 mod acme;
 mod acme_faults;
 mod acme_renewal;
