@@ -23,8 +23,8 @@ pub async fn run(location: &Location, args: &InitArgs, json: bool) -> CliResult<
         "backend": format!("{:?}", store.backend()).to_lowercase(),
         "master_key": key_note,
     });
+    let engine = Engine::new(&store);
     if args.quickstart {
-        let engine = Engine::new(&store);
         certmgr_engine::microca::create_ca(
             &engine,
             &NewMicroCa {
@@ -48,6 +48,14 @@ pub async fn run(location: &Location, args: &InitArgs, json: bool) -> CliResult<
         report["ca"] = json!(QUICKSTART_CA);
         report["credential"] = json!(QUICKSTART_CREDENTIAL);
     }
+    // The log's first entry: who made the store (with what the quickstart added).
+    crate::commands::audit::record_command(
+        &engine,
+        "store.init",
+        &location.data_dir.display().to_string(),
+        Ok(()),
+    )
+    .await?;
     store.close().await;
     if json {
         return print_json(&report);

@@ -2,7 +2,7 @@
 
 mod access;
 mod acme;
-mod audit;
+pub(crate) mod audit;
 mod ca;
 mod check;
 mod cred;

@@ -71,6 +71,7 @@ fn tokens_are_shown_once_listed_without_secrets_and_revoked() {
     assert_eq!(
         actions,
         [
+            "store.init ok",
             "token.create ok",
             "token.create bad-input",
             "token.create bad-input",

@@ -53,6 +53,11 @@ fn each_change_and_each_secret_read_writes_one_entry_and_reads_write_none() {
     assert_eq!(
         entries(&env),
         vec![
+            entry(
+                "store.init",
+                &env.store.data_dir().display().to_string(),
+                "ok"
+            ),
             entry("ca.create", "lab", "ok"),
             entry("cred.create", "web", "ok"),
             entry("cred.issue", "web", "ok"),
@@ -69,7 +74,7 @@ fn each_change_and_each_secret_read_writes_one_entry_and_reads_write_none() {
         "{export}"
     );
     assert_eq!(export["detail"], "cred export web --out tls", "{export}");
-    let refused = env.json(&["audit", "list", "--after", "4", "--limit", "1"]);
+    let refused = env.json(&["audit", "list", "--after", "5", "--limit", "1"]);
     assert!(
         refused[0]["detail"]
             .as_str()
@@ -77,7 +82,7 @@ fn each_change_and_each_secret_read_writes_one_entry_and_reads_write_none() {
             .contains("already exists"),
         "{refused}"
     );
-    assert!(env.ok(&["audit", "verify"]).contains("intact: 7 entries"));
+    assert!(env.ok(&["audit", "verify"]).contains("intact: 8 entries"));
 }
 
 #[test]
@@ -99,11 +104,11 @@ fn an_edited_or_deleted_entry_fails_verify_and_is_named() {
     // Someone with SQL access hides who exported the key.
     sql(
         &env,
-        &["UPDATE audit_log SET actor = 'local:nobody' WHERE seq = 4"],
+        &["UPDATE audit_log SET actor = 'local:nobody' WHERE seq = 5"],
     );
     let err = env.fails(1, &["audit", "verify"]);
     assert!(
-        err.contains("entry 4") && err.contains("cred.export web"),
+        err.contains("entry 5") && err.contains("cred.export web"),
         "{err}"
     );
 
@@ -111,7 +116,7 @@ fn an_edited_or_deleted_entry_fails_verify_and_is_named() {
     env.ok(&["ca", "create", "lab"]);
     env.ok(&["ca", "create", "lab2"]);
     env.ok(&["ca", "create", "lab3"]);
-    sql(&env, &["DELETE FROM audit_log WHERE seq = 2"]);
+    sql(&env, &["DELETE FROM audit_log WHERE seq = 3"]);
     let err = env.fails(1, &["audit", "verify"]);
-    assert!(err.contains("entry 2") && err.contains("deleted"), "{err}");
+    assert!(err.contains("entry 3") && err.contains("deleted"), "{err}");
 }
