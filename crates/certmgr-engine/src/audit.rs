@@ -18,8 +18,8 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The user running a command on this machine (`local:` and the login
-    /// name, or the user id when there is none).
+    /// The user running a command on this machine: `local:` and the login
+    /// name (`local:unknown` when the environment names none).
     pub fn local() -> Actor {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
