@@ -2,7 +2,8 @@
 //!
 //! HTTP-01 and TLS-ALPN-01 answers go where [`HttpAnswers`] says:
 //! - [`HttpAnswers::Memory`]: this process answers, with responders it starts
-//!   (`--http01-listen`, `--tls-alpn01-listen`), like a standalone client.
+//!   on the addresses of [`crate::responders::AnswerOptions`], like a
+//!   standalone client.
 //! - [`HttpAnswers::Store`]: a running `certmgr server` sharing the store
 //!   answers; any node behind a load balancer can.
 //! - [`HttpAnswers::Webroot`]: an existing web server answers HTTP-01 from
