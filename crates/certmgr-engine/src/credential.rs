@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use certmgr_core::{AcmeAccountStatus, ChallengeKind, Hostname, IssuerRef, KeySpec, validate_name};
-use certmgr_store::{CredentialRecord, NewCredential, StoreError};
+use certmgr_store::{CredentialRecord, NewCredential, StoreError, TagScope};
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
@@ -43,11 +43,13 @@ pub struct CredentialRequest {
     pub challenge_alias: Option<String>,
     /// The DNS account publishing the records (dns-01 only).
     pub dns_account: Option<String>,
+    /// Tags, each `key=value` (`team=web`).
+    pub tags: Vec<String>,
 }
 
 /// A credential that keeps every rule: made only by [`CredentialRequest::parse`].
 #[derive(Debug, Clone)]
-pub struct ValidCredential(NewCredential);
+pub struct ValidCredential(NewCredential, Vec<TagScope>);
 
 impl ValidCredential {
     /// What will be stored.
@@ -62,19 +64,27 @@ impl ValidCredential {
         if hostnames.is_empty() {
             return Err(Rule::NoHostname.into());
         }
-        Ok(ValidCredential(NewCredential {
-            name: name.to_owned(),
-            hostnames,
-            key_specs: vec![key],
-            issuer: IssuerRef::Import,
-            validity_days: None,
-            renew_before_days: None,
-            challenge: None,
-            profile: None,
-            preferred_chain: None,
-            dns_account: None,
-            challenge_alias: None,
-        }))
+        Ok(ValidCredential(
+            NewCredential {
+                name: name.to_owned(),
+                hostnames,
+                key_specs: vec![key],
+                issuer: IssuerRef::Import,
+                validity_days: None,
+                renew_before_days: None,
+                challenge: None,
+                profile: None,
+                preferred_chain: None,
+                dns_account: None,
+                challenge_alias: None,
+            },
+            Vec::new(),
+        ))
+    }
+
+    /// Its tags.
+    pub fn tags(&self) -> &[TagScope] {
+        &self.1
     }
 }
 
@@ -112,27 +122,34 @@ impl CredentialRequest {
         if self.dns_account.is_some() && !dns01 {
             return Err(Rule::DnsAccountNeedsDns01.into());
         }
-        Ok(ValidCredential(NewCredential {
-            name: self.name.clone(),
-            hostnames,
-            key_specs,
-            issuer,
-            validity_days: self.validity_days,
-            renew_before_days: self.renew_before_days,
-            challenge,
-            profile: acme_only("profile", &self.profile)?,
-            preferred_chain: acme_only("preferred chain", &self.preferred_chain)?,
-            challenge_alias,
-            dns_account: self.dns_account.clone(),
-        }))
+        let tags = parse_tags(&self.tags)?;
+        Ok(ValidCredential(
+            NewCredential {
+                name: self.name.clone(),
+                hostnames,
+                key_specs,
+                issuer,
+                validity_days: self.validity_days,
+                renew_before_days: self.renew_before_days,
+                challenge,
+                profile: acme_only("profile", &self.profile)?,
+                preferred_chain: acme_only("preferred chain", &self.preferred_chain)?,
+                challenge_alias,
+                dns_account: self.dns_account.clone(),
+            },
+            tags,
+        ))
     }
 }
 
 /// Store a new credential, once what it refers to exists: its MicroCA, or
 /// its ACME account (registered, valid) and DNS account.
-pub async fn create(engine: &Engine<'_>, new: &ValidCredential) -> EngineResult<CredentialRecord> {
+pub async fn create(
+    engine: &Engine<'_>,
+    valid: &ValidCredential,
+) -> EngineResult<CredentialRecord> {
     let store = engine.store();
-    let new = new.get();
+    let new = valid.get();
     let field = |field: Field| {
         move |e: StoreError| {
             EngineError::Field(FieldError {
@@ -168,7 +185,58 @@ pub async fn create(engine: &Engine<'_>, new: &ValidCredential) -> EngineResult<
         }
         IssuerRef::Manual | IssuerRef::Import => {}
     }
-    Ok(store.create_credential(new).await?)
+    let record = store.create_credential(new).await?;
+    for tag in valid.tags() {
+        store.set_tag(&record, &tag.key, &tag.value).await?;
+    }
+    Ok(record)
+}
+
+/// Tags written `key=value`, each key once.
+pub fn parse_tags(tags: &[String]) -> EngineResult<Vec<TagScope>> {
+    let mut parsed: Vec<TagScope> = Vec::with_capacity(tags.len());
+    for text in tags {
+        let tag = crate::access::parse_scope(text)?;
+        if parsed.iter().any(|t| t.key == tag.key) {
+            return Err(EngineError::bad_input(format!(
+                "tag {:?} is given twice",
+                tag.key
+            )));
+        }
+        parsed.push(tag);
+    }
+    Ok(parsed)
+}
+
+/// Set tags on the credential `name` (a key already there gets the new value).
+pub async fn tag(engine: &Engine<'_>, name: &str, tags: &[String]) -> EngineResult<()> {
+    let tags = parse_tags(tags)?;
+    if tags.is_empty() {
+        return Err(EngineError::bad_input("give at least one tag, key=value"));
+    }
+    let store = engine.store();
+    let credential = store.credential(name).await?;
+    for tag in &tags {
+        store.set_tag(&credential, &tag.key, &tag.value).await?;
+    }
+    Ok(())
+}
+
+/// Remove the tags with these keys from the credential `name`; a key it
+/// does not have is refused (nothing is removed then).
+pub async fn untag(engine: &Engine<'_>, name: &str, keys: &[String]) -> EngineResult<()> {
+    let store = engine.store();
+    let credential = store.credential(name).await?;
+    let current = store.tags(&credential).await?;
+    if let Some(missing) = keys.iter().find(|k| !current.contains_key(*k)) {
+        return Err(EngineError::bad_input(format!(
+            "credential {name:?} has no tag {missing:?}"
+        )));
+    }
+    for key in keys {
+        store.remove_tag(&credential, key).await?;
+    }
+    Ok(())
 }
 
 /// Refuse combinations the CA would refuse: wildcards are only validated over
@@ -252,6 +320,19 @@ mod tests {
             Err(EngineError::Rule(rule)) => rule,
             other => panic!("expected a broken rule, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn tags_are_key_value_each_key_once() {
+        let mut r = request();
+        r.tags = vec!["team=web".into(), "env=prod".into()];
+        let valid = r.parse().unwrap();
+        assert_eq!(valid.tags().len(), 2);
+        assert_eq!(valid.tags()[0].key, "team");
+        r.tags = vec!["team=web".into(), "team=db".into()];
+        assert!(r.parse().unwrap_err().to_string().contains("given twice"));
+        r.tags = vec!["team".into()];
+        assert!(r.parse().is_err());
     }
 
     #[test]

@@ -134,6 +134,8 @@ pub struct KeyView {
 pub struct CredentialDetail {
     /// The credential, with its status and health as of now.
     pub credential: CredentialRecord,
+    /// Its tags.
+    pub tags: std::collections::BTreeMap<String, String>,
     /// The current version's keys.
     pub keys: Vec<KeyView>,
     /// Every version number it had.
@@ -151,6 +153,7 @@ pub async fn credential(
     let store = engine.store();
     let now = engine.now();
     let mut credential = store.credential(name).await?;
+    let tags = store.tags(&credential).await?;
     let keys = store.key_versions(&credential, None).await?;
     let versions = store
         .history(&credential)
@@ -170,6 +173,7 @@ pub async fn credential(
     (credential.status, credential.health) = effective_state(&credential, now);
     Ok(CredentialDetail {
         credential,
+        tags,
         keys,
         versions,
         events,

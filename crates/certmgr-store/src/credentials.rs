@@ -100,6 +100,10 @@ impl Store {
             .bind(&id)
             .execute(&mut **tx)
             .await?;
+        sqlx::query("DELETE FROM credential_tags WHERE credential_id = $1")
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
         sqlx::query("DELETE FROM credentials WHERE id = $1")
             .bind(&id)
             .execute(&mut **tx)

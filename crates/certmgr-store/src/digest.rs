@@ -34,6 +34,10 @@ impl Store {
 const DIGEST_QUERIES: &[(&str, &str)] = &[
     ("meta", "SELECT key, value FROM meta ORDER BY key"),
     (
+        "credential_tags",
+        "SELECT id, credential_id, tag_key, tag_value, mac FROM credential_tags ORDER BY id",
+    ),
+    (
         "users",
         "SELECT id, name, password_hash, role, scope_key, scope_value, created_at, disabled_at, mac \
          FROM users ORDER BY id",

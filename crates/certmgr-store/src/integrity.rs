@@ -231,8 +231,23 @@ pub(super) const API_TOKENS: Covered = Covered {
     remedy: "the token is refused; delete the row and create a new token",
 };
 
+/// Credential tags: which credentials a scoped role reaches.
+pub(super) const CREDENTIAL_TAGS: Covered = Covered {
+    table: "credential_tags",
+    key: "id",
+    label: "id",
+    columns: &[
+        ("id", Text),
+        ("credential_id", Text),
+        ("tag_key", Text),
+        ("tag_value", Text),
+    ],
+    remedy: "the tag is not honoured; delete the row and tag the credential again",
+};
+
 /// Every covered table.
-pub(super) const COVERED: [&Covered; 9] = [
+pub(super) const COVERED: [&Covered; 10] = [
+    &CREDENTIAL_TAGS,
     &USERS,
     &API_TOKENS,
     &DNS_ACCOUNTS,

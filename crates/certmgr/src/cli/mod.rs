@@ -245,6 +245,30 @@ pub enum CredCommand {
     Export(CredExportArgs),
     /// Delete a credential with all its keys and certificates.
     Delete(NameArg),
+    /// Set tags (key=value) on a credential: what scoped users and tokens reach.
+    Tag(CredTagArgs),
+    /// Remove tags (by key) from a credential.
+    Untag(CredUntagArgs),
+}
+
+/// `certmgr cred tag`.
+#[derive(Debug, Args)]
+pub struct CredTagArgs {
+    /// Credential name.
+    pub name: String,
+    /// Tags, key=value (e.g. team=web env=prod).
+    #[arg(required = true, value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+/// `certmgr cred untag`.
+#[derive(Debug, Args)]
+pub struct CredUntagArgs {
+    /// Credential name.
+    pub name: String,
+    /// Keys of the tags to remove.
+    #[arg(required = true, value_name = "KEY")]
+    pub keys: Vec<String>,
 }
 
 /// A single credential name.
@@ -342,6 +366,9 @@ pub struct CredCreateArgs {
     /// `_acme-challenge` CNAMEs, when those cannot be looked up (split DNS).
     #[arg(long, value_name = "NAME")]
     pub challenge_alias: Option<String>,
+    /// A tag, key=value (repeatable): what scoped users and tokens reach.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
     /// Validity of MicroCA-issued certificates in days (default 90).
     #[arg(long, value_name = "DAYS")]
     pub validity_days: Option<u32>,

@@ -71,6 +71,8 @@ pub fn audited(command: &Command) -> Option<(&'static str, String)> {
             CredCommand::Csr(a) => entry("cred.csr", &a.name),
             CredCommand::Import(a) => entry("cred.import", &a.name),
             CredCommand::Export(a) => entry("cred.export", &a.name),
+            CredCommand::Tag(a) => entry("cred.tag", &a.name),
+            CredCommand::Untag(a) => entry("cred.untag", &a.name),
             CredCommand::List | CredCommand::Show(_) | CredCommand::Check(_) => None,
         },
         Command::Ca(CaCommand::Create(a)) => entry("ca.create", &a.name),

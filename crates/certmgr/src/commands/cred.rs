@@ -6,7 +6,7 @@ use certmgr_engine::credential::CredentialRequest;
 use certmgr_engine::view::{self, CredentialSummary};
 use serde_json::json;
 
-use crate::cli::{CredCreateArgs, CredShowArgs};
+use crate::cli::{CredCreateArgs, CredShowArgs, CredTagArgs, CredUntagArgs};
 use crate::error::CliResult;
 use crate::output::{print_json, print_table, timestamp};
 
@@ -23,6 +23,7 @@ pub async fn create(engine: &Engine<'_>, args: &CredCreateArgs, json: bool) -> C
         preferred_chain: args.preferred_chain.clone(),
         challenge_alias: args.challenge_alias.clone(),
         dns_account: args.dns_account.clone(),
+        tags: args.tags.clone(),
     };
     let valid = request.parse()?;
     let credential = certmgr_engine::credential::create(engine, &valid).await?;
@@ -102,6 +103,14 @@ pub async fn show(engine: &Engine<'_>, args: &CredShowArgs, json: bool) -> CliRe
             .join(", ")
     );
     println!("issuer:      {}", credential.issuer);
+    if !detail.tags.is_empty() {
+        let tags: Vec<String> = detail
+            .tags
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!("tags:        {}", tags.join(" "));
+    }
     println!(
         "status:      {} (health {})",
         credential.status, credential.health
@@ -151,5 +160,27 @@ pub async fn delete(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()
         return print_json(&json!({ "deleted": name }));
     }
     println!("credential {name:?} deleted");
+    Ok(())
+}
+
+pub async fn tag(engine: &Engine<'_>, args: &CredTagArgs, json: bool) -> CliResult<()> {
+    certmgr_engine::credential::tag(engine, &args.name, &args.tags).await?;
+    if json {
+        return print_json(&json!({ "name": args.name, "tagged": args.tags }));
+    }
+    println!("credential {:?} tagged {}", args.name, args.tags.join(" "));
+    Ok(())
+}
+
+pub async fn untag(engine: &Engine<'_>, args: &CredUntagArgs, json: bool) -> CliResult<()> {
+    certmgr_engine::credential::untag(engine, &args.name, &args.keys).await?;
+    if json {
+        return print_json(&json!({ "name": args.name, "untagged": args.keys }));
+    }
+    println!(
+        "credential {:?} untagged {}",
+        args.name,
+        args.keys.join(" ")
+    );
     Ok(())
 }

@@ -120,6 +120,8 @@ async fn dispatch(store: &Store, command: Command, json: bool) -> CliResult<()> 
             CredCommand::Csr(args) => issue::csr(engine, &args, json).await,
             CredCommand::Import(args) => import::run(engine, &args, json).await,
             CredCommand::Export(args) => export::run(engine, &args, json).await,
+            CredCommand::Tag(args) => cred::tag(engine, &args, json).await,
+            CredCommand::Untag(args) => cred::untag(engine, &args, json).await,
         },
         Command::Ca(command) => match command {
             CaCommand::Create(args) => ca::create(engine, &args, json).await,

@@ -25,3 +25,4 @@ mod microca;
 mod secrets;
 mod server;
 mod store_integrity;
+mod tags;
