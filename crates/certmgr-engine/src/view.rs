@@ -79,15 +79,59 @@ impl CredentialSummary {
     }
 }
 
-/// Every credential, as of the engine's clock.
-pub async fn credentials(engine: &Engine<'_>) -> EngineResult<Vec<CredentialSummary>> {
+/// Which credentials a listing shows; every field left empty matches all.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialFilter {
+    /// Only this status (as of now).
+    pub status: Option<Status>,
+    /// Only this health (as of now).
+    pub health: Option<Health>,
+    /// Only this issuer (`ca:lab`, `acme:le`, `manual`, `import`).
+    pub issuer: Option<IssuerRef>,
+    /// Only those expiring before this time (Unix seconds).
+    pub expiring_before: Option<i64>,
+    /// Only those with a hostname containing this text (case-insensitive).
+    pub hostname_contains: Option<String>,
+    /// Only those carrying this tag.
+    pub tag: Option<certmgr_store::TagScope>,
+}
+
+/// The credentials `filter` selects, as of the engine's clock, by name.
+pub async fn credentials(
+    engine: &Engine<'_>,
+    filter: &CredentialFilter,
+) -> EngineResult<Vec<CredentialSummary>> {
     let now = engine.now();
-    Ok(engine
-        .store()
+    let store = engine.store();
+    let tagged = match &filter.tag {
+        Some(tag) => Some(store.tagged(&tag.key, &tag.value).await?),
+        None => None,
+    };
+    let needle = filter
+        .hostname_contains
+        .as_ref()
+        .map(|text| text.to_ascii_lowercase());
+    Ok(store
         .list_credentials()
         .await?
         .iter()
+        .filter(|c| tagged.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+        .filter(|c| filter.issuer.as_ref().is_none_or(|i| *i == c.issuer))
+        .filter(|c| {
+            filter
+                .expiring_before
+                .is_none_or(|at| c.not_after.is_some_and(|t| t < at))
+        })
+        .filter(|c| {
+            needle.as_ref().is_none_or(|needle| {
+                c.hostnames
+                    .iter()
+                    .any(|h| h.to_string().to_ascii_lowercase().contains(needle))
+            })
+        })
         .map(|c| CredentialSummary::new(c, now))
+        .filter(|c| filter.status.is_none_or(|s| s == c.status))
+        .filter(|c| filter.health.is_none_or(|h| h == c.health))
         .collect())
 }
 

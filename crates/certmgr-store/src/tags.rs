@@ -83,6 +83,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The ids of the credentials tagged `key=value`, each row checked.
+    pub async fn tagged(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, credential_id, tag_key, tag_value, mac FROM credential_tags \
+             WHERE tag_key = $1 AND tag_value = $2",
+        )
+        .bind(key)
+        .bind(value)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut ids = std::collections::BTreeSet::new();
+        for row in &rows {
+            self.rows.check(&CREDENTIAL_TAGS, row)?;
+            ids.insert(row.try_get("credential_id")?);
+        }
+        Ok(ids)
+    }
+}
+
 /// A tag row's id: one row per credential and key.
 fn tag_id(credential_id: &str, key: &str) -> String {
     format!("{credential_id}/{key}")

@@ -228,7 +228,7 @@ pub enum CredCommand {
     /// Create a credential (no key or certificate yet).
     Create(CredCreateArgs),
     /// List every credential.
-    List,
+    List(CredListArgs),
     /// Show one credential: hostnames, keys, certificates, history.
     Show(CredShowArgs),
     /// Issue certificates for a credential from its MicroCA or ACME CA.
@@ -249,6 +249,29 @@ pub enum CredCommand {
     Tag(CredTagArgs),
     /// Remove tags (by key) from a credential.
     Untag(CredUntagArgs),
+}
+
+/// `certmgr cred list`.
+#[derive(Debug, Args)]
+pub struct CredListArgs {
+    /// Only this status (pending, issuing, valid, renewal-due, failed, revoked, expired).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only this health (ok, warning, error).
+    #[arg(long)]
+    pub health: Option<String>,
+    /// Only this issuer (ca:NAME, acme:ACCOUNT, manual, import).
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Only those expiring within this many days.
+    #[arg(long, value_name = "DAYS")]
+    pub expiring_within: Option<u32>,
+    /// Only those with a hostname containing this text.
+    #[arg(long, value_name = "TEXT")]
+    pub host: Option<String>,
+    /// Only those carrying this tag.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub tag: Option<String>,
 }
 
 /// `certmgr cred tag`.

@@ -73,7 +73,7 @@ pub fn audited(command: &Command) -> Option<(&'static str, String)> {
             CredCommand::Export(a) => entry("cred.export", &a.name),
             CredCommand::Tag(a) => entry("cred.tag", &a.name),
             CredCommand::Untag(a) => entry("cred.untag", &a.name),
-            CredCommand::List | CredCommand::Show(_) | CredCommand::Check(_) => None,
+            CredCommand::List(_) | CredCommand::Show(_) | CredCommand::Check(_) => None,
         },
         Command::Ca(CaCommand::Create(a)) => entry("ca.create", &a.name),
         Command::Trust(TrustCommand::Add(a)) => entry("trust.add", &a.file.display().to_string()),

@@ -3,11 +3,11 @@
 use certmgr_core::IssuerRef;
 use certmgr_engine::Engine;
 use certmgr_engine::credential::CredentialRequest;
-use certmgr_engine::view::{self, CredentialSummary};
+use certmgr_engine::view::{self, CredentialFilter, CredentialSummary};
 use serde_json::json;
 
-use crate::cli::{CredCreateArgs, CredShowArgs, CredTagArgs, CredUntagArgs};
-use crate::error::CliResult;
+use crate::cli::{CredCreateArgs, CredListArgs, CredShowArgs, CredTagArgs, CredUntagArgs};
+use crate::error::{CliError, CliResult};
 use crate::output::{print_json, print_table, timestamp};
 
 pub async fn create(engine: &Engine<'_>, args: &CredCreateArgs, json: bool) -> CliResult<()> {
@@ -46,8 +46,8 @@ pub async fn create(engine: &Engine<'_>, args: &CredCreateArgs, json: bool) -> C
     Ok(())
 }
 
-pub async fn list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
-    let credentials = view::credentials(engine).await?;
+pub async fn list(engine: &Engine<'_>, args: &CredListArgs, json: bool) -> CliResult<()> {
+    let credentials = view::credentials(engine, &list_filter(engine, args)?).await?;
     if json {
         return print_json(&credentials);
     }
@@ -63,6 +63,38 @@ pub async fn list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
         ],
         &rows,
     )
+}
+
+/// The listing's filter, from the options.
+fn list_filter(engine: &Engine<'_>, args: &CredListArgs) -> CliResult<CredentialFilter> {
+    Ok(CredentialFilter {
+        status: args
+            .status
+            .as_deref()
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| CliError::bad_input(format!("--status {s:?}: use pending, issuing, valid, renewal-due, failed, revoked or expired")))
+            })
+            .transpose()?,
+        health: args
+            .health
+            .as_deref()
+            .map(|h| {
+                h.parse()
+                    .map_err(|_| CliError::bad_input(format!("--health {h:?}: use ok, warning or error")))
+            })
+            .transpose()?,
+        issuer: args.issuer.as_deref().map(str::parse).transpose()?,
+        expiring_before: args
+            .expiring_within
+            .map(|days| engine.now() + i64::from(days) * 86_400),
+        hostname_contains: args.host.clone(),
+        tag: args
+            .tag
+            .as_deref()
+            .map(certmgr_engine::access::parse_scope)
+            .transpose()?,
+    })
 }
 
 fn summary_row(c: &CredentialSummary) -> Vec<String> {

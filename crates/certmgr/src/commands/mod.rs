@@ -111,7 +111,7 @@ async fn dispatch(store: &Store, command: Command, json: bool) -> CliResult<()> 
         Command::Init(_) => Ok(()),
         Command::Cred(command) => match command {
             CredCommand::Create(args) => cred::create(engine, &args, json).await,
-            CredCommand::List => cred::list(engine, json).await,
+            CredCommand::List(args) => cred::list(engine, &args, json).await,
             CredCommand::Show(args) => cred::show(engine, &args, json).await,
             CredCommand::Delete(args) => cred::delete(engine, &args.name, json).await,
             CredCommand::Issue(args) => issue::issue(engine, &args, json).await,

@@ -131,3 +131,61 @@ fn a_tag_planted_with_sql_is_refused() {
         "{err}"
     );
 }
+
+/// The names `cred list` prints with these filters.
+fn listed(env: &Env, filters: &[&str]) -> Vec<String> {
+    let mut args = vec!["cred", "list"];
+    args.extend_from_slice(filters);
+    env.json(&args)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn listings_filter_by_tag_issuer_status_expiry_and_hostname() {
+    let env = Env::new();
+    env.ok(&["ca", "create", "lab"]);
+    env.ok(&[
+        "cred",
+        "create",
+        "a",
+        "--host",
+        "a.web.example.test",
+        "--issuer",
+        "ca:lab",
+        "--tag",
+        "team=web",
+    ]);
+    env.ok(&["cred", "create", "b", "--host", "b.db.example.test"]);
+    env.ok(&[
+        "cred",
+        "create",
+        "c",
+        "--host",
+        "c.web.example.test",
+        "--issuer",
+        "ca:lab",
+        "--tag",
+        "team=db",
+    ]);
+    env.ok(&["cred", "issue", "c"]);
+    assert_eq!(listed(&env, &[]), ["a", "b", "c"]);
+    assert_eq!(listed(&env, &["--tag", "team=web"]), ["a"]);
+    assert_eq!(listed(&env, &["--issuer", "ca:lab"]), ["a", "c"]);
+    assert_eq!(listed(&env, &["--issuer", "manual"]), ["b"]);
+    assert_eq!(listed(&env, &["--status", "valid"]), ["c"]);
+    assert_eq!(
+        listed(&env, &["--status", "pending", "--host", "WEB"]),
+        ["a"]
+    );
+    assert_eq!(listed(&env, &["--expiring-within", "100"]), ["c"]);
+    assert!(listed(&env, &["--expiring-within", "30"]).is_empty());
+    assert!(listed(&env, &["--tag", "team=ops"]).is_empty());
+    let err = env.fails(2, &["cred", "list", "--status", "fine"]);
+    assert!(err.contains("--status"), "{err}");
+    env.fails(2, &["cred", "list", "--tag", "team"]);
+    env.fails(2, &["cred", "list", "--issuer", "vault:x"]);
+}
