@@ -196,7 +196,7 @@ fn hash_password(password: &str) -> EngineResult<String> {
 /// random bits, so a fast hash is enough (no dictionary to try).
 fn secret_hash(secret: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest.as_ref())
 }
 
 /// `bytes` random bytes as base64url text.

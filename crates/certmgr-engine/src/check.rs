@@ -133,10 +133,7 @@ fn random_token() -> String {
     let mut bytes = [0u8; 16];
     // The system random generator failing leaves zeros: still a usable probe name.
     let _ = aws_lc_rs::rand::fill(&mut bytes);
-    format!(
-        "certmgr-check-{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
+    format!("certmgr-check-{}", hex::encode(bytes))
 }
 
 /// Resolve `host:port` with the system resolver, as the CA resolves with public DNS.

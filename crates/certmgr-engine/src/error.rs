@@ -35,10 +35,6 @@ pub enum Hint {
     AllowPrivateNetwork,
     /// Allow the DNS account to use plain `http://` URLs.
     AllowPlainHttp,
-    /// Name the zone's nameservers or a resolver on the DNS account.
-    NameserverOrResolver,
-    /// Name the delegated challenge record on the credential.
-    ChallengeAlias,
     /// Create a DNS account serving the zone.
     CreateDnsAccount,
     /// Finish an interrupted ACME account registration (the account is

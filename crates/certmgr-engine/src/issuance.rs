@@ -1,12 +1,13 @@
 //! Issuing a credential however its issuer works, and the manual flow's
 //! first half: keys and CSRs for an outside CA.
 
-use certmgr_core::{Health, IssuerRef, KeySpec, Status};
+use certmgr_core::{IssuerRef, KeySpec};
 use certmgr_pki::{PrivateKey, create_csr};
-use certmgr_store::{NewKeyVersion, Outcome, VersionSource};
+use certmgr_store::{NewKeyVersion, VersionSource};
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult, Hint};
+use crate::records::pending_outcome;
 use crate::responders::AnswerOptions;
 
 /// Issue the credential named `name` now: from its MicroCA, or by ACME
@@ -90,11 +91,7 @@ pub async fn csr(engine: &Engine<'_>, name: &str) -> EngineResult<Csrs> {
                 &credential,
                 VersionSource::Csr,
                 &new_keys,
-                &Outcome {
-                    status: Status::Pending,
-                    health: Health::Ok,
-                    last_error: None,
-                },
+                &pending_outcome(),
                 (
                     "csr-created",
                     "new key made and CSR written; waiting for the signed certificate",

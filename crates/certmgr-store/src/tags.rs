@@ -81,9 +81,7 @@ impl Store {
         }
         Ok(tags)
     }
-}
 
-impl Store {
     /// The ids of the credentials tagged `key=value`, each row checked.
     pub async fn tagged(
         &self,

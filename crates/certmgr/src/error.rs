@@ -193,8 +193,6 @@ fn hint_text(hint: &Hint) -> String {
             " (create the DNS account with --allow-private-network)".into()
         }
         Hint::AllowPlainHttp => " (create the DNS account with --allow-plain-http)".into(),
-        Hint::NameserverOrResolver => "; give --resolver or --nameserver".into(),
-        Hint::ChallengeAlias => "; give --challenge-alias if it is delegated".into(),
         Hint::CreateDnsAccount => {
             ": create one with `certmgr dns account create NAME --provider ID --zone ZONE`".into()
         }

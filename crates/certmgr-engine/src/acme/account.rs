@@ -384,11 +384,13 @@ mod tests {
     #[test]
     fn catalog_cas_that_stopped_or_need_eab_are_refused() {
         let catalog = certmgr_acme::catalog().unwrap();
-        if let Some(stopped) = catalog.iter().find(|e| e.discontinued) {
-            let mut r = request();
-            r.ca = Some(stopped.id.clone());
-            assert!(matches!(rule(r), AccountRule::Discontinued(_)));
-        }
+        let stopped = catalog
+            .iter()
+            .find(|e| e.discontinued)
+            .expect("the catalog has a CA that stopped issuing");
+        let mut r = request();
+        r.ca = Some(stopped.id.clone());
+        assert!(matches!(rule(r), AccountRule::Discontinued(_)));
         let eab = catalog
             .iter()
             .find(|e| e.eab_required && !e.discontinued)

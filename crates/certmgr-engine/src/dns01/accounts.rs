@@ -145,13 +145,7 @@ pub async fn test_account(engine: &Engine<'_>, name: &str) -> EngineResult<Accou
     let mut random = [0u8; 12];
     // The system generator failing leaves zeros: still a usable probe value.
     let _ = aws_lc_rs::rand::fill(&mut random);
-    let value = format!(
-        "certmgr-test-{}",
-        random
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let value = format!("certmgr-test-{}", hex::encode(random));
     let trace = MemoryTrace::default();
     let added = backend
         .add(

@@ -95,29 +95,31 @@ pub async fn present(
     choice: &DnsChoice,
 ) -> EngineResult<()> {
     let challenge_name = format!("_acme-challenge.{}", answer.identifier);
-    let record_name = match (
-        &choice.alias,
-        lookup_server(store, accounts, &challenge_name).await?,
-    ) {
-        (Some(alias), _) => alias.clone(),
-        (None, Some(CnameLookup::Authoritative(server))) => {
-            certmgr_dnswire::follow_cname(server, &challenge_name)
-                .await
-                .map_err(wire)?
-        }
-        (None, Some(CnameLookup::Resolver(resolver))) => {
-            match certmgr_dnswire::follow_cname_recursive(resolver, &challenge_name).await {
-                Ok(name) => name,
-                Err(e @ certmgr_dnswire::WireError::CnameChain { .. }) => return Err(wire(e)),
-                Err(e) => {
-                    warning!(
-                        "cannot look up {challenge_name} CNAME through {resolver} ({e}); writing the record there; name the challenge alias on the credential if it is delegated"
-                    );
-                    challenge_name.clone()
+    // An explicit alias needs no CNAME lookup (nor the account to look it up with).
+    let record_name = match &choice.alias {
+        Some(alias) => alias.clone(),
+        None => match lookup_server(store, accounts, &challenge_name).await? {
+            Some(CnameLookup::Authoritative(server)) => {
+                certmgr_dnswire::follow_cname(server, &challenge_name)
+                    .await
+                    .map_err(wire)?
+            }
+            Some(CnameLookup::Resolver(resolver)) => {
+                match certmgr_dnswire::follow_cname_recursive(resolver, &challenge_name).await {
+                    Ok(name) => name,
+                    Err(e @ certmgr_dnswire::WireError::CnameChain { .. }) => {
+                        return Err(wire(e));
+                    }
+                    Err(e) => {
+                        warning!(
+                            "cannot look up {challenge_name} CNAME through {resolver} ({e}); writing the record there; name the challenge alias on the credential if it is delegated"
+                        );
+                        challenge_name.clone()
+                    }
                 }
             }
-        }
-        (None, None) => challenge_name.clone(),
+            None => challenge_name.clone(),
+        },
     };
     let (account, zone) = match choice.account.as_deref() {
         Some(name) => named_account(store, name, &record_name).await?,
