@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// How the ACME CA checks control of the hostnames (RFC 8555 §8, RFC 8737).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChallengeKind {
     /// A token served over HTTP on port 80 (RFC 8555 §8.3).
     #[serde(rename = "http-01")]

@@ -26,6 +26,7 @@ pub enum KeySpec {
 
 /// The family of a key, used to tell the two keys of a dual credential apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum KeyFamily {
     /// Any RSA key.

@@ -22,6 +22,8 @@ mod hostname;
 mod issuer;
 mod key_spec;
 mod name;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod renewal;
 mod status;
 pub mod text;

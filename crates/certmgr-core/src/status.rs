@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a credential is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Created, no certificate yet (or a CSR is out with an external CA).
@@ -27,6 +28,7 @@ pub enum Status {
 
 /// How worried an operator should be about a credential, independent of status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Health {
     /// Nothing to do.
@@ -39,6 +41,7 @@ pub enum Health {
 
 /// Where an ACME account is at its CA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum AcmeAccountStatus {
     /// Its key is stored, but the CA's answer to the registration was not
@@ -53,6 +56,7 @@ pub enum AcmeAccountStatus {
 /// What a user or token may do. Each role can be limited to the credentials
 /// carrying one tag (a scope).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Everything, users and secrets included.

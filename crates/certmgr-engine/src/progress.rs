@@ -17,6 +17,35 @@ pub const RESULT: &str = "certmgr::result";
 /// failed, records left behind.
 pub const WARNING: &str = "certmgr::warning";
 
+/// An event's message, with any other fields after it as `key=value`: the
+/// line front ends show.
+pub fn message(event: &tracing::Event<'_>) -> String {
+    let mut message = Message::default();
+    event.record(&mut message);
+    message.0
+}
+
+#[derive(Default)]
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.0.insert_str(0, value);
+        } else {
+            self.0.push_str(&format!(" {}={value}", field.name()));
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0.insert_str(0, &format!("{value:?}"));
+        } else {
+            self.0.push_str(&format!(" {}={value:?}", field.name()));
+        }
+    }
+}
+
 /// A step of one operation, as an event.
 macro_rules! step {
     ($($arg:tt)+) => { ::tracing::info!(target: $crate::progress::STEP, $($arg)+) };

@@ -40,6 +40,7 @@ const ARI_RECHECK_MAX_SECS: i64 = 24 * 3600;
 
 /// What a renewal run decided for one credential, and what came of it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     /// The credential.
     pub name: String,

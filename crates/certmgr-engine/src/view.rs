@@ -40,6 +40,7 @@ pub fn effective_state(c: &CredentialRecord, now: i64) -> (Status, Health) {
 
 /// One credential in a listing.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialSummary {
     /// Its name.
     pub name: String,
@@ -92,8 +93,9 @@ pub struct CredentialFilter {
     pub expiring_before: Option<i64>,
     /// Only those with a hostname containing this text (case-insensitive).
     pub hostname_contains: Option<String>,
-    /// Only those carrying this tag.
-    pub tag: Option<certmgr_store::TagScope>,
+    /// Only those carrying every one of these tags (a user's filter and a
+    /// token's scope together).
+    pub tags: Vec<certmgr_store::TagScope>,
 }
 
 /// The credentials `filter` selects, as of the engine's clock, by name.
@@ -101,42 +103,110 @@ pub async fn credentials(
     engine: &Engine<'_>,
     filter: &CredentialFilter,
 ) -> EngineResult<Vec<CredentialSummary>> {
+    Ok(credentials_page(engine, filter, None, None).await?.items)
+}
+
+/// One page of a listing, and where the next one starts.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    /// The items, by name.
+    pub items: Vec<T>,
+    /// The name to continue after, if there may be more.
+    pub next_after: Option<String>,
+}
+
+/// Up to `limit` credentials (all without one) that `filter` selects, after
+/// the name `after`, by name. Rows are read in chunks with the name index,
+/// so a page of a large store costs its own size, not the store's.
+pub async fn credentials_page(
+    engine: &Engine<'_>,
+    filter: &CredentialFilter,
+    after: Option<&str>,
+    limit: Option<u32>,
+) -> EngineResult<Page<CredentialSummary>> {
     let now = engine.now();
     let store = engine.store();
-    let tagged = match &filter.tag {
-        Some(tag) => Some(store.tagged(&tag.key, &tag.value).await?),
-        None => None,
-    };
+    let mut tagged: Option<std::collections::HashSet<String>> = None;
+    for tag in &filter.tags {
+        let ids = store.tagged(&tag.key, &tag.value).await?;
+        tagged = Some(match tagged {
+            Some(before) => before.into_iter().filter(|id| ids.contains(id)).collect(),
+            None => ids.into_iter().collect(),
+        });
+    }
     let needle = filter
         .hostname_contains
         .as_ref()
         .map(|text| text.to_ascii_lowercase());
-    Ok(store
-        .list_credentials()
-        .await?
-        .iter()
-        .filter(|c| tagged.as_ref().is_none_or(|ids| ids.contains(&c.id)))
-        .filter(|c| filter.issuer.as_ref().is_none_or(|i| *i == c.issuer))
-        .filter(|c| {
-            filter
+    let selects = |c: &CredentialRecord| {
+        tagged.as_ref().is_none_or(|ids| ids.contains(&c.id))
+            && filter.issuer.as_ref().is_none_or(|i| *i == c.issuer)
+            && filter
                 .expiring_before
                 .is_none_or(|at| c.not_after.is_some_and(|t| t < at))
-        })
-        .filter(|c| {
-            needle.as_ref().is_none_or(|needle| {
+            && needle.as_ref().is_none_or(|needle| {
                 c.hostnames
                     .iter()
                     .any(|h| h.to_string().to_ascii_lowercase().contains(needle))
             })
-        })
-        .map(|c| CredentialSummary::new(c, now))
-        .filter(|c| filter.status.is_none_or(|s| s == c.status))
-        .filter(|c| filter.health.is_none_or(|h| h == c.health))
-        .collect())
+    };
+    let Some(limit) = limit else {
+        let items = store
+            .list_credentials()
+            .await?
+            .iter()
+            .filter(|c| selects(c))
+            .map(|c| CredentialSummary::new(c, now))
+            .filter(|c| filter.status.is_none_or(|s| s == c.status))
+            .filter(|c| filter.health.is_none_or(|h| h == c.health))
+            .collect();
+        return Ok(Page {
+            items,
+            next_after: None,
+        });
+    };
+    // A filter that selects few rows reads more chunks; each is at least
+    // as large as the page.
+    let chunk = limit.max(200);
+    let mut cursor = after.map(str::to_owned);
+    let mut items = Vec::new();
+    loop {
+        let rows = store
+            .credentials_after(cursor.as_deref(), Some(chunk))
+            .await?;
+        let exhausted = rows.len() < chunk as usize;
+        for c in &rows {
+            cursor = Some(c.name.clone());
+            if !selects(c) {
+                continue;
+            }
+            let summary = CredentialSummary::new(c, now);
+            if filter.status.is_some_and(|s| s != summary.status)
+                || filter.health.is_some_and(|h| h != summary.health)
+            {
+                continue;
+            }
+            items.push(summary);
+            // One more than the page tells whether there is a next one.
+            if items.len() > limit as usize {
+                items.truncate(limit as usize);
+                let next_after = items.last().map(|c| c.name.clone());
+                return Ok(Page { items, next_after });
+            }
+        }
+        if exhausted {
+            return Ok(Page {
+                items,
+                next_after: None,
+            });
+        }
+    }
 }
 
 /// A certificate, as parsed.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateView {
     /// Subject DN.
     pub subject: String,
@@ -159,6 +229,7 @@ pub struct CertificateView {
 
 /// One key of the current version.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyView {
     /// RSA or ECDSA.
     pub family: KeyFamily,
@@ -175,6 +246,7 @@ pub struct KeyView {
 /// A credential in full: its record as of now, its current keys and
 /// certificates, the versions it had, and (when asked) its events.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialDetail {
     /// The credential, with its status and health as of now.
     pub credential: CredentialRecord,
@@ -252,6 +324,7 @@ fn key_view(key: &KeyVersion, now: i64) -> EngineResult<KeyView> {
 
 /// A MicroCA.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaView {
     /// Its name.
     pub name: String,
@@ -294,6 +367,7 @@ impl CaView {
 
 /// A DNS account: everything but its parameter values.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DnsAccountView {
     /// Its name.
     pub name: String,
@@ -304,8 +378,10 @@ pub struct DnsAccountView {
     /// The names of its parameters (never their values).
     pub parameters: Vec<String>,
     /// Authoritative servers it checks propagation on.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub nameservers: Vec<std::net::SocketAddr>,
     /// The resolver that discovers them.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub resolver: Option<std::net::SocketAddr>,
     /// Port of discovered authoritative servers.
     pub nameserver_port: Option<u16>,
@@ -342,6 +418,7 @@ pub async fn dns_account(engine: &Engine<'_>, name: &str) -> EngineResult<DnsAcc
 /// Where a provider sends requests: the hosts it names, and the parameters
 /// whose URL adds a host (with their default host).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Destinations {
     /// Hosts named in the definition.
     pub hosts: Vec<String>,
@@ -351,6 +428,7 @@ pub struct Destinations {
 
 /// An account parameter whose URL adds a destination host.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UrlParameter {
     /// Its name.
     pub parameter: String,
@@ -377,6 +455,7 @@ impl Destinations {
 
 /// A DNS provider in a listing.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderSummary {
     /// Its id.
     pub id: String,
@@ -406,6 +485,7 @@ impl ProviderSummary {
 
 /// A provider parameter.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParameterView {
     /// Its name.
     pub name: String,
@@ -421,6 +501,7 @@ pub struct ParameterView {
 
 /// A DNS provider in full.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderDetail {
     /// Its id.
     pub id: String,

@@ -14,6 +14,7 @@ use crate::StoreError;
 
 /// Credentials carrying this tag: what a scoped role applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TagScope {
     /// The tag's key, e.g. `team`.
     pub key: String,
@@ -23,6 +24,7 @@ pub struct TagScope {
 
 /// A user, as stored (the password hash stays in the store).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRecord {
     /// Stable id.
     pub id: String,
@@ -51,6 +53,7 @@ impl UserRecord {
 
 /// An API token, as stored: never its secret, only the secret's hash.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRecord {
     /// Stable id.
     pub id: String,

@@ -28,6 +28,7 @@ const AUDIT_KEY_LABEL: &[u8] = b"certmgr audit chain v1";
 
 /// One audit entry, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Its place in the log: 1, 2, 3, ...
     pub seq: i64,

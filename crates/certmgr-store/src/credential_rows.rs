@@ -187,8 +187,19 @@ pub(super) fn select_sql() -> String {
 }
 
 impl Store {
-    /// Every credential, ordered by name.
+    /// Every credential, by name.
     pub async fn list_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
+        self.credentials_after(None, None).await
+    }
+
+    /// Up to `limit` credentials (all without one) whose names sort after
+    /// `after` (from the first without it), by name: a page of a listing,
+    /// read with the name index instead of the whole table.
+    pub async fn credentials_after(
+        &self,
+        after: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Vec<CredentialRecord>, StoreError> {
         // The same SQL on both backends but for the JSON functions' names.
         let (object, array) = match self.backend {
             Backend::Sqlite => ("json_object", "json_group_array"),
@@ -198,11 +209,14 @@ impl Store {
         fields.push("'mac', c.mac".to_owned());
         let sql = format!(
             "SELECT CAST(COALESCE({array}({object}({}, 'not_after', {NOT_AFTER}) ORDER BY c.name), \
-             '[]') AS TEXT) AS list FROM credentials c",
+             '[]') AS TEXT) AS list FROM (SELECT * FROM credentials WHERE name > $1 \
+             ORDER BY name LIMIT $2) c",
             fields.join(", ")
         );
-        // Built from the constant column list above: no user input.
+        // Built from the constant column list above; the bounds are bound.
         let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(after.unwrap_or(""))
+            .bind(limit.map_or(i64::MAX, i64::from))
             .fetch_one(&self.pool)
             .await?;
         let rows: Vec<CredentialColumns> = serde_json::from_str(&text)

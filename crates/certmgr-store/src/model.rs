@@ -35,6 +35,7 @@ pub struct NewCredential {
 
 /// A credential as stored, with the earliest expiry of its current certificates.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialRecord {
     /// Stable id (UUIDv7).
     pub id: String,
@@ -86,6 +87,7 @@ pub struct CredentialRecord {
 
 /// A certificate attached to one key of one version.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateRecord {
     /// The leaf certificate, DER.
     #[serde(skip)]
@@ -128,6 +130,7 @@ impl fmt::Debug for NewKeyVersion<'_> {
 
 /// How a version came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum VersionSource {
     /// Issued by a MicroCA.
@@ -165,6 +168,7 @@ impl VersionSource {
 /// One key of one version of a credential. The key itself stays sealed until
 /// [`crate::Store::unseal_key`] is called.
 #[derive(Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyVersion {
     /// The credential this belongs to.
     #[serde(skip)]
@@ -210,6 +214,7 @@ pub struct Outcome {
 
 /// An entry of a credential's event log.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Unix seconds.
     pub at: i64,
@@ -239,6 +244,7 @@ pub struct NewCa<'a> {
 
 /// A MicroCA as stored; keys stay sealed until [`crate::Store::unseal_ca_issuer`].
 #[derive(Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaRecord {
     /// Stable id.
     pub id: String,
@@ -274,6 +280,7 @@ impl fmt::Debug for CaRecord {
 
 /// A trusted root or intermediate imported with `certmgr trust add`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustAnchorRecord {
     /// SHA-256 of the DER, hex; the primary key.
     pub fingerprint: String,
@@ -319,6 +326,7 @@ pub struct NewAcmeAccount<'a> {
 /// An ACME account as stored; its credentials stay sealed until
 /// [`crate::Store::unseal_acme_credentials`].
 #[derive(Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcmeAccountRecord {
     /// Stable id.
     pub id: String,
@@ -395,6 +403,7 @@ impl fmt::Debug for PendingOrder {
 /// A running `certmgr server`, as it registers itself in the store so that
 /// other processes sharing the store can let it answer challenges.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerRecord {
     /// Stable id of this server run.
     pub id: String,
@@ -427,6 +436,7 @@ pub struct NewDnsAccount<'a> {
 /// A DNS account: a provider definition bound to zones, with its parameters
 /// sealed until [`crate::Store::unseal_dns_params`].
 #[derive(Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DnsAccountRecord {
     /// Stable id.
     pub id: String,
@@ -465,6 +475,7 @@ pub struct TxtJournal {
 /// One TXT record certmgr created or is about to create, kept until its
 /// deletion succeeded.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TxtJournalEntry {
     /// Stable id.
     pub id: String,

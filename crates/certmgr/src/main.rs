@@ -8,7 +8,6 @@ mod hardening;
 mod input;
 mod output;
 mod progress;
-mod server;
 
 use std::process::ExitCode;
 

@@ -5,11 +5,9 @@
 //! as `  name: result`, and warnings as `warning: text`. Which of them a
 //! command shows is its [`Show`]; warnings always show.
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 
 use certmgr_engine::progress::{RESULT, STEP, WARNING};
-use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
@@ -46,36 +44,12 @@ impl<S: Subscriber> Layer<S> for Lines {
             WARNING => "warning: ",
             _ => return,
         };
-        let mut message = Message::default();
-        event.record(&mut message);
         // A closed stderr leaves nowhere to say anything.
         let _ = writeln!(
             std::io::stderr().lock(),
             "{}{lead}{}",
             self.show.prefix,
-            message.0
+            certmgr_engine::progress::message(event)
         );
-    }
-}
-
-/// The event's message, with any other fields after it.
-#[derive(Default)]
-struct Message(String);
-
-impl Visit for Message {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.0.insert_str(0, value);
-        } else {
-            let _ = write!(self.0, " {}={value}", field.name());
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.0.insert_str(0, &format!("{value:?}"));
-        } else {
-            let _ = write!(self.0, " {}={value:?}", field.name());
-        }
     }
 }

@@ -34,6 +34,7 @@ const CHALLENGE_TTL: u32 = 60;
 
 /// How a DNS account waits for a new record before the CA is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Propagation {
     /// Ask every authoritative server until all serve it.

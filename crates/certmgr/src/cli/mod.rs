@@ -119,6 +119,9 @@ pub struct ServerArgs {
     /// Do not renew on schedule (answer challenges only).
     #[arg(long)]
     pub no_renew: bool,
+    /// Serve the REST API on this address (e.g. 127.0.0.1:8443).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `certmgr renew`.

@@ -89,11 +89,13 @@ fn list_filter(engine: &Engine<'_>, args: &CredListArgs) -> CliResult<Credential
             .expiring_within
             .map(|days| engine.now() + i64::from(days) * 86_400),
         hostname_contains: args.host.clone(),
-        tag: args
+        tags: args
             .tag
             .as_deref()
             .map(certmgr_engine::access::parse_scope)
-            .transpose()?,
+            .transpose()?
+            .into_iter()
+            .collect(),
     })
 }
 

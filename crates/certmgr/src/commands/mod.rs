@@ -44,12 +44,13 @@ pub async fn run(cli: Cli) -> CliResult<()> {
     crate::progress::install(show_for(&cli.command, json));
     let store = location.open().await?;
     if let Command::Server(args) = cli.command {
-        let options = crate::server::ServerOptions {
+        let options = certmgr_server::process::ServerOptions {
             http_listen: args.http_listen,
             https_listen: (!args.no_https).then_some(args.https_listen),
             renew_interval: (!args.no_renew).then_some(args.renew_interval),
+            api_listen: args.listen,
         };
-        return crate::server::run(store, options).await;
+        return Ok(certmgr_server::process::run(store, options).await?);
     }
     // The process's registration (an owner of leases and journal entries)
     // is renewed for as long as the command runs.

@@ -11,8 +11,9 @@
 //!   and `certmgr renew` in other processes publish their answers for it
 //!   instead of binding the ports themselves.
 //! - Renews what is due every `--renew-interval` seconds (the scheduler).
+//! - Serves the REST API ([`crate::api`]) on `--listen`.
 //!
-//! Both listeners are bounded by [`certmgr_acme::listener`]: header and TLS
+//! All listeners are bounded by [`certmgr_acme::listener`]: header and TLS
 //! handshake timeouts, a deadline per connection, caps on connections in all
 //! and per client, and backoff when `accept` fails (out of file descriptors),
 //! so slow or idle clients cannot keep validators and `/healthz` out.
@@ -35,7 +36,10 @@ use rustls::ServerConfig;
 use rustls::sign::CertifiedKey;
 use tokio_rustls::LazyConfigAcceptor;
 
-use crate::error::{CliError, CliResult};
+use certmgr_engine::{EngineError, EngineResult, Hint};
+
+use crate::AppState;
+use crate::gate::ClientAddress;
 
 /// How often the server refreshes its registration.
 const HEARTBEAT_SECS: u64 = 10;
@@ -51,10 +55,12 @@ pub struct ServerOptions {
     pub https_listen: Option<SocketAddr>,
     /// Seconds between scheduler runs; `None` disables the scheduler.
     pub renew_interval: Option<u64>,
+    /// The REST API's listener, if any.
+    pub api_listen: Option<SocketAddr>,
 }
 
 /// Run until SIGINT/SIGTERM.
-pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
+pub async fn run(store: Store, options: ServerOptions) -> EngineResult<()> {
     let store = Arc::new(store);
     let solvers = Solvers::default();
     // This process's answers first, then those others published in the store.
@@ -67,8 +73,10 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
         .map_err(|e| listen_error(options.http_listen, &e))?;
     let http_address = http.local_addr().unwrap_or(options.http_listen);
     let router = router(answers.clone());
-    // Both listeners share the process's file descriptors.
-    let limits = ListenerLimits::fitting(1 + usize::from(options.https_listen.is_some()));
+    // The listeners share the process's file descriptors.
+    let limits = ListenerLimits::fitting(
+        1 + usize::from(options.https_listen.is_some()) + usize::from(options.api_listen.is_some()),
+    );
     // Ends only when the task is aborted at shutdown.
     let http_task = tokio::spawn(listener::serve(
         http,
@@ -115,6 +123,36 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
         }
         None => None,
     };
+    let api = match options.api_listen {
+        Some(address) => {
+            let socket = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| listen_error(address, &e))?;
+            let bound = socket.local_addr().unwrap_or(address);
+            let router = crate::api::router(AppState::new(store.clone()));
+            let limits = limits.clone();
+            Some((
+                bound,
+                tokio::spawn(listener::serve(
+                    socket,
+                    limits.clone(),
+                    format!("server: API on {bound}"),
+                    move |stream| {
+                        let peer = stream.peer_addr().ok();
+                        let router = match peer {
+                            Some(peer) => {
+                                router.clone().layer(axum::Extension(ClientAddress(peer)))
+                            }
+                            None => router.clone(),
+                        };
+                        let limits = limits.clone();
+                        async move { listener::serve_http(stream, router, &limits).await }
+                    },
+                )),
+            ))
+        }
+        None => None,
+    };
     store.expire_challenges(STALE_ANSWER_SECS).await?;
     let registration = ServerRecord {
         id: uuid::Uuid::now_v7().to_string(),
@@ -126,6 +164,9 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
         heartbeat_at: 0,
     };
     store.register_server(&registration).await?;
+    if let Some((address, _)) = &api {
+        eprintln!("certmgr server: API on http://{address}/api (reference: /api/openapi.json)");
+    }
     eprintln!(
         "certmgr server: HTTP-01 on {http_address}{}; {}",
         https
@@ -182,7 +223,7 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
     heartbeat.abort();
     instance.abort();
     http_task.abort();
-    if let Some((_, task)) = https {
+    for (_, task) in https.into_iter().chain(api) {
         task.abort();
     }
     certmgr_engine::instance::leave(&store).await;
@@ -191,10 +232,11 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
     Ok(())
 }
 
-fn listen_error(address: SocketAddr, error: &std::io::Error) -> CliError {
-    CliError::failed(format!(
-        "cannot listen on {address}: {error}; pick another address with --http-listen / --https-listen"
-    ))
+fn listen_error(address: SocketAddr, error: &std::io::Error) -> EngineError {
+    EngineError::failed_hint(
+        format!("cannot listen on {address}: {error}"),
+        Hint::ListenAddress,
+    )
 }
 
 async fn shutdown_signal() {
@@ -226,16 +268,16 @@ fn router(answers: NodeAnswers) -> Router {
 }
 
 /// The self-signed certificate served to everything that is not TLS-ALPN-01.
-fn fallback_config() -> CliResult<Arc<ServerConfig>> {
-    let key = rcgen::KeyPair::generate().map_err(|e| CliError::failed(e.to_string()))?;
+fn fallback_config() -> EngineResult<Arc<ServerConfig>> {
+    let key = rcgen::KeyPair::generate().map_err(|e| EngineError::failed(e.to_string()))?;
     let params = rcgen::CertificateParams::new(vec!["certmgr.invalid".to_owned()])
-        .map_err(|e| CliError::failed(e.to_string()))?;
+        .map_err(|e| EngineError::failed(e.to_string()))?;
     let cert = params
         .self_signed(&key)
-        .map_err(|e| CliError::failed(e.to_string()))?;
+        .map_err(|e| EngineError::failed(e.to_string()))?;
     let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
     let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der)
-        .map_err(|e| CliError::failed(e.to_string()))?;
+        .map_err(|e| EngineError::failed(e.to_string()))?;
     Ok(single_certificate_config(
         Arc::new(CertifiedKey::new(vec![cert.der().clone()], signing)),
         &[b"http/1.1"],

@@ -1,0 +1,78 @@
+//! certmgr's manager as a service.
+//!
+//! - [`api`]: the REST API (axum), its routes and its generated OpenAPI
+//!   document; every route passes the [`gate`] (authentication, the
+//!   [`policy`] table, tag scopes, the audit log).
+//! - [`jobs`]: issuing and renewing as jobs whose progress streams as
+//!   Server-Sent Events.
+//! - [`problem`]: errors as RFC 9457 problem documents.
+//! - [`process`]: the long-running process (`certmgr server`): the API
+//!   listener, the HTTP-01 and TLS-ALPN-01 listeners, the heartbeat and the
+//!   renewal scheduler.
+//!
+//! Like the command line, the server is a front end: every handler parses
+//! the request, calls one function of [`certmgr_engine`], and renders what
+//! it returns.
+
+pub mod api;
+mod extract;
+pub mod gate;
+pub mod jobs;
+pub mod policy;
+pub mod problem;
+pub mod process;
+mod routes;
+
+use std::sync::Arc;
+
+use certmgr_engine::{Clock, Engine, SystemClock};
+use certmgr_store::Store;
+
+/// What every request works with: the store, the clock and the jobs.
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    jobs: jobs::Jobs,
+}
+
+impl AppState {
+    /// The API on this store, on the system clock.
+    pub fn new(store: Arc<Store>) -> Self {
+        Self::with_clock(store, Arc::new(SystemClock))
+    }
+
+    /// The API on this store, reading the time from `clock` (tests).
+    pub fn with_clock(store: Arc<Store>, clock: Arc<dyn Clock>) -> Self {
+        AppState {
+            store,
+            clock,
+            jobs: jobs::Jobs::default(),
+        }
+    }
+
+    /// The lifecycle for one request.
+    pub fn engine(&self) -> Engine<'_> {
+        Engine::with_clock(&self.store, &*self.clock)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The store, to hand to a job's task.
+    pub fn shared_store(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+
+    /// The clock, to hand to a job's task.
+    pub fn shared_clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// The jobs.
+    pub fn jobs(&self) -> &jobs::Jobs {
+        &self.jobs
+    }
+}

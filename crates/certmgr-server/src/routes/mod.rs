@@ -1,0 +1,7 @@
+//! The API's handlers, by area. Each parses the request, calls one engine
+//! function and renders what it returns; access was checked by the gate.
+
+pub mod access;
+pub mod credentials;
+pub mod directory;
+pub mod jobs;

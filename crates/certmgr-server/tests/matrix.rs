@@ -1,0 +1,293 @@
+//! The authorization matrix, generated from the router: every route of the
+//! OpenAPI document (the router's own, built by the same calls) × every
+//! kind of caller gets the status the policy table says, and every change
+//! writes exactly one audit entry.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use certmgr_core::Role;
+use certmgr_engine::access::create_token;
+use certmgr_server::policy::{self, RULES, Scoping};
+use common::Api;
+
+/// The callers: nobody, two dead tokens, and the three roles (one of them
+/// limited to credentials tagged team=web).
+const CALLERS: [Option<&str>; 7] = [
+    None,
+    Some("expired"),
+    Some("revoked"),
+    Some("viewer"),
+    Some("web-operator"),
+    Some("operator"),
+    Some("admin"),
+];
+
+#[derive(Debug, PartialEq, Eq)]
+enum Expect {
+    Allowed,
+    Unauthenticated,
+    Forbidden,
+}
+
+/// The roles, written out again here (not the server's ranking): which
+/// callers hold a role at least `needed`.
+fn holds(who: &str, needed: Role) -> bool {
+    let held: &[Role] = match who {
+        "admin" => &[Role::Admin, Role::Operator, Role::Viewer],
+        "operator" | "web-operator" => &[Role::Operator, Role::Viewer],
+        "viewer" => &[Role::Viewer],
+        other => panic!("unknown caller {other}"),
+    };
+    held.contains(&needed)
+}
+
+fn expect(policy: policy::Policy, who: Option<&str>) -> Expect {
+    let Some(needed) = policy.role else {
+        return Expect::Allowed;
+    };
+    let who = match who {
+        None | Some("expired") | Some("revoked") => return Expect::Unauthenticated,
+        Some(who) => who,
+    };
+    if !holds(who, needed) {
+        return Expect::Forbidden;
+    }
+    if policy.scoping == Scoping::Unscoped && who == "web-operator" {
+        return Expect::Forbidden;
+    }
+    Expect::Allowed
+}
+
+/// The documented routes, as (method, path).
+fn documented() -> Vec<(Method, String)> {
+    let document = certmgr_server::api::openapi();
+    let mut routes = Vec::new();
+    for (path, item) in &document.paths.paths {
+        for (method, operation) in [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::DELETE, &item.delete),
+            (Method::PATCH, &item.patch),
+        ] {
+            if operation.is_some() {
+                routes.push((method, path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_route_is_in_the_policy_table_and_every_row_is_a_route() {
+    let routes = documented();
+    assert!(routes.len() > 30, "only {} routes documented", routes.len());
+    for (method, path) in &routes {
+        assert!(
+            policy::policy(method, path).is_some(),
+            "{method} {path} is missing from the policy table"
+        );
+    }
+    for rule in RULES {
+        assert!(
+            rule.path == "/api/openapi.json"
+                || routes
+                    .iter()
+                    .any(|(m, p)| m.as_str() == rule.method && p == rule.path),
+            "the policy table has {} {}, which is no route",
+            rule.method,
+            rule.path
+        );
+    }
+}
+
+/// The issue's rules, stated apart from the table: what it must say.
+#[test]
+fn the_policy_table_keeps_the_rules_of_the_roles() {
+    for (method, path) in documented() {
+        let policy = policy::policy(&method, &path).unwrap();
+        if path.starts_with("/api/credentials/{name}") {
+            assert_eq!(
+                policy.scoping,
+                Scoping::Credential,
+                "{method} {path}: one credential, so its scope"
+            );
+        }
+        if path.ends_with("/export")
+            || path.starts_with("/api/tokens")
+            || path.starts_with("/api/users")
+            || path == "/api/audit"
+        {
+            assert_eq!(
+                policy.role,
+                Some(Role::Admin),
+                "{method} {path}: secrets and access are the admins'"
+            );
+        }
+        if path.starts_with("/api/tokens") || path.starts_with("/api/users") || path == "/api/audit"
+        {
+            assert_eq!(
+                policy.scoping,
+                Scoping::Unscoped,
+                "{method} {path}: never for a scoped role"
+            );
+        }
+        if method != Method::GET || path.ends_with("/export") {
+            assert!(
+                policy.audit.is_some(),
+                "{method} {path} changes something or reads a secret: audited"
+            );
+            assert!(
+                policy.role.is_some(),
+                "{method} {path} changes something: not open to anyone"
+            );
+        } else {
+            assert!(policy.audit.is_none(), "{method} {path} is a plain read");
+        }
+        if policy.role.is_none() {
+            assert!(
+                ["/api/health", "/api/openapi.json"].contains(&path.as_str()),
+                "{method} {path} is open to anyone"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_caller_as_the_policy_table_says() {
+    let api = Api::new().await;
+    api.issued("job-web", &["team=web"]).await;
+    let started = api
+        .call(
+            Method::POST,
+            "/api/credentials/job-web/issue",
+            Some("admin"),
+            None,
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text());
+    let job = started.json()["id"].as_str().unwrap().to_owned();
+    let mut routes = documented();
+    routes.push((Method::GET, "/api/openapi.json".into()));
+    let mut checked = 0;
+    for (method, path) in routes {
+        let policy = policy::policy(&method, &path)
+            .unwrap_or_else(|| panic!("{method} {path} is missing from the policy table"));
+        for who in CALLERS {
+            checked += 1;
+            // Fresh objects for every call: a delete or revoke cannot
+            // change what the next caller finds.
+            let credential = format!("m{checked}");
+            api.credential(&credential, &["team=web", "env=prod"]).await;
+            let token = format!("t{checked}");
+            create_token(&api.engine(), &token, Role::Viewer, None, None)
+                .await
+                .unwrap();
+            let uri = fill(&path, &credential, &token, &job);
+            let body = matches!(method, Method::POST | Method::PUT).then(|| serde_json::json!({}));
+            let before = api.audit_count().await;
+            let answer = api.call(method.clone(), &uri, who, body.clone()).await;
+            let what = format!(
+                "{method} {uri} as {who:?}: {} {}",
+                answer.status,
+                answer.text()
+            );
+            assert!(answer.status.as_u16() < 500, "{what}");
+            match expect(policy, who) {
+                Expect::Unauthenticated => {
+                    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{what}")
+                }
+                Expect::Forbidden => assert_eq!(answer.status, StatusCode::FORBIDDEN, "{what}"),
+                Expect::Allowed => assert!(
+                    ![401, 403, 404, 405].contains(&answer.status.as_u16()),
+                    "{what}"
+                ),
+            }
+            if answer.status.is_client_error() {
+                assert_eq!(
+                    answer.headers["content-type"], "application/problem+json",
+                    "{what}"
+                );
+                let problem = answer.json();
+                assert!(
+                    problem["type"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("urn:certmgr:problem:"),
+                    "{what}"
+                );
+                assert_eq!(problem["status"], answer.status.as_u16(), "{what}");
+            }
+            let written = api.audit_count().await - before;
+            let authenticated = answer.status != StatusCode::UNAUTHORIZED;
+            let expected =
+                usize::from(policy.audit.is_some() && authenticated && policy.role.is_some());
+            assert_eq!(written, expected, "audit entries written by {what}");
+            if path.starts_with("/api/credentials/{name}")
+                && expect(policy, who) == Expect::Allowed
+                && who == Some("web-operator")
+            {
+                // Outside the scope: the same 404 as for no credential at all.
+                let other = format!("o{checked}");
+                api.credential(&other, &["team=db"]).await;
+                let outside = api
+                    .call(
+                        method.clone(),
+                        &fill(&path, &other, &token, &job),
+                        who,
+                        body.clone(),
+                    )
+                    .await;
+                let missing = api
+                    .call(
+                        method.clone(),
+                        &fill(&path, "no-such", &token, &job),
+                        who,
+                        body,
+                    )
+                    .await;
+                assert_eq!(
+                    outside.status,
+                    StatusCode::NOT_FOUND,
+                    "{method} {path} outside the scope"
+                );
+                assert_eq!(
+                    outside.json()["detail"]
+                        .as_str()
+                        .unwrap()
+                        .replace(&other, "X"),
+                    missing.json()["detail"]
+                        .as_str()
+                        .unwrap()
+                        .replace("no-such", "X"),
+                );
+                assert!(
+                    api.store.credential(&other).await.is_ok(),
+                    "{other} survived"
+                );
+            }
+        }
+    }
+    assert!(checked >= 7 * 30, "only {checked} calls");
+}
+
+/// The route's path with its parameters filled in.
+fn fill(path: &str, credential: &str, token: &str, job: &str) -> String {
+    let name = if path.starts_with("/api/credentials/") {
+        credential
+    } else if path.starts_with("/api/cas/") {
+        "lab"
+    } else if path.starts_with("/api/dns/providers/") {
+        "cloudflare"
+    } else if path.starts_with("/api/tokens/") {
+        token
+    } else {
+        "unused"
+    };
+    path.replace("{name}", name)
+        .replace("{key}", "env")
+        .replace("{id}", job)
+}
