@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::gate::gate;
 use crate::problem::{Problem, ProblemKind};
-use crate::routes::{access, credentials, directory, jobs};
+use crate::routes::{access, acme, credentials, directory, dns, jobs};
 
 /// The largest request body the API reads (a PKCS#12 file in base64 fits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -107,11 +107,18 @@ pub fn routes() -> (Router<AppState>, OpenApiDocument) {
         .routes(routes!(directory::cas, directory::create_ca))
         .routes(routes!(directory::ca))
         .routes(routes!(directory::trust, directory::add_trust))
-        .routes(routes!(directory::acme_accounts))
-        .routes(routes!(directory::acme_catalog))
-        .routes(routes!(directory::providers))
-        .routes(routes!(directory::provider))
-        .routes(routes!(directory::dns_accounts))
+        .routes(routes!(directory::ca_certificate))
+        .routes(routes!(acme::accounts, acme::create_account))
+        .routes(routes!(acme::account))
+        .routes(routes!(acme::rollover))
+        .routes(routes!(acme::deactivate))
+        .routes(routes!(acme::catalog))
+        .routes(routes!(dns::providers, dns::import_provider))
+        .routes(routes!(dns::provider))
+        .routes(routes!(dns::export_provider))
+        .routes(routes!(dns::accounts, dns::create_account))
+        .routes(routes!(dns::account, dns::delete_account))
+        .routes(routes!(dns::test_account))
         .routes(routes!(directory::renewal))
         .routes(routes!(access::audit))
         .routes(routes!(access::tokens, access::create))

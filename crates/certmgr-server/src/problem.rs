@@ -50,7 +50,9 @@ pub enum ProblemKind {
     TooLarge,
     /// Too many attempts; try again later.
     RateLimited,
-    /// A CA, a DNS provider or the database failed.
+    /// A CA or a DNS provider failed or could not be reached.
+    Upstream,
+    /// The server failed (the database, a bug).
     Failed,
 }
 
@@ -65,6 +67,7 @@ impl ProblemKind {
             ProblemKind::Forbidden => StatusCode::FORBIDDEN,
             ProblemKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ProblemKind::Upstream => StatusCode::BAD_GATEWAY,
             ProblemKind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,6 +82,7 @@ impl ProblemKind {
             ProblemKind::Forbidden => "forbidden",
             ProblemKind::TooLarge => "too-large",
             ProblemKind::RateLimited => "rate-limited",
+            ProblemKind::Upstream => "upstream-failed",
             ProblemKind::Failed => "failed",
         }
     }
@@ -92,6 +96,7 @@ impl ProblemKind {
             ProblemKind::Forbidden => "Not allowed for this role",
             ProblemKind::TooLarge => "The request body is too large",
             ProblemKind::RateLimited => "Too many attempts",
+            ProblemKind::Upstream => "A CA or DNS provider failed",
             ProblemKind::Failed => "The operation failed",
         }
     }
@@ -148,9 +153,13 @@ impl From<StoreError> for Problem {
 }
 
 fn classify(error: &EngineError) -> ProblemKind {
-    match error.kind() {
-        ErrorKind::BadInput => ProblemKind::BadInput,
-        ErrorKind::Failed => ProblemKind::Failed,
+    match (error.kind(), innermost(error)) {
+        (ErrorKind::BadInput, _) => ProblemKind::BadInput,
+        (
+            ErrorKind::Failed,
+            EngineError::Acme(_) | EngineError::Dns(_) | EngineError::CaCertificate(_),
+        ) => ProblemKind::Upstream,
+        (ErrorKind::Failed, _) => ProblemKind::Failed,
     }
 }
 

@@ -1,5 +1,4 @@
-//! What issues and validates: MicroCAs, the trust store, ACME accounts and
-//! the CA catalog, DNS providers and accounts, and the renewal plan.
+//! MicroCAs, the trust store and the renewal plan.
 
 use std::collections::BTreeSet;
 
@@ -11,8 +10,8 @@ use certmgr_core::KeySpec;
 use certmgr_engine::microca::NewMicroCa;
 use certmgr_engine::renewal::{Decision, SolverChoice};
 use certmgr_engine::responders::AnswerOptions;
-use certmgr_engine::view::{self, CaView, CredentialFilter, ProviderDetail, ProviderSummary};
-use certmgr_store::{AcmeAccountRecord, DnsAccountRecord, TrustAnchorRecord};
+use certmgr_engine::view::{self, CaView, CredentialFilter};
+use certmgr_store::TrustAnchorRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -45,6 +44,29 @@ pub async fn ca(
     let engine = state.engine();
     let ca = engine.store().ca(&name).await?;
     Ok(Json(CaView::new(&ca, engine.now())?))
+}
+
+/// A MicroCA's certificates, PEM: the root, then the intermediate if it has
+/// one (what clients and servers are given to trust).
+#[utoipa::path(get, path = "/api/cas/{name}/certificate", tag = "issuers",
+    params(("name" = String, Path, description = "The CA's name")),
+    responses((status = 200, content_type = "application/x-pem-file", body = String),
+        (status = 404, body = Problem)))]
+pub async fn ca_certificate(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    let ca = state.store().ca(&name).await?;
+    let mut certificates = vec![ca.root_der.clone()];
+    certificates.extend(ca.intermediate_der.clone());
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/x-pem-file"),
+        )],
+        certmgr_pki::certs_to_pem(&certificates),
+    )
+        .into_response())
 }
 
 /// A MicroCA to create.
@@ -137,89 +159,6 @@ pub async fn add_trust(
             })
             .collect(),
     ))
-}
-
-/// The ACME accounts (their keys stay in the store).
-#[utoipa::path(get, path = "/api/acme/accounts", tag = "issuers",
-    responses((status = 200, body = Vec<AcmeAccountRecord>)))]
-pub async fn acme_accounts(
-    State(state): State<AppState>,
-) -> ApiResult<Json<Vec<AcmeAccountRecord>>> {
-    Ok(Json(state.store().list_acme_accounts().await?))
-}
-
-/// One CA of the ACME catalog.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CatalogCa {
-    /// The catalog id (`letsencrypt`, ...).
-    id: String,
-    /// Its name.
-    name: String,
-    /// Its ACME directory.
-    directory: String,
-    /// A test CA whose certificates are not publicly trusted.
-    staging: bool,
-    /// External Account Binding is required.
-    eab_required: bool,
-    /// Certificate profiles are offered.
-    profiles: bool,
-    /// ACME Renewal Information is offered.
-    ari: bool,
-    /// It issues no more.
-    discontinued: bool,
-    /// Its documentation.
-    docs: String,
-}
-
-/// The catalog of public ACME CAs.
-#[utoipa::path(get, path = "/api/acme/catalog", tag = "issuers",
-    responses((status = 200, body = Vec<CatalogCa>)))]
-pub async fn acme_catalog() -> ApiResult<Json<Vec<CatalogCa>>> {
-    let catalog = certmgr_acme::catalog()
-        .map_err(|e| Problem::failed(format!("the built-in CA catalog: {e}")))?;
-    Ok(Json(
-        catalog
-            .into_iter()
-            .map(|e| CatalogCa {
-                id: e.id,
-                name: e.name,
-                directory: e.directory,
-                staging: e.staging,
-                eab_required: e.eab_required,
-                profiles: e.profiles,
-                ari: e.ari,
-                discontinued: e.discontinued,
-                docs: e.docs,
-            })
-            .collect(),
-    ))
-}
-
-/// Every DNS provider: built in and imported.
-#[utoipa::path(get, path = "/api/dns/providers", tag = "dns",
-    responses((status = 200, body = Vec<ProviderSummary>)))]
-pub async fn providers(State(state): State<AppState>) -> ApiResult<Json<Vec<ProviderSummary>>> {
-    let catalog = certmgr_engine::dns01::providers(&state.engine()).await?;
-    Ok(Json(catalog.iter().map(ProviderSummary::of).collect()))
-}
-
-/// One DNS provider: its parameters (which are secret) and where it sends requests.
-#[utoipa::path(get, path = "/api/dns/providers/{name}", tag = "dns",
-    params(("name" = String, Path, description = "The provider's id")),
-    responses((status = 200, body = ProviderDetail), (status = 404, body = Problem)))]
-pub async fn provider(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-) -> ApiResult<Json<ProviderDetail>> {
-    let def = certmgr_engine::dns01::definition(state.store(), &name).await?;
-    Ok(Json(ProviderDetail::of(&def)))
-}
-
-/// The DNS accounts (their parameters stay sealed in the store).
-#[utoipa::path(get, path = "/api/dns/accounts", tag = "dns",
-    responses((status = 200, body = Vec<DnsAccountRecord>)))]
-pub async fn dns_accounts(State(state): State<AppState>) -> ApiResult<Json<Vec<DnsAccountRecord>>> {
-    Ok(Json(state.store().list_dns_accounts().await?))
 }
 
 /// What renewal would do now (a dry run), for the credentials the caller's

@@ -2,6 +2,8 @@
 //! function and renders what it returns; access was checked by the gate.
 
 pub mod access;
+pub mod acme;
 pub mod credentials;
 pub mod directory;
+pub mod dns;
 pub mod jobs;

@@ -74,6 +74,24 @@ impl Api {
         )
         .await
         .unwrap();
+        // An ACME account whose CA is not there (no test reaches a CA
+        // through it).
+        store
+            .create_acme_account(&certmgr_store::NewAcmeAccount {
+                name: "le".into(),
+                ca_id: None,
+                directory_url: "https://127.0.0.1:9/directory".into(),
+                account_url: "https://127.0.0.1:9/acct/1".into(),
+                contacts: vec![],
+                eab_kid: None,
+                credentials_json: b"{}",
+                ca_bundle_pem: None,
+                profile: None,
+                max_concurrent_orders: None,
+                preferred_chain: None,
+            })
+            .await
+            .unwrap();
         let mut tokens = std::collections::BTreeMap::new();
         let web = parse_scope("team=web").unwrap();
         for (name, role, scope, days) in [
@@ -107,6 +125,38 @@ impl Api {
 
     pub fn engine(&self) -> Engine<'_> {
         Engine::with_clock(&self.store, &*self.clock)
+    }
+
+    /// An RFC 2136 DNS account (with a TSIG secret) whose server is not there.
+    pub async fn dns_account(&self, name: &str) {
+        certmgr_engine::dns01::create_account(
+            &self.engine(),
+            certmgr_engine::dns01::DnsAccountRequest {
+                name: name.into(),
+                provider: "rfc2136".into(),
+                zones: vec!["example.test".into()],
+                params: [
+                    ("server".to_owned(), "127.0.0.1:9".to_owned()),
+                    ("key_name".to_owned(), "certmgr".to_owned()),
+                    (
+                        "key_secret".to_owned(),
+                        "c2VjcmV0LXRzaWcta2V5LXZhbHVl".to_owned(),
+                    ),
+                ]
+                .into(),
+                nameservers: vec![],
+                resolver: None,
+                nameserver_port: None,
+                propagation_timeout_secs: 5,
+                propagation: certmgr_engine::dns01::Propagation::Check,
+                network: certmgr_dns::NetworkAccess {
+                    private_network: true,
+                    plain_http: false,
+                },
+            },
+        )
+        .await
+        .unwrap();
     }
 
     /// A MicroCA credential tagged `tags` (not issued).
