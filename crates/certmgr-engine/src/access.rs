@@ -16,6 +16,9 @@ use crate::error::{EngineError, EngineResult};
 /// recognise one.
 pub const TOKEN_PREFIX: &str = "cmt_";
 
+/// How precisely a token's last use is kept, in seconds.
+const TOUCH_SECS: i64 = 60;
+
 /// Longest validity of a token, in days.
 pub const MAX_TOKEN_DAYS: u32 = 3650;
 
@@ -112,7 +115,13 @@ pub async fn authenticate_token(engine: &Engine<'_>, secret: &str) -> EngineResu
             token.name
         )));
     }
-    store.touch_token(&token).await?;
+    // Last use to the minute: one write a minute per token, not one per request.
+    if token
+        .last_used_at
+        .is_none_or(|at| engine.now() - at >= TOUCH_SECS)
+    {
+        store.touch_token(&token).await?;
+    }
     Ok(Principal {
         name: format!("token:{}", token.name),
         role: token.role,
@@ -158,11 +167,17 @@ pub async fn check_password(
 ) -> EngineResult<Principal> {
     let refused = || EngineError::bad_input("wrong user name or password");
     let user = match engine.store().user(name).await {
-        Ok(user) => user,
-        Err(certmgr_store::StoreError::NotFound { .. }) => return Err(refused()),
+        Ok(user) => Some(user),
+        Err(certmgr_store::StoreError::NotFound { .. }) => None,
         Err(e) => return Err(e.into()),
     };
-    let Some(hash) = user.password_hash() else {
+    let Some((user, hash)) = user
+        .as_ref()
+        .and_then(|u| u.password_hash().map(|h| (u, h)))
+    else {
+        // As long as a wrong password takes, so that timing does not tell
+        // which user names exist.
+        let _ = hash_password(password);
         return Err(refused());
     };
     let parsed = PasswordHash::new(hash).map_err(|e| EngineError::failed(e.to_string()))?;
@@ -176,7 +191,7 @@ pub async fn check_password(
     Ok(Principal {
         name: format!("user:{}", user.name),
         role: user.role,
-        scope: user.scope,
+        scope: user.scope.clone(),
     })
 }
 
@@ -194,13 +209,13 @@ fn hash_password(password: &str) -> EngineResult<String> {
 
 /// Hex SHA-256 of a token's secret: what the store keeps. Tokens are 256
 /// random bits, so a fast hash is enough (no dictionary to try).
-fn secret_hash(secret: &str) -> String {
+pub(crate) fn secret_hash(secret: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
     hex::encode(digest.as_ref())
 }
 
 /// `bytes` random bytes as base64url text.
-fn random_text(bytes: usize) -> EngineResult<String> {
+pub(crate) fn random_text(bytes: usize) -> EngineResult<String> {
     let mut random = vec![0u8; bytes];
     aws_lc_rs::rand::fill(&mut random)
         .map_err(|_| EngineError::failed("the system's random generator failed"))?;

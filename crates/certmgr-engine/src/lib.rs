@@ -18,7 +18,7 @@
 //! - [`trust`]: the trust store.
 //! - [`check`]: the pre-flight check of HTTP-01 and TLS-ALPN-01 reachability.
 //! - [`limits`], [`instance`]: issuance deadlines and leases, and this process as their owner.
-//! - [`access`]: users and API tokens, roles and tag scopes.
+//! - [`access`]: users and API tokens, roles and tag scopes; [`session`]: browser sessions.
 //! - [`audit`]: the audit log (who did what, from where, how it ended).
 //! - [`progress`]: the `tracing` targets of the events front ends show.
 //! - [`view`]: what front ends show (`--json`, the REST API), secrets left out.
@@ -45,6 +45,7 @@ pub mod progress;
 pub mod records;
 pub mod renewal;
 pub mod responders;
+pub mod session;
 pub mod solver;
 pub mod trust;
 pub mod view;

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::gate::gate;
 use crate::problem::{Problem, ProblemKind};
-use crate::routes::{access, acme, credentials, directory, dns, jobs};
+use crate::routes::{access, acme, credentials, directory, dns, jobs, session};
 
 /// The largest request body the API reads (a PKCS#12 file in base64 fits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -90,7 +90,11 @@ async fn health() -> Json<Health> {
 pub fn routes() -> (Router<AppState>, OpenApiDocument) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
-        .routes(routes!(access::me))
+        .routes(routes!(
+            session::sign_in,
+            session::current,
+            session::sign_out
+        ))
         .routes(routes!(credentials::list, credentials::create))
         .routes(routes!(credentials::show, credentials::delete))
         .routes(routes!(credentials::events))

@@ -7,13 +7,15 @@
 use std::net::SocketAddr;
 
 use axum::extract::{FromRequestParts as _, MatchedPath, RawPathParams, Request, State};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use certmgr_engine::access::{self, Principal};
 use certmgr_engine::audit::{self, Actor, Outcome};
+use certmgr_engine::session;
 use certmgr_engine::{EngineError, ErrorKind};
-use certmgr_store::{CredentialRecord, StoreError};
+use certmgr_store::{CredentialRecord, SessionRecord, StoreError};
+use zeroize::Zeroizing;
 
 use crate::AppState;
 use crate::policy::{self, Policy, Scoping};
@@ -30,6 +32,8 @@ pub struct Caller {
     pub principal: Principal,
     /// The principal and address, as the audit log records them.
     pub actor: Actor,
+    /// The session, when the caller came with a session cookie.
+    pub session: Option<SessionRecord>,
 }
 
 impl Caller {
@@ -70,15 +74,35 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
         )
         .into_response();
     };
-    if policy.role.is_none() {
-        return next.run(request).await;
-    }
     let address = request
         .extensions()
         .get::<ClientAddress>()
         .map(|a| a.0.ip().to_string());
-    let principal = match authenticate(&state, request.headers()).await {
-        Ok(principal) => principal,
+    if policy.role.is_none() {
+        // Open to anyone; a sign-in is still audited, as `anonymous`.
+        let response = next.run(request).await;
+        return match policy.audit {
+            Some(action) => {
+                let caller = Caller {
+                    principal: Principal {
+                        name: "anonymous".into(),
+                        role: certmgr_core::Role::Viewer,
+                        scope: None,
+                    },
+                    actor: Actor {
+                        name: "anonymous".into(),
+                        address,
+                    },
+                    session: None,
+                };
+                record(&state, &caller, action, None, response).await
+            }
+            None => response,
+        };
+    }
+    let (principal, session) = match authenticate(&state, request.method(), request.headers()).await
+    {
+        Ok(found) => found,
         Err(problem) => return problem.into_response(),
     };
     let caller = Caller {
@@ -87,6 +111,7 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
             address,
         },
         principal,
+        session,
     };
     let (mut parts, body) = request.into_parts();
     let name = match RawPathParams::from_request_parts(&mut parts, &state).await {
@@ -122,34 +147,78 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
     }
 }
 
-/// The principal of the request's bearer token.
+/// The principal of the request's bearer token, or of its session cookie
+/// (then a request that changes something must carry the session's CSRF
+/// token in `X-CSRF-Token`).
 async fn authenticate(
     state: &AppState,
+    method: &Method,
     headers: &axum::http::HeaderMap,
-) -> Result<Principal, Problem> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+) -> Result<(Principal, Option<SessionRecord>), Problem> {
+    let unauthenticated = |error: EngineError| match error.kind() {
+        ErrorKind::BadInput => Problem::new(ProblemKind::Unauthenticated, error.to_string()),
+        ErrorKind::Failed => Problem::from(error),
+    };
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                Problem::new(
+                    ProblemKind::Unauthenticated,
+                    "the Authorization header must be Bearer and an API token",
+                )
+            })?;
+        let principal = access::authenticate_token(&state.engine(), token)
+            .await
+            .map_err(unauthenticated)?;
+        return Ok((principal, None));
+    }
+    let Some(secret) = session_cookie(headers) else {
         return Err(Problem::new(
             ProblemKind::Unauthenticated,
-            "this route needs an API token: send Authorization: Bearer cmt_...",
+            "sign in (POST /api/session) or send an API token as Authorization: Bearer cmt_...",
         ));
     };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(|| {
-            Problem::new(
-                ProblemKind::Unauthenticated,
-                "the Authorization header must be Bearer and an API token",
-            )
-        })?;
-    access::authenticate_token(&state.engine(), token)
+    let (principal, record) = session::authenticate(&state.engine(), &secret)
         .await
-        .map_err(|error| match error.kind() {
-            ErrorKind::BadInput => Problem::new(ProblemKind::Unauthenticated, error.to_string()),
-            ErrorKind::Failed => Problem::from(error),
-        })
+        .map_err(unauthenticated)?;
+    let safe = matches!(*method, Method::GET | Method::HEAD);
+    let csrf = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !safe && !constant_time_eq(csrf.as_bytes(), session::csrf_token(&secret).as_bytes()) {
+        return Err(Problem::new(
+            ProblemKind::Forbidden,
+            "a change made with a session cookie needs the session's CSRF token in X-CSRF-Token (GET /api/session gives it)",
+        ));
+    }
+    Ok((principal, Some(record)))
+}
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "certmgr_session";
+
+/// The header that carries the CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The value of the session cookie, if the request has one.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<Zeroizing<String>> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| Zeroizing::new(value.to_owned()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Role, then scope; a credential outside the scope is not found.

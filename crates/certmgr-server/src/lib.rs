@@ -22,6 +22,7 @@ pub mod policy;
 pub mod problem;
 pub mod process;
 mod routes;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
     jobs: jobs::Jobs,
+    throttle: Arc<throttle::LoginThrottle>,
+    secure_cookies: bool,
 }
 
 impl AppState {
@@ -48,7 +51,25 @@ impl AppState {
             store,
             clock,
             jobs: jobs::Jobs::default(),
+            throttle: Arc::default(),
+            secure_cookies: false,
         }
+    }
+
+    /// Mark session cookies `Secure`: the API is served over TLS.
+    pub fn with_secure_cookies(mut self) -> Self {
+        self.secure_cookies = true;
+        self
+    }
+
+    /// Whether session cookies are marked `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+    }
+
+    /// The sign-in limiter.
+    pub fn throttle(&self) -> &throttle::LoginThrottle {
+        &self.throttle
     }
 
     /// The lifecycle for one request.

@@ -74,7 +74,15 @@ use Scoping::{Any, Credential, Unscoped};
 pub const RULES: &[Rule] = &[
     rule("GET", "/api/health", None, Any, None),
     rule("GET", "/api/openapi.json", None, Any, None),
-    rule("GET", "/api/me", Some(Viewer), Any, None),
+    rule("POST", "/api/session", None, Any, Some("session.sign-in")),
+    rule("GET", "/api/session", Some(Viewer), Any, None),
+    rule(
+        "DELETE",
+        "/api/session",
+        Some(Viewer),
+        Any,
+        Some("session.sign-out"),
+    ),
     // Credentials.
     rule("GET", "/api/credentials", Some(Viewer), Any, None),
     rule(

@@ -274,12 +274,12 @@ impl Store {
     }
 }
 
-fn role_of(row: &AnyRow) -> Result<Role, StoreError> {
+pub(super) fn role_of(row: &AnyRow) -> Result<Role, StoreError> {
     let role: String = row.try_get("role")?;
     role.parse().map_err(|_| corrupt("role", &role))
 }
 
-fn scope_of(row: &AnyRow) -> Result<Option<TagScope>, StoreError> {
+pub(super) fn scope_of(row: &AnyRow) -> Result<Option<TagScope>, StoreError> {
     let key: Option<String> = row.try_get("scope_key")?;
     let value: Option<String> = row.try_get("scope_value")?;
     Ok(match (key, value) {

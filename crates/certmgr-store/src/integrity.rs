@@ -231,6 +231,25 @@ pub(super) const API_TOKENS: Covered = Covered {
     remedy: "the token is refused; delete the row and create a new token",
 };
 
+/// Browser sessions: which cookie grants which role over which credentials,
+/// until when.
+pub(super) const SESSIONS: Covered = Covered {
+    table: "sessions",
+    key: "id",
+    label: "principal",
+    columns: &[
+        ("id", Text),
+        ("secret_hash", Text),
+        ("principal", Text),
+        ("role", Text),
+        ("scope_key", Text),
+        ("scope_value", Text),
+        ("created_at", Int),
+        ("expires_at", Int),
+    ],
+    remedy: "the session is refused; sign in again",
+};
+
 /// Credential tags: which credentials a scoped role reaches.
 pub(super) const CREDENTIAL_TAGS: Covered = Covered {
     table: "credential_tags",
@@ -246,10 +265,11 @@ pub(super) const CREDENTIAL_TAGS: Covered = Covered {
 };
 
 /// Every covered table.
-pub(super) const COVERED: [&Covered; 10] = [
+pub(super) const COVERED: [&Covered; 11] = [
     &CREDENTIAL_TAGS,
     &USERS,
     &API_TOKENS,
+    &SESSIONS,
     &DNS_ACCOUNTS,
     &TXT_JOURNAL,
     &ACME_CHALLENGES,

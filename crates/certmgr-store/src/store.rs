@@ -40,6 +40,8 @@ mod instances;
 mod integrity;
 #[path = "issuance.rs"]
 mod issuance;
+#[path = "sessions.rs"]
+pub(crate) mod sessions;
 #[path = "tags.rs"]
 mod tags;
 #[path = "trust_anchors.rs"]

@@ -1,41 +1,20 @@
-//! Who is calling (`/api/me`), API tokens, local users and the audit log.
+//! API tokens, local users and the audit log.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use certmgr_core::Role;
 use certmgr_engine::access::{create_token, create_user, parse_scope};
-use certmgr_store::{AuditEntry, AuditQuery, TagScope, TokenRecord, UserRecord};
+use certmgr_store::{AuditEntry, AuditQuery, TokenRecord, UserRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use zeroize::Zeroizing;
 
 use crate::AppState;
 use crate::extract::{JsonBody, QueryParams};
-use crate::gate::{AuditTarget, Caller};
+use crate::gate::AuditTarget;
 use crate::problem::{ApiResult, Problem};
-
-/// The caller as the server sees it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Me {
-    /// `user:NAME` or `token:NAME`.
-    name: String,
-    /// admin, operator or viewer.
-    role: Role,
-    /// Only credentials with this tag, if set.
-    scope: Option<TagScope>,
-}
-
-/// Who the request's credentials stand for.
-#[utoipa::path(get, path = "/api/me", tag = "access", responses((status = 200, body = Me)))]
-pub async fn me(Extension(caller): Extension<Caller>) -> Json<Me> {
-    Json(Me {
-        name: caller.principal.name,
-        role: caller.principal.role,
-        scope: caller.principal.scope,
-    })
-}
 
 /// Every API token (never a secret).
 #[utoipa::path(get, path = "/api/tokens", tag = "access",

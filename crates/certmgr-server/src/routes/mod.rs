@@ -7,3 +7,4 @@ pub mod credentials;
 pub mod directory;
 pub mod dns;
 pub mod jobs;
+pub mod session;

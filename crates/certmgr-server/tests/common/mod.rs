@@ -193,12 +193,25 @@ impl Api {
         who: Option<&str>,
         body: Option<serde_json::Value>,
     ) -> Answer {
+        let authorization = who.map(|who| format!("Bearer {}", self.tokens[who]));
+        let headers: Vec<(&str, &str)> = authorization
+            .iter()
+            .map(|value| ("authorization", value.as_str()))
+            .collect();
+        self.call_with(method, uri, &headers, body).await
+    }
+
+    /// Call the API with these headers.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<serde_json::Value>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(uri);
-        if let Some(who) = who {
-            request = request.header(
-                header::AUTHORIZATION,
-                format!("Bearer {}", self.tokens[who]),
-            );
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = match body {
             Some(body) => request
