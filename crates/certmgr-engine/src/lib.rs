@@ -16,6 +16,7 @@
 //! - [`dns01`], [`solver`], [`answers`]: DNS accounts and providers, publishing and serving challenge answers.
 //! - [`dxl_import`]: moving a Domino CertMgr setup over.
 //! - [`trust`]: the trust store.
+//! - [`serving`]: the manager's own TLS certificate.
 //! - [`check`]: the pre-flight check of HTTP-01 and TLS-ALPN-01 reachability.
 //! - [`limits`], [`instance`]: issuance deadlines and leases, and this process as their owner.
 //! - [`access`]: users and API tokens, roles and tag scopes; [`session`]: browser sessions.
@@ -45,6 +46,7 @@ pub mod progress;
 pub mod records;
 pub mod renewal;
 pub mod responders;
+pub mod serving;
 pub mod session;
 pub mod solver;
 pub mod trust;

@@ -5,14 +5,14 @@ use std::fmt;
 use std::net::IpAddr;
 
 use certmgr_core::Role;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::OidcError;
 
 /// Where the user's groups are read from. Providers differ: some put the
 /// groups claim in the ID token, some only in the userinfo response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GroupsSource {
     /// The ID token when it carries the claim; otherwise the userinfo
@@ -43,6 +43,14 @@ impl ClientSecret {
     }
 }
 
+/// Written out (an effective configuration shown to a user), the secret is
+/// `[redacted]`: it is read from configuration, never shown back.
+impl Serialize for ClientSecret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("[redacted]")
+    }
+}
+
 impl fmt::Debug for ClientSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ClientSecret([redacted])")
@@ -66,7 +74,7 @@ impl fmt::Debug for ClientSecret {
 /// "pki-operators" = "operator"
 /// "staff" = "viewer"
 /// ```
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OidcConfig {
     /// The provider's issuer URL: discovery reads

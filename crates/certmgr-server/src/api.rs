@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::gate::gate;
 use crate::problem::{Problem, ProblemKind};
-use crate::routes::{access, acme, credentials, directory, dns, jobs, session};
+use crate::routes::{access, acme, credentials, directory, dns, jobs, oidc, session};
 
 /// The largest request body the API reads (a PKCS#12 file in base64 fits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -95,6 +95,8 @@ pub fn routes() -> (Router<AppState>, OpenApiDocument) {
             session::current,
             session::sign_out
         ))
+        .routes(routes!(oidc::login))
+        .routes(routes!(oidc::callback))
         .routes(routes!(credentials::list, credentials::create))
         .routes(routes!(credentials::show, credentials::delete))
         .routes(routes!(credentials::events))
@@ -131,6 +133,27 @@ pub fn routes() -> (Router<AppState>, OpenApiDocument) {
         .split_for_parts()
 }
 
+/// Routes outside the OpenAPI document: the document itself and the
+/// reference page that renders it (built into the binary).
+pub const UNDOCUMENTED: [&str; 4] = [
+    "/api/openapi.json",
+    "/api/docs",
+    "/api/docs/docs.js",
+    "/api/docs/docs.css",
+];
+
+/// A built-in file, answered with its type.
+fn asset(content_type: &'static str, text: &'static str) -> axum::response::Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        text,
+    )
+        .into_response()
+}
+
 /// The API's document, as served at `/api/openapi.json`.
 pub fn openapi() -> OpenApiDocument {
     routes().1
@@ -161,6 +184,33 @@ pub fn router(state: AppState) -> Router {
                 }
             }),
         )
+        .route(
+            "/api/docs",
+            get(|| async {
+                asset(
+                    "text/html; charset=utf-8",
+                    include_str!("../assets/docs/index.html"),
+                )
+            }),
+        )
+        .route(
+            "/api/docs/docs.js",
+            get(|| async {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../assets/docs/docs.js"),
+                )
+            }),
+        )
+        .route(
+            "/api/docs/docs.css",
+            get(|| async {
+                asset(
+                    "text/css; charset=utf-8",
+                    include_str!("../assets/docs/docs.css"),
+                )
+            }),
+        )
         .fallback(|| async {
             Problem::new(
                 ProblemKind::NotFound,
@@ -169,5 +219,9 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.secure_cookies(),
+            crate::headers::security_headers,
+        ))
         .with_state(state)
 }

@@ -15,14 +15,18 @@
 //! it returns.
 
 pub mod api;
+pub mod config;
 mod extract;
 pub mod gate;
+pub mod headers;
 pub mod jobs;
+mod listeners;
 pub mod policy;
 pub mod problem;
 pub mod process;
 mod routes;
 pub mod throttle;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -37,6 +41,7 @@ pub struct AppState {
     jobs: jobs::Jobs,
     throttle: Arc<throttle::LoginThrottle>,
     secure_cookies: bool,
+    sso: Option<Arc<routes::oidc::Sso>>,
 }
 
 impl AppState {
@@ -53,7 +58,29 @@ impl AppState {
             jobs: jobs::Jobs::default(),
             throttle: Arc::default(),
             secure_cookies: false,
+            sso: None,
         }
+    }
+
+    /// Single sign-on with the provider `config` names (its discovery
+    /// document is read now: a provider that cannot be reached stops the
+    /// start, rather than every sign-in later).
+    pub async fn with_oidc(
+        mut self,
+        config: Option<certmgr_oidc::OidcConfig>,
+    ) -> certmgr_engine::EngineResult<Self> {
+        if let Some(config) = config {
+            let client = certmgr_oidc::OidcClient::discover(config)
+                .await
+                .map_err(|e| certmgr_engine::EngineError::failed(format!("single sign-on: {e}")))?;
+            self.sso = Some(routes::oidc::Sso::new(client));
+        }
+        Ok(self)
+    }
+
+    /// Single sign-on, when configured.
+    pub(crate) fn sso(&self) -> Option<&routes::oidc::Sso> {
+        self.sso.as_deref()
     }
 
     /// Mark session cookies `Secure`: the API is served over TLS.

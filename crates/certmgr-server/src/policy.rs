@@ -71,104 +71,32 @@ use Scoping::{Any, Credential, Unscoped};
 /// they never read a private key or a secret and manage no users. Viewers
 /// read, never a secret. Admins do everything; reading a private key
 /// (export) is audited like a change.
+#[rustfmt::skip]
 pub const RULES: &[Rule] = &[
     rule("GET", "/api/health", None, Any, None),
     rule("GET", "/api/openapi.json", None, Any, None),
+    rule("GET", "/api/docs", None, Any, None),
+    rule("GET", "/api/docs/docs.js", None, Any, None),
+    rule("GET", "/api/docs/docs.css", None, Any, None),
     rule("POST", "/api/session", None, Any, Some("session.sign-in")),
     rule("GET", "/api/session", Some(Viewer), Any, None),
-    rule(
-        "DELETE",
-        "/api/session",
-        Some(Viewer),
-        Any,
-        Some("session.sign-out"),
-    ),
+    rule("GET", "/api/oidc/login", None, Any, None),
+    rule("GET", "/api/oidc/callback", None, Any, Some("session.sign-in")),
+    rule("DELETE", "/api/session", Some(Viewer), Any, Some("session.sign-out")),
     // Credentials.
     rule("GET", "/api/credentials", Some(Viewer), Any, None),
-    rule(
-        "POST",
-        "/api/credentials",
-        Some(Operator),
-        Any,
-        Some("cred.create"),
-    ),
-    rule(
-        "GET",
-        "/api/credentials/{name}",
-        Some(Viewer),
-        Credential,
-        None,
-    ),
-    rule(
-        "DELETE",
-        "/api/credentials/{name}",
-        Some(Admin),
-        Credential,
-        Some("cred.delete"),
-    ),
-    rule(
-        "GET",
-        "/api/credentials/{name}/events",
-        Some(Viewer),
-        Credential,
-        None,
-    ),
-    rule(
-        "POST",
-        "/api/credentials/{name}/issue",
-        Some(Operator),
-        Credential,
-        Some("cred.issue"),
-    ),
-    rule(
-        "POST",
-        "/api/credentials/{name}/renew",
-        Some(Operator),
-        Credential,
-        Some("cred.renew"),
-    ),
-    rule(
-        "POST",
-        "/api/credentials/{name}/revoke",
-        Some(Operator),
-        Credential,
-        Some("cred.revoke"),
-    ),
-    rule(
-        "POST",
-        "/api/credentials/{name}/csr",
-        Some(Operator),
-        Credential,
-        Some("cred.csr"),
-    ),
-    rule(
-        "POST",
-        "/api/credentials/{name}/import",
-        Some(Operator),
-        Credential,
-        Some("cred.import"),
-    ),
-    rule(
-        "POST",
-        "/api/credentials/{name}/export",
-        Some(Admin),
-        Credential,
-        Some("cred.export"),
-    ),
-    rule(
-        "PUT",
-        "/api/credentials/{name}/tags",
-        Some(Operator),
-        Credential,
-        Some("cred.tag"),
-    ),
-    rule(
-        "DELETE",
-        "/api/credentials/{name}/tags/{key}",
-        Some(Operator),
-        Credential,
-        Some("cred.untag"),
-    ),
+    rule("POST", "/api/credentials", Some(Operator), Any, Some("cred.create")),
+    rule("GET", "/api/credentials/{name}", Some(Viewer), Credential, None),
+    rule("DELETE", "/api/credentials/{name}", Some(Admin), Credential, Some("cred.delete")),
+    rule("GET", "/api/credentials/{name}/events", Some(Viewer), Credential, None),
+    rule("POST", "/api/credentials/{name}/issue", Some(Operator), Credential, Some("cred.issue")),
+    rule("POST", "/api/credentials/{name}/renew", Some(Operator), Credential, Some("cred.renew")),
+    rule("POST", "/api/credentials/{name}/revoke", Some(Operator), Credential, Some("cred.revoke")),
+    rule("POST", "/api/credentials/{name}/csr", Some(Operator), Credential, Some("cred.csr")),
+    rule("POST", "/api/credentials/{name}/import", Some(Operator), Credential, Some("cred.import")),
+    rule("POST", "/api/credentials/{name}/export", Some(Admin), Credential, Some("cred.export")),
+    rule("PUT", "/api/credentials/{name}/tags", Some(Operator), Credential, Some("cred.tag")),
+    rule("DELETE", "/api/credentials/{name}/tags/{key}", Some(Operator), Credential, Some("cred.untag")),
     // Jobs (the handler checks the job's credential against the scope).
     rule("GET", "/api/jobs/{id}", Some(Viewer), Any, None),
     rule("GET", "/api/jobs/{id}/events", Some(Viewer), Any, None),
@@ -177,118 +105,46 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/api/cas", Some(Admin), Unscoped, Some("ca.create")),
     rule("GET", "/api/cas/{name}", Some(Viewer), Any, None),
     rule("GET", "/api/trust", Some(Viewer), Any, None),
-    rule(
-        "POST",
-        "/api/trust",
-        Some(Admin),
-        Unscoped,
-        Some("trust.add"),
-    ),
-    rule(
-        "GET",
-        "/api/cas/{name}/certificate",
-        Some(Viewer),
-        Any,
-        None,
-    ),
+    rule("POST", "/api/trust", Some(Admin), Unscoped, Some("trust.add")),
+    rule("GET", "/api/cas/{name}/certificate", Some(Viewer), Any, None),
     rule("GET", "/api/acme/accounts", Some(Viewer), Any, None),
-    rule(
-        "POST",
-        "/api/acme/accounts",
-        Some(Admin),
-        Unscoped,
-        Some("acme.create"),
-    ),
+    rule("POST", "/api/acme/accounts", Some(Admin), Unscoped, Some("acme.create")),
     rule("GET", "/api/acme/accounts/{name}", Some(Viewer), Any, None),
-    rule(
-        "POST",
-        "/api/acme/accounts/{name}/rollover",
-        Some(Admin),
-        Unscoped,
-        Some("acme.rollover"),
-    ),
-    rule(
-        "POST",
-        "/api/acme/accounts/{name}/deactivate",
-        Some(Admin),
-        Unscoped,
-        Some("acme.deactivate"),
-    ),
+    rule("POST", "/api/acme/accounts/{name}/rollover", Some(Admin), Unscoped, Some("acme.rollover")),
+    rule("POST", "/api/acme/accounts/{name}/deactivate", Some(Admin), Unscoped, Some("acme.deactivate")),
     rule("GET", "/api/acme/catalog", Some(Viewer), Any, None),
     // DNS.
     rule("GET", "/api/dns/providers", Some(Viewer), Any, None),
-    rule(
-        "POST",
-        "/api/dns/providers",
-        Some(Admin),
-        Unscoped,
-        Some("dns.provider.import"),
-    ),
+    rule("POST", "/api/dns/providers", Some(Admin), Unscoped, Some("dns.provider.import")),
     rule("GET", "/api/dns/providers/{name}", Some(Viewer), Any, None),
-    rule(
-        "GET",
-        "/api/dns/providers/{name}/dxl",
-        Some(Viewer),
-        Any,
-        None,
-    ),
+    rule("GET", "/api/dns/providers/{name}/dxl", Some(Viewer), Any, None),
     rule("GET", "/api/dns/accounts", Some(Viewer), Any, None),
-    rule(
-        "POST",
-        "/api/dns/accounts",
-        Some(Admin),
-        Unscoped,
-        Some("dns.account.create"),
-    ),
+    rule("POST", "/api/dns/accounts", Some(Admin), Unscoped, Some("dns.account.create")),
     rule("GET", "/api/dns/accounts/{name}", Some(Viewer), Any, None),
-    rule(
-        "DELETE",
-        "/api/dns/accounts/{name}",
-        Some(Admin),
-        Unscoped,
-        Some("dns.account.delete"),
-    ),
-    rule(
-        "POST",
-        "/api/dns/accounts/{name}/test",
-        Some(Admin),
-        Unscoped,
-        Some("dns.account.test"),
-    ),
+    rule("DELETE", "/api/dns/accounts/{name}", Some(Admin), Unscoped, Some("dns.account.delete")),
+    rule("POST", "/api/dns/accounts/{name}/test", Some(Admin), Unscoped, Some("dns.account.test")),
     // Renewal.
     rule("GET", "/api/renewal", Some(Viewer), Any, None),
     // Access and the audit log.
     rule("GET", "/api/audit", Some(Admin), Unscoped, None),
     rule("GET", "/api/tokens", Some(Admin), Unscoped, None),
-    rule(
-        "POST",
-        "/api/tokens",
-        Some(Admin),
-        Unscoped,
-        Some("token.create"),
-    ),
-    rule(
-        "DELETE",
-        "/api/tokens/{name}",
-        Some(Admin),
-        Unscoped,
-        Some("token.revoke"),
-    ),
+    rule("POST", "/api/tokens", Some(Admin), Unscoped, Some("token.create")),
+    rule("DELETE", "/api/tokens/{name}", Some(Admin), Unscoped, Some("token.revoke")),
     rule("GET", "/api/users", Some(Admin), Unscoped, None),
-    rule(
-        "POST",
-        "/api/users",
-        Some(Admin),
-        Unscoped,
-        Some("user.add"),
-    ),
+    rule("POST", "/api/users", Some(Admin), Unscoped, Some("user.add")),
 ];
 
 /// The policy of `method` on the route `path`, if the table has one.
 pub fn policy(method: &Method, path: &str) -> Option<Policy> {
+    // HEAD is GET without the body.
+    let method = if *method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
     RULES
         .iter()
-        .find(|rule| rule.path == path && rule.method == method.as_str())
+        .find(|rule| rule.path == path && rule.method == method)
         .map(|rule| rule.policy)
 }
 

@@ -1,184 +1,167 @@
-//! `certmgr server`: the long-running process of a node.
+//! `certmgr server`: the long-running process of a manager node.
 //!
-//! - Answers HTTP-01 on `--http-listen` from its own orders and from the
-//!   store, so every node sharing the store answers for every other
-//!   (several nodes behind one load balancer all pass validation).
-//! - On `--https-listen` it answers TLS-ALPN-01 (RFC 8737) and serves the same
-//!   HTTP-01 answers over HTTPS with a self-signed certificate, for sites whose
-//!   port 80 redirects to 443 (CAs follow that redirect and do not check the
-//!   certificate).
+//! - Serves the REST API ([`crate::api`]) over HTTPS on `listen`, with a
+//!   certificate from the store that it issues itself on first start and
+//!   picks up again when it is renewed ([`crate::tls`]).
+//! - Answers HTTP-01 on `http_listen` (redirecting everything else to the
+//!   API) and TLS-ALPN-01 on `https_listen`, from its own orders and from
+//!   the store, so every node sharing the store answers for every other.
 //! - Registers itself in the store with a heartbeat, so `certmgr cred issue`
-//!   and `certmgr renew` in other processes publish their answers for it
-//!   instead of binding the ports themselves.
-//! - Renews what is due every `--renew-interval` seconds (the scheduler).
-//! - Serves the REST API ([`crate::api`]) on `--listen`.
-//!
-//! All listeners are bounded by [`certmgr_acme::listener`]: header and TLS
-//! handshake timeouts, a deadline per connection, caps on connections in all
-//! and per client, and backoff when `accept` fails (out of file descriptors),
-//! so slow or idle clients cannot keep validators and `/healthz` out.
+//!   and `certmgr renew` in other processes publish their answers for it.
+//! - Renews what is due every `renew_interval_secs` (the scheduler).
+//! - On SIGTERM or SIGINT stops accepting, lets running jobs finish for up
+//!   to [`SHUTDOWN_GRACE_SECS`], and leaves what is left to the next start
+//!   (issuance resumes from the store).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::routing::get;
-use certmgr_acme::listener::{self, ListenerLimits};
-use certmgr_acme::{Solvers, single_certificate_config, validation_config, wants_validation};
-use certmgr_engine::Engine;
+use certmgr_acme::Solvers;
+use certmgr_acme::listener::ListenerLimits;
+use certmgr_core::Role;
 use certmgr_engine::answers::NodeAnswers;
 use certmgr_engine::instance::host_name;
 use certmgr_engine::renewal::{self, SolverChoice};
 use certmgr_engine::solver::{HttpAnswers, RunSolver};
+use certmgr_engine::{Engine, EngineResult};
 use certmgr_store::{ServerRecord, Store};
-use rustls::ServerConfig;
-use rustls::sign::CertifiedKey;
-use tokio_rustls::LazyConfigAcceptor;
-
-use certmgr_engine::{EngineError, EngineResult, Hint};
+use tokio::task::JoinHandle;
+use zeroize::Zeroizing;
 
 use crate::AppState;
-use crate::gate::ClientAddress;
+use crate::config::{Listen, ServerConfig};
+use crate::listeners::{self, bind};
+use crate::tls::{REFRESH_SECS, ServingCertificate};
 
 /// How often the server refreshes its registration.
 const HEARTBEAT_SECS: u64 = 10;
 /// Answers older than this were left by killed processes.
 const STALE_ANSWER_SECS: i64 = 24 * 3600;
+/// How long a stopping server waits for running jobs.
+pub const SHUTDOWN_GRACE_SECS: u64 = 20;
+/// The first user, made on a store without any.
+pub const FIRST_ADMIN: &str = "admin";
 
-/// What `certmgr server` was asked to do.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// HTTP-01 listener.
-    pub http_listen: SocketAddr,
-    /// TLS-ALPN-01 + HTTPS listener, if any.
-    pub https_listen: Option<SocketAddr>,
-    /// Seconds between scheduler runs; `None` disables the scheduler.
-    pub renew_interval: Option<u64>,
-    /// The REST API's listener, if any.
-    pub api_listen: Option<SocketAddr>,
+/// What the process was given besides its configuration.
+#[derive(Debug, Default)]
+pub struct Startup {
+    /// The first admin's password (`CERTMGR_ADMIN_PASSWORD`); made and
+    /// printed once when not given.
+    pub admin_password: Option<Zeroizing<String>>,
+    /// The challenge listeners are the defaults: a node that may not bind
+    /// ports 80 and 443 goes on without them, saying so.
+    pub default_challenge_ports: bool,
 }
 
 /// Run until SIGINT/SIGTERM.
-pub async fn run(store: Store, options: ServerOptions) -> EngineResult<()> {
+pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> EngineResult<()> {
     let store = Arc::new(store);
+    let state = AppState::new(store.clone());
+    if config.listen != Listen::Off {
+        first_admin(&state, startup.admin_password).await?;
+    }
     let solvers = Solvers::default();
     // This process's answers first, then those others published in the store.
     let answers = NodeAnswers {
         solvers: solvers.clone(),
         store: store.clone(),
     };
-    let http = tokio::net::TcpListener::bind(options.http_listen)
-        .await
-        .map_err(|e| listen_error(options.http_listen, &e))?;
-    let http_address = http.local_addr().unwrap_or(options.http_listen);
-    let router = router(answers.clone());
+    let listeners_wanted = [config.listen, config.http_listen, config.https_listen]
+        .iter()
+        .filter(|l| **l != Listen::Off)
+        .count();
     // The listeners share the process's file descriptors.
-    let limits = ListenerLimits::fitting(
-        1 + usize::from(options.https_listen.is_some()) + usize::from(options.api_listen.is_some()),
-    );
-    // Ends only when the task is aborted at shutdown.
-    let http_task = tokio::spawn(listener::serve(
-        http,
-        limits.clone(),
-        format!("server: HTTP-01 on {http_address}"),
-        {
-            let router = router.clone();
-            let limits = limits.clone();
-            move |stream| {
-                let router = router.clone();
-                let limits = limits.clone();
-                async move { listener::serve_http(stream, router, &limits).await }
-            }
-        },
-    ));
-    let https = match options.https_listen {
-        Some(address) => {
-            let socket = tokio::net::TcpListener::bind(address)
-                .await
-                .map_err(|e| listen_error(address, &e))?;
-            let bound = socket.local_addr().unwrap_or(address);
-            let fallback = fallback_config()?;
-            Some((
-                bound,
-                tokio::spawn(listener::serve(
-                    socket,
-                    limits.clone(),
-                    format!("server: HTTPS on {bound}"),
-                    {
-                        let answers = answers.clone();
-                        let limits = limits.clone();
-                        move |stream| {
-                            serve_https(
-                                stream,
-                                answers.clone(),
-                                router.clone(),
-                                fallback.clone(),
-                                limits.clone(),
-                            )
-                        }
-                    },
-                )),
-            ))
-        }
-        None => None,
-    };
-    let api = match options.api_listen {
-        Some(address) => {
-            let socket = tokio::net::TcpListener::bind(address)
-                .await
-                .map_err(|e| listen_error(address, &e))?;
-            let bound = socket.local_addr().unwrap_or(address);
-            let router = crate::api::router(AppState::new(store.clone()));
-            let limits = limits.clone();
-            Some((
-                bound,
-                tokio::spawn(listener::serve(
-                    socket,
-                    limits.clone(),
-                    format!("server: API on {bound}"),
-                    move |stream| {
-                        let peer = stream.peer_addr().ok();
-                        let router = match peer {
-                            Some(peer) => {
-                                router.clone().layer(axum::Extension(ClientAddress(peer)))
-                            }
-                            None => router.clone(),
-                        };
-                        let limits = limits.clone();
-                        async move { listener::serve_http(stream, router, &limits).await }
-                    },
-                )),
-            ))
-        }
-        None => None,
-    };
+    let limits = ListenerLimits::fitting(listeners_wanted.max(1));
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let mut api_url = None;
+    let mut serving = None;
+    if let Some(address) = config.listen.address() {
+        let socket = bind(address, "listen").await?;
+        let bound = socket.local_addr().unwrap_or(address);
+        let (tls, state) = if config.tls.plain_http {
+            (None, state.clone())
+        } else {
+            let engine = state.engine();
+            certmgr_engine::serving::prepare(
+                &engine,
+                &config.tls.credential,
+                &config.tls.hostnames,
+            )
+            .await?;
+            let certificate = ServingCertificate::load(&engine, &config.tls.credential).await?;
+            let tls = certificate.config()?;
+            serving = Some(certificate);
+            (Some(tls), state.clone().with_secure_cookies())
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let host = match bound.ip() {
+            ip if ip.is_unspecified() => "localhost".to_owned(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        api_url = Some(format!("{scheme}://{host}:{}", bound.port()));
+        let router = crate::api::router(state.with_oidc(config.oidc.clone()).await?);
+        tasks.push(listeners::serve_api(socket, router, tls, limits.clone()));
+    }
+    let challenge_router = listeners::challenge_router(answers.clone(), api_url.clone());
+    let mut http_address = None;
+    if let Some(address) = config.http_listen.address()
+        && let Some(socket) =
+            optional_bind(address, "http_listen", startup.default_challenge_ports).await?
+    {
+        http_address = Some(socket.local_addr().unwrap_or(address));
+        tasks.push(listeners::serve_challenges(
+            socket,
+            challenge_router.clone(),
+            limits.clone(),
+        ));
+    }
+    let mut https_address = None;
+    if let Some(address) = config.https_listen.address()
+        && let Some(socket) =
+            optional_bind(address, "https_listen", startup.default_challenge_ports).await?
+    {
+        https_address = Some(socket.local_addr().unwrap_or(address));
+        tasks.push(listeners::serve_validations(
+            socket,
+            answers.clone(),
+            challenge_router,
+            limits.clone(),
+        )?);
+    }
     store.expire_challenges(STALE_ANSWER_SECS).await?;
     let registration = ServerRecord {
         id: uuid::Uuid::now_v7().to_string(),
         host: host_name(),
         pid: i64::from(std::process::id()),
-        http_listen: Some(http_address.to_string()),
-        https_listen: https.as_ref().map(|(a, _)| a.to_string()),
+        http_listen: http_address.map(|a| a.to_string()),
+        https_listen: https_address.map(|a| a.to_string()),
         started_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         heartbeat_at: 0,
     };
     store.register_server(&registration).await?;
-    if let Some((address, _)) = &api {
-        eprintln!("certmgr server: API on http://{address}/api (reference: /api/openapi.json)");
+    if let Some(url) = &api_url {
+        eprintln!("certmgr server: {url}/ (API {url}/api, reference {url}/api/docs)");
     }
     eprintln!(
-        "certmgr server: HTTP-01 on {http_address}{}; {}",
-        https
-            .as_ref()
-            .map(|(a, _)| format!(", TLS-ALPN-01 and HTTPS on {a}"))
-            .unwrap_or_default(),
-        match options.renew_interval {
-            Some(secs) => format!("renewing what is due every {secs} s"),
-            None => "scheduler off".into(),
+        "certmgr server: {}; {}",
+        match (http_address, https_address) {
+            (None, None) => "no challenge listeners".to_owned(),
+            (http, https) => [
+                http.map(|a| format!("HTTP-01 on {a}")),
+                https.map(|a| format!("TLS-ALPN-01 and HTTPS on {a}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
+        },
+        match config.renew_interval_secs {
+            0 => "scheduler off".to_owned(),
+            secs => format!("renewing what is due every {secs} s"),
         }
     );
-    let heartbeat = tokio::spawn({
+    tasks.push(tokio::spawn({
         let store = store.clone();
         let registration = registration.clone();
         async move {
@@ -189,17 +172,35 @@ pub async fn run(store: Store, options: ServerOptions) -> EngineResult<()> {
                 }
             }
         }
-    });
+    }));
     // The scheduler's leases and journal entries belong to this process's
     // instance, kept alive for as long as the server runs.
-    let instance = tokio::spawn({
+    tasks.push(tokio::spawn({
         let store = store.clone();
         async move { certmgr_engine::instance::keep_alive(&store).await }
-    });
-    let scheduler = options.renew_interval.map(|secs| {
+    }));
+    if let Some(certificate) = serving {
+        tasks.push(tokio::spawn({
+            let store = store.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(REFRESH_SECS)).await;
+                    match certificate.refresh(&Engine::new(&store)).await {
+                        Ok(true) => eprintln!(
+                            "certmgr server: serving version {} of the API's certificate",
+                            certificate.version()
+                        ),
+                        Ok(false) => {}
+                        Err(e) => eprintln!("certmgr server: the API's certificate: {e}"),
+                    }
+                }
+            }
+        }));
+    }
+    if config.renew_interval_secs > 0 {
+        let secs = config.renew_interval_secs;
         let store = store.clone();
-        let solvers = solvers.clone();
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let solver = RunSolver::new(&store, HttpAnswers::Memory(solvers));
             let engine = Engine::new(&store);
             loop {
@@ -211,20 +212,25 @@ pub async fn run(store: Store, options: ServerOptions) -> EngineResult<()> {
                     }
                     Err(e) => eprintln!("certmgr server: renewal run failed: {e}"),
                 }
-                tokio::time::sleep(Duration::from_secs(secs.max(1))).await;
+                tokio::time::sleep(Duration::from_secs(secs)).await;
             }
-        })
-    });
+        }));
+    }
     shutdown_signal().await;
     eprintln!("certmgr server: stopping");
-    if let Some(task) = scheduler {
+    // Accept nothing more; let running jobs end.
+    for task in &tasks {
         task.abort();
     }
-    heartbeat.abort();
-    instance.abort();
-    http_task.abort();
-    for (_, task) in https.into_iter().chain(api) {
-        task.abort();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(SHUTDOWN_GRACE_SECS);
+    while state.jobs().running() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let left = state.jobs().running();
+    if left > 0 {
+        eprintln!(
+            "certmgr server: {left} job(s) still running are left to the next start (their orders resume from the store)"
+        );
     }
     certmgr_engine::instance::leave(&store).await;
     store.unregister_server(&registration.id).await?;
@@ -232,11 +238,57 @@ pub async fn run(store: Store, options: ServerOptions) -> EngineResult<()> {
     Ok(())
 }
 
-fn listen_error(address: SocketAddr, error: &std::io::Error) -> EngineError {
-    EngineError::failed_hint(
-        format!("cannot listen on {address}: {error}"),
-        Hint::ListenAddress,
+/// Bind a challenge listener; when it is a default the process may not
+/// have (ports below 1024 without the privilege), go on without it.
+async fn optional_bind(
+    address: std::net::SocketAddr,
+    setting: &str,
+    best_effort: bool,
+) -> EngineResult<Option<tokio::net::TcpListener>> {
+    match bind(address, setting).await {
+        Ok(socket) => Ok(Some(socket)),
+        Err(error) if best_effort => {
+            eprintln!(
+                "certmgr server: not answering challenges on {address}: {error}; set {setting} to a port this process may use, or off"
+            );
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// On a store without users, make the first admin: with the given
+/// password, or with one made here and printed this once.
+async fn first_admin(state: &AppState, password: Option<Zeroizing<String>>) -> EngineResult<()> {
+    let engine = state.engine();
+    if !engine.store().list_users().await?.is_empty() {
+        return Ok(());
+    }
+    let (user, made) =
+        certmgr_engine::access::create_user(&engine, FIRST_ADMIN, Role::Admin, None, password)
+            .await?;
+    certmgr_engine::audit::record(
+        &engine,
+        &certmgr_engine::audit::Actor {
+            name: "server".into(),
+            address: None,
+        },
+        "user.add",
+        &user.name,
+        certmgr_engine::audit::Outcome::Ok,
+        "first start: the first admin",
     )
+    .await?;
+    match made {
+        Some(password) => println!(
+            "certmgr server: user {FIRST_ADMIN:?} (admin) created; its password, shown this once: {}",
+            password.as_str()
+        ),
+        None => println!(
+            "certmgr server: user {FIRST_ADMIN:?} (admin) created with the password from CERTMGR_ADMIN_PASSWORD"
+        ),
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -259,62 +311,4 @@ async fn shutdown_signal() {
     {
         let _ = interrupt.await;
     }
-}
-
-/// HTTP-01 answers (the ACME crate's router, reading memory first and the
-/// store second) and a health check.
-fn router(answers: NodeAnswers) -> Router {
-    certmgr_acme::http01_router(answers).route("/healthz", get(|| async { "ok\n" }))
-}
-
-/// The self-signed certificate served to everything that is not TLS-ALPN-01.
-fn fallback_config() -> EngineResult<Arc<ServerConfig>> {
-    let key = rcgen::KeyPair::generate().map_err(|e| EngineError::failed(e.to_string()))?;
-    let params = rcgen::CertificateParams::new(vec!["certmgr.invalid".to_owned()])
-        .map_err(|e| EngineError::failed(e.to_string()))?;
-    let cert = params
-        .self_signed(&key)
-        .map_err(|e| EngineError::failed(e.to_string()))?;
-    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
-    let signing = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key_der)
-        .map_err(|e| EngineError::failed(e.to_string()))?;
-    Ok(single_certificate_config(
-        Arc::new(CertifiedKey::new(vec![cert.der().clone()], signing)),
-        &[b"http/1.1"],
-    )?)
-}
-
-/// One connection on the HTTPS port: a TLS-ALPN-01 validation handshake (the
-/// ACME crate's, with this node's answers), or HTTPS with the self-signed
-/// certificate. The ClientHello, the lookup of the answer and the handshake
-/// together get [`ListenerLimits::handshake_timeout`].
-async fn serve_https(
-    stream: tokio::net::TcpStream,
-    answers: NodeAnswers,
-    router: Router,
-    fallback: Arc<ServerConfig>,
-    limits: ListenerLimits,
-) {
-    let handshake = async {
-        let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
-        let start = acceptor.await.ok()?;
-        let hello = start.client_hello();
-        if wants_validation(&hello) {
-            let sni = hello.server_name()?.to_owned();
-            let config = validation_config(&answers, &sni).await?;
-            return Some((start.into_stream(config).await.ok()?, true));
-        }
-        Some((start.into_stream(fallback).await.ok()?, false))
-    };
-    let Ok(Some((mut tls, validation))) =
-        tokio::time::timeout(limits.handshake_timeout, handshake).await
-    else {
-        return;
-    };
-    if validation {
-        // The handshake is the whole validation.
-        let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
-        return;
-    }
-    listener::serve_http(tls, router, &limits).await;
 }

@@ -78,6 +78,12 @@ impl Location {
         Ok((store, key_note))
     }
 
+    /// Whether a store is there to open: a master key in the environment or
+    /// in the data directory.
+    pub fn exists(&self) -> bool {
+        crate::hardening::env_master_key().is_some() || self.key_path().exists()
+    }
+
     /// Open an existing store.
     pub async fn open(&self) -> CliResult<Store> {
         let key = match env_master_key()? {

@@ -15,11 +15,28 @@ use zeroize::Zeroizing;
 /// The master key as it was in `CERTMGR_MASTER_KEY` when certmgr started.
 static ENV_MASTER_KEY: OnceLock<Option<Zeroizing<String>>> = OnceLock::new();
 
+/// The first admin's password as it was in `CERTMGR_ADMIN_PASSWORD`.
+static ENV_ADMIN_PASSWORD: OnceLock<Option<Zeroizing<String>>> = OnceLock::new();
+
+/// The variable `certmgr server` reads the first admin's password from.
+pub const ADMIN_PASSWORD_ENV: &str = "CERTMGR_ADMIN_PASSWORD";
+
 /// Hardens the process. Must be called before any thread starts (before the
 /// async runtime is built): it changes the process environment.
 pub fn harden_process() {
     disable_core_dumps();
     let _ = ENV_MASTER_KEY.set(take_env_secret(certmgr_store::MASTER_KEY_ENV));
+    let _ = ENV_ADMIN_PASSWORD.set(take_env_secret(ADMIN_PASSWORD_ENV));
+}
+
+/// The first admin's password from `CERTMGR_ADMIN_PASSWORD`, read by
+/// [`harden_process`]; `None` when unset or empty.
+pub fn env_admin_password() -> Option<Zeroizing<String>> {
+    ENV_ADMIN_PASSWORD
+        .get()
+        .and_then(Option::as_ref)
+        .filter(|password| !password.is_empty())
+        .cloned()
 }
 
 /// The master key from `CERTMGR_MASTER_KEY`, read by [`harden_process`];

@@ -7,4 +7,5 @@ pub mod credentials;
 pub mod directory;
 pub mod dns;
 pub mod jobs;
+pub mod oidc;
 pub mod session;

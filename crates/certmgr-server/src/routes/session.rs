@@ -128,9 +128,17 @@ pub async fn current(
     })
 }
 
+/// A session ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedOut {
+    /// For a single sign-on session: the provider's end-session page, to
+    /// end the session there too.
+    logout_url: Option<String>,
+}
+
 /// Sign out: ends the session and clears the cookie.
 #[utoipa::path(delete, path = "/api/session", tag = "access",
-    responses((status = 204), (status = 400, body = Problem)))]
+    responses((status = 200, body = SignedOut), (status = 400, body = Problem)))]
 pub async fn sign_out(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -141,7 +149,12 @@ pub async fn sign_out(
         ));
     };
     session::sign_out(&state.engine(), record).await?;
-    let mut response = StatusCode::NO_CONTENT.into_response();
+    let logout_url = record
+        .principal
+        .starts_with("oidc:")
+        .then(|| crate::routes::oidc::logout_url(&state))
+        .flatten();
+    let mut response = Json(SignedOut { logout_url }).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static("certmgr_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),

@@ -101,27 +101,40 @@ mod dns;
 pub use access::*;
 pub use dns::*;
 
-/// `certmgr server`.
+/// `certmgr server`. Each setting comes from the flag, else its
+/// environment variable, else the configuration file, else the default.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// Where to answer HTTP-01 (the CA connects to port 80).
-    #[arg(long, default_value = "0.0.0.0:80", value_name = "ADDR")]
-    pub http_listen: std::net::SocketAddr,
-    /// Where to answer TLS-ALPN-01, and HTTP-01 over HTTPS for sites that redirect to 443.
-    #[arg(long, default_value = "0.0.0.0:443", value_name = "ADDR")]
-    pub https_listen: std::net::SocketAddr,
-    /// Do not listen for TLS-ALPN-01 / HTTPS.
+    /// The configuration file (TOML; default: server.toml in the data directory, if there).
+    #[arg(long, env = "CERTMGR_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Print the effective configuration (secrets redacted) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Where to serve the API and web UI over HTTPS (default 127.0.0.1:8443), or off.
+    #[arg(long, env = "CERTMGR_LISTEN", value_name = "ADDR|off")]
+    pub listen: Option<certmgr_server::config::Listen>,
+    /// Where to answer HTTP-01 and redirect to the API (default 0.0.0.0:80), or off.
+    #[arg(long, env = "CERTMGR_HTTP_LISTEN", value_name = "ADDR|off")]
+    pub http_listen: Option<certmgr_server::config::Listen>,
+    /// Where to answer TLS-ALPN-01, and HTTP-01 over HTTPS (default 0.0.0.0:443), or off.
+    #[arg(long, env = "CERTMGR_HTTPS_LISTEN", value_name = "ADDR|off")]
+    pub https_listen: Option<certmgr_server::config::Listen>,
+    /// Do not listen for TLS-ALPN-01 / HTTPS (as --https-listen off).
     #[arg(long)]
     pub no_https: bool,
-    /// Seconds between renewal runs.
-    #[arg(long, default_value_t = 3600, value_name = "SECS")]
-    pub renew_interval: u64,
-    /// Do not renew on schedule (answer challenges only).
+    /// Seconds between renewal runs (default 3600; 0 turns the scheduler off).
+    #[arg(long, env = "CERTMGR_RENEW_INTERVAL", value_name = "SECS")]
+    pub renew_interval: Option<u64>,
+    /// Do not renew on schedule (as --renew-interval 0).
     #[arg(long)]
     pub no_renew: bool,
-    /// Serve the REST API on this address (e.g. 127.0.0.1:8443).
-    #[arg(long, value_name = "ADDR")]
-    pub listen: Option<std::net::SocketAddr>,
+    /// Serve the API with this credential's certificate (default certmgr-server, made on first start).
+    #[arg(long, env = "CERTMGR_TLS_CREDENTIAL", value_name = "NAME")]
+    pub tls_credential: Option<String>,
+    /// Serve the API over plain HTTP (only behind a proxy that terminates TLS).
+    #[arg(long)]
+    pub plain_http: bool,
 }
 
 /// `certmgr renew`.

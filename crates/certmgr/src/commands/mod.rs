@@ -13,6 +13,7 @@ mod import;
 mod init;
 mod issue;
 mod renew;
+mod server;
 mod trust;
 
 use certmgr_engine::Engine;
@@ -42,16 +43,10 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         _ => {}
     }
     crate::progress::install(show_for(&cli.command, json));
-    let store = location.open().await?;
     if let Command::Server(args) = cli.command {
-        let options = certmgr_server::process::ServerOptions {
-            http_listen: args.http_listen,
-            https_listen: (!args.no_https).then_some(args.https_listen),
-            renew_interval: (!args.no_renew).then_some(args.renew_interval),
-            api_listen: args.listen,
-        };
-        return Ok(certmgr_server::process::run(store, options).await?);
+        return server::run(&location, args).await;
     }
+    let store = location.open().await?;
     // The process's registration (an owner of leases and journal entries)
     // is renewed for as long as the command runs.
     let audited = audit::audited(&cli.command);

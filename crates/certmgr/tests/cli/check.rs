@@ -206,6 +206,8 @@ fn check_reports_ok_and_each_kind_of_breakage() {
     let _server = KillOnDrop(
         env.command(&[
             "server",
+            "--listen",
+            "off",
             "--no-renew",
             "--http-listen",
             &format!("127.0.0.1:{http}"),

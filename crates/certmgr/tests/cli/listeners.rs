@@ -38,6 +38,8 @@ impl Server {
     fn start(env: &Env, open_files: Option<u32>) -> Server {
         let server = env.command(&[
             "server",
+            "--listen",
+            "off",
             "--http-listen",
             "127.0.0.1:0",
             "--https-listen",

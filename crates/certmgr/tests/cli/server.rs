@@ -22,7 +22,15 @@ impl Server {
         let https = t.tls_alpn01();
         let mut child = t
             .env
-            .command(&["server", "--http-listen", &http, "--https-listen", &https])
+            .command(&[
+                "server",
+                "--listen",
+                "off",
+                "--http-listen",
+                &http,
+                "--https-listen",
+                &https,
+            ])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -211,6 +211,8 @@ impl Server {
         let mut child = env
             .command(&[
                 "server",
+                "--listen",
+                "off",
                 "--http-listen",
                 &format!("127.0.0.1:{http}"),
                 "--https-listen",
