@@ -25,8 +25,11 @@ pub enum ErrorKind {
 }
 
 /// A fix that a front end names in its own terms (the CLI as a flag, the
-/// API as a field).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// API as a field). The API also sends it as data, so that the command line
+/// used as its client words it as it does locally.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Hint {
     /// Give the DNS provider parameter with this name.

@@ -20,7 +20,7 @@ use certmgr_acme::AcmeAccount;
 use certmgr_core::renewal::{RenewalPolicy, renew_at, stable_fraction};
 use certmgr_core::{ChallengeKind, IssuerRef, Status};
 use certmgr_store::{AcmeAccountRecord, CertificateRecord, CredentialRecord};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::Engine;
@@ -39,7 +39,7 @@ const ARI_RECHECK_MIN_SECS: i64 = 1;
 const ARI_RECHECK_MAX_SECS: i64 = 24 * 3600;
 
 /// What a renewal run decided for one credential, and what came of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     /// The credential.

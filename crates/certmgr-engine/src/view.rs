@@ -10,7 +10,7 @@ use certmgr_pki::certificate_info;
 use certmgr_store::{
     CaRecord, CredentialRecord, DnsAccountRecord, Event, KeyVersion, VersionSource,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Engine;
 use crate::clock::timestamp;
@@ -39,7 +39,7 @@ pub fn effective_state(c: &CredentialRecord, now: i64) -> (Status, Health) {
 }
 
 /// One credential in a listing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialSummary {
     /// Its name.
@@ -107,7 +107,7 @@ pub async fn credentials(
 }
 
 /// One page of a listing, and where the next one starts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The items, by name.
@@ -205,7 +205,7 @@ pub async fn credentials_page(
 }
 
 /// A certificate, as parsed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateView {
     /// Subject DN.
@@ -223,12 +223,11 @@ pub struct CertificateView {
     /// Certificates from the leaf to the last intermediate.
     pub chain_length: Option<usize>,
     /// Whole days until it expires.
-    #[serde(skip)]
     pub days_left: i64,
 }
 
 /// One key of the current version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyView {
     /// RSA or ECDSA.
@@ -245,7 +244,7 @@ pub struct KeyView {
 
 /// A credential in full: its record as of now, its current keys and
 /// certificates, the versions it had, and (when asked) its events.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialDetail {
     /// The credential, with its status and health as of now.
@@ -323,7 +322,7 @@ fn key_view(key: &KeyVersion, now: i64) -> EngineResult<KeyView> {
 }
 
 /// A MicroCA.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaView {
     /// Its name.
@@ -366,7 +365,7 @@ impl CaView {
 }
 
 /// A DNS account: everything but its parameter values.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DnsAccountView {
     /// Its name.
@@ -417,7 +416,7 @@ pub async fn dns_account(engine: &Engine<'_>, name: &str) -> EngineResult<DnsAcc
 
 /// Where a provider sends requests: the hosts it names, and the parameters
 /// whose URL adds a host (with their default host).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Destinations {
     /// Hosts named in the definition.
@@ -427,7 +426,7 @@ pub struct Destinations {
 }
 
 /// An account parameter whose URL adds a destination host.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UrlParameter {
     /// Its name.
@@ -454,7 +453,7 @@ impl Destinations {
 }
 
 /// A DNS provider in a listing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderSummary {
     /// Its id.
@@ -466,7 +465,7 @@ pub struct ProviderSummary {
     /// Whether a name can hold several TXT values at once.
     pub multi_value_txt: bool,
     /// `toml` or `dxl`.
-    pub kind: &'static str,
+    pub kind: String,
 }
 
 impl ProviderSummary {
@@ -478,13 +477,13 @@ impl ProviderSummary {
             name: meta.name.clone(),
             api_docs: meta.api_docs.clone(),
             multi_value_txt: meta.multi_value_txt,
-            kind: def.kind(),
+            kind: def.kind().to_owned(),
         }
     }
 }
 
 /// A provider parameter.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParameterView {
     /// Its name.
@@ -500,7 +499,7 @@ pub struct ParameterView {
 }
 
 /// A DNS provider in full.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderDetail {
     /// Its id.
@@ -508,7 +507,7 @@ pub struct ProviderDetail {
     /// Its name.
     pub name: String,
     /// `toml` or `dxl`.
-    pub kind: &'static str,
+    pub kind: String,
     /// The provider's website.
     pub website: String,
     /// Where its API is documented.
@@ -536,7 +535,7 @@ impl ProviderDetail {
         ProviderDetail {
             id: meta.id.clone(),
             name: meta.name.clone(),
-            kind: def.kind(),
+            kind: def.kind().to_owned(),
             website: meta.website.clone(),
             api_docs: meta.api_docs.clone(),
             token_scopes: meta.token_scopes.clone(),

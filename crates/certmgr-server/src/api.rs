@@ -126,6 +126,7 @@ pub fn routes() -> (Router<AppState>, OpenApiDocument) {
         .routes(routes!(dns::account, dns::delete_account))
         .routes(routes!(dns::test_account))
         .routes(routes!(directory::renewal))
+        .routes(routes!(jobs::renew_due))
         .routes(routes!(access::audit))
         .routes(routes!(access::tokens, access::create))
         .routes(routes!(access::revoke))

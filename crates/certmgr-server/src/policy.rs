@@ -125,6 +125,7 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/api/dns/accounts/{name}/test", Some(Admin), Unscoped, Some("dns.account.test")),
     // Renewal.
     rule("GET", "/api/renewal", Some(Viewer), Any, None),
+    rule("POST", "/api/renewal/run", Some(Operator), Unscoped, Some("renew.run")),
     // Access and the audit log.
     rule("GET", "/api/audit", Some(Admin), Unscoped, None),
     rule("GET", "/api/tokens", Some(Admin), Unscoped, None),

@@ -31,6 +31,9 @@ pub struct Problem {
     /// The request field that fixes it, if one does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The same fix as data, for clients that word it themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Hint>,
 }
 
 /// The kinds of problems, each with its status and slug.
@@ -111,6 +114,7 @@ impl Problem {
             status: kind.status().as_u16(),
             detail: detail.into(),
             hint: None,
+            fix: None,
         }
     }
 
@@ -141,7 +145,8 @@ impl From<EngineError> for Problem {
             _ => classify(&error),
         };
         let mut problem = Problem::new(kind, error.to_string());
-        problem.hint = hint(&error).map(hint_words);
+        problem.fix = hint(&error);
+        problem.hint = problem.fix.clone().map(hint_words);
         problem
     }
 }

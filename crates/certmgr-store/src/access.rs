@@ -4,7 +4,7 @@
 //! or changed with SQL is refused, never honoured.
 
 use certmgr_core::Role;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -13,7 +13,7 @@ use super::{Store, corrupt, fetch_named, new_id, not_found, now};
 use crate::StoreError;
 
 /// Credentials carrying this tag: what a scoped role applies to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TagScope {
     /// The tag's key, e.g. `team`.
@@ -23,7 +23,7 @@ pub struct TagScope {
 }
 
 /// A user, as stored (the password hash stays in the store).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRecord {
     /// Stable id.
@@ -52,7 +52,7 @@ impl UserRecord {
 }
 
 /// An API token, as stored: never its secret, only the secret's hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenRecord {
     /// Stable id.

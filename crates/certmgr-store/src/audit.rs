@@ -16,7 +16,7 @@
 //! taken at `BEGIN IMMEDIATE`).
 
 use aws_lc_rs::hmac;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -27,7 +27,7 @@ use crate::StoreError;
 const AUDIT_KEY_LABEL: &[u8] = b"certmgr audit chain v1";
 
 /// One audit entry, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Its place in the log: 1, 2, 3, ...

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use certmgr_core::{ChallengeKind, Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What is needed to create a credential.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ pub struct NewCredential {
 }
 
 /// A credential as stored, with the earliest expiry of its current certificates.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialRecord {
     /// Stable id (UUIDv7).
@@ -86,7 +86,7 @@ pub struct CredentialRecord {
 }
 
 /// A certificate attached to one key of one version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateRecord {
     /// The leaf certificate, DER.
@@ -129,7 +129,7 @@ impl fmt::Debug for NewKeyVersion<'_> {
 }
 
 /// How a version came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum VersionSource {
@@ -167,7 +167,7 @@ impl VersionSource {
 
 /// One key of one version of a credential. The key itself stays sealed until
 /// [`crate::Store::unseal_key`] is called.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyVersion {
     /// The credential this belongs to.
@@ -213,7 +213,7 @@ pub struct Outcome {
 }
 
 /// An entry of a credential's event log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Unix seconds.
@@ -243,7 +243,7 @@ pub struct NewCa<'a> {
 }
 
 /// A MicroCA as stored; keys stay sealed until [`crate::Store::unseal_ca_issuer`].
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaRecord {
     /// Stable id.
@@ -279,7 +279,7 @@ impl fmt::Debug for CaRecord {
 }
 
 /// A trusted root or intermediate imported with `certmgr trust add`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustAnchorRecord {
     /// SHA-256 of the DER, hex; the primary key.
@@ -325,7 +325,7 @@ pub struct NewAcmeAccount<'a> {
 
 /// An ACME account as stored; its credentials stay sealed until
 /// [`crate::Store::unseal_acme_credentials`].
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcmeAccountRecord {
     /// Stable id.
@@ -402,7 +402,7 @@ impl fmt::Debug for PendingOrder {
 
 /// A running `certmgr server`, as it registers itself in the store so that
 /// other processes sharing the store can let it answer challenges.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerRecord {
     /// Stable id of this server run.
@@ -435,7 +435,7 @@ pub struct NewDnsAccount<'a> {
 
 /// A DNS account: a provider definition bound to zones, with its parameters
 /// sealed until [`crate::Store::unseal_dns_params`].
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DnsAccountRecord {
     /// Stable id.
@@ -474,7 +474,7 @@ pub struct TxtJournal {
 
 /// One TXT record certmgr created or is about to create, kept until its
 /// deletion succeeded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TxtJournalEntry {
     /// Stable id.

@@ -186,7 +186,7 @@ fn account_rule_message(rule: &AccountRule) -> String {
 }
 
 /// The fix an engine error names, as the CLI's commands and options.
-fn hint_text(hint: &Hint) -> String {
+pub(crate) fn hint_text(hint: &Hint) -> String {
     match hint {
         Hint::SetParameter(name) => format!(": pass --set {name}=..."),
         Hint::AllowPrivateNetwork => {

@@ -18,6 +18,21 @@ static ENV_MASTER_KEY: OnceLock<Option<Zeroizing<String>>> = OnceLock::new();
 /// The first admin's password as it was in `CERTMGR_ADMIN_PASSWORD`.
 static ENV_ADMIN_PASSWORD: OnceLock<Option<Zeroizing<String>>> = OnceLock::new();
 
+/// The API token of `--server` mode, as it was in `CERTMGR_TOKEN`.
+static ENV_TOKEN: OnceLock<Option<Zeroizing<String>>> = OnceLock::new();
+
+/// The variable the API token of `--server` mode is read from.
+pub const TOKEN_ENV: &str = "CERTMGR_TOKEN";
+
+/// The API token from `CERTMGR_TOKEN`, read by [`harden_process`].
+pub fn env_token() -> Option<Zeroizing<String>> {
+    ENV_TOKEN
+        .get()
+        .and_then(Option::as_ref)
+        .filter(|token| !token.trim().is_empty())
+        .cloned()
+}
+
 /// The variable `certmgr server` reads the first admin's password from.
 pub const ADMIN_PASSWORD_ENV: &str = "CERTMGR_ADMIN_PASSWORD";
 
@@ -27,6 +42,7 @@ pub fn harden_process() {
     disable_core_dumps();
     let _ = ENV_MASTER_KEY.set(take_env_secret(certmgr_store::MASTER_KEY_ENV));
     let _ = ENV_ADMIN_PASSWORD.set(take_env_secret(ADMIN_PASSWORD_ENV));
+    let _ = ENV_TOKEN.set(take_env_secret(TOKEN_ENV));
 }
 
 /// The first admin's password from `CERTMGR_ADMIN_PASSWORD`, read by

@@ -8,6 +8,7 @@ mod hardening;
 mod input;
 mod output;
 mod progress;
+mod remote;
 
 use std::process::ExitCode;
 

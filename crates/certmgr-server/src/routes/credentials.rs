@@ -521,6 +521,9 @@ pub struct ExportedKeyAnswer {
     /// The chain, PEM (pem format).
     #[serde(skip_serializing_if = "Option::is_none")]
     chain_pem: Option<String>,
+    /// The root that anchors the chain, PEM, when known (pem format).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    root_pem: Option<String>,
     /// The private key, PKCS#8 PEM (pem format).
     #[serde(skip_serializing_if = "Option::is_none")]
     key_pem: Option<String>,
@@ -588,6 +591,7 @@ pub async fn export(
                 family: exported.family.to_string(),
                 certificate_pem: None,
                 chain_pem: None,
+                root_pem: None,
                 key_pem: None,
                 pkcs12_base64: Some(STANDARD.encode(data)),
             }
@@ -596,6 +600,10 @@ pub async fn export(
                 family: exported.family.to_string(),
                 certificate_pem: Some(certs_to_pem(std::slice::from_ref(&cert.cert_der))),
                 chain_pem: Some(certs_to_pem(&cert.chain_der)),
+                root_pem: cert
+                    .root_der
+                    .as_ref()
+                    .map(|root| certs_to_pem(std::slice::from_ref(root))),
                 key_pem: Some(exported.key.to_pkcs8_pem().to_string()),
                 pkcs12_base64: None,
             }

@@ -275,6 +275,8 @@ pub struct AccountTested {
     ok: bool,
     /// Why adding failed.
     add_error: Option<String>,
+    /// Whether deleting was tried (not after adding failed).
+    delete_tried: bool,
     /// Why deleting failed.
     delete_error: Option<String>,
     /// The requests and answers, secrets redacted.
@@ -293,6 +295,7 @@ pub async fn test_account(
     Ok(Json(AccountTested {
         ok: test.ok(),
         add_error: test.added.as_ref().err().map(ToString::to_string),
+        delete_tried: test.deleted.is_some(),
         delete_error: test
             .deleted
             .as_ref()

@@ -58,6 +58,32 @@ pub async fn renew(
     start(state, caller, name, "renew")
 }
 
+/// Renew every credential that is due, as a job (what the scheduler does,
+/// now); its result is the list of decisions.
+#[utoipa::path(post, path = "/api/renewal/run", tag = "credentials",
+    responses((status = 202, body = JobStarted)))]
+pub async fn renew_due(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Response> {
+    let store = state.shared_store();
+    let clock = state.shared_clock();
+    let job = state
+        .jobs()
+        .start("renew-due", "", &caller.actor.name, async move {
+            let engine = Engine::with_clock(&store, &*clock);
+            let decisions = certmgr_engine::renewal::renew_due(
+                &engine,
+                certmgr_engine::renewal::SolverChoice::FromOptions(AnswerOptions::default()),
+                false,
+            )
+            .await?;
+            serde_json::to_value(decisions)
+                .map_err(|e| Problem::failed(format!("the renewal run's decisions: {e}")))
+        });
+    Ok(accepted(&job.view().id))
+}
+
 /// Start issuing `name` in its own task: the answers go through this
 /// server's challenge listeners (the engine finds it registered in the store).
 fn start(state: AppState, caller: Caller, name: String, kind: &str) -> ApiResult<Response> {
@@ -81,21 +107,25 @@ fn start(state: AppState, caller: Caller, name: String, kind: &str) -> ApiResult
             }))
         }
     });
-    let id = job.view().id;
+    Ok(accepted(&job.view().id))
+}
+
+/// 202 with the job's URLs.
+fn accepted(id: &str) -> Response {
     let url = format!("/api/jobs/{id}");
     let mut response = (
         StatusCode::ACCEPTED,
         Json(JobStarted {
             events_url: format!("{url}/events"),
             url: url.clone(),
-            id,
+            id: id.to_owned(),
         }),
     )
         .into_response();
     if let Ok(location) = url.parse() {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    response
 }
 
 /// The job `id`, if the caller may see it: its credential must be in the
@@ -109,6 +139,9 @@ async fn visible_job(state: &AppState, caller: &Caller, id: &str) -> ApiResult<A
     let job = state.jobs().get(id).ok_or_else(not_found)?;
     if caller.principal.scope.is_some() {
         let credential = job.view().credential;
+        if credential.is_empty() {
+            return Err(not_found());
+        }
         credential_in_scope(state, caller, &credential)
             .await
             .map_err(|_| not_found())?;

@@ -26,6 +26,16 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Run the command on this manager through its API (https://HOST:PORT),
+    /// with the token in CERTMGR_TOKEN or the session of `certmgr login`.
+    #[arg(long, global = true, env = "CERTMGR_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// Trust only this CA (PEM) for the manager's certificate
+    /// (`certmgr ca show default --pem` on the manager).
+    #[arg(long, global = true, env = "CERTMGR_SERVER_CA", value_name = "FILE")]
+    pub server_ca: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -64,6 +74,22 @@ pub enum Command {
     /// Local users of the manager.
     #[command(subcommand)]
     User(UserCommand),
+    /// Sign in to a manager with a user's password; later commands with
+    /// --server URL use the session (12 hours).
+    Login(LoginArgs),
+}
+
+/// `certmgr login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The manager's URL (https://HOST:PORT).
+    pub url: String,
+    /// The user's name.
+    #[arg(long, default_value = "admin")]
+    pub user: String,
+    /// A file whose first line is the password (default: read a line from standard input).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// `certmgr audit ...`.

@@ -2,8 +2,8 @@
 //! ([`certmgr_engine::access`]); this reads the role, tag and password and
 //! prints the secret once.
 
+use crate::commands::Target;
 use certmgr_core::Role;
-use certmgr_engine::Engine;
 use certmgr_engine::access::{create_token, create_user, parse_scope};
 use serde_json::json;
 
@@ -25,10 +25,11 @@ fn scope_text(scope: &Option<certmgr_store::TagScope>) -> String {
 }
 
 pub async fn token_create(
-    engine: &Engine<'_>,
+    target: &Target<'_>,
     args: &TokenCreateArgs,
     json: bool,
 ) -> CliResult<()> {
+    let engine = target.engine("token create")?;
     let role = role(&args.role)?;
     let scope = args.tag.as_deref().map(parse_scope).transpose()?;
     let issued = create_token(engine, &args.name, role, scope.as_ref(), args.expires).await?;
@@ -44,7 +45,8 @@ pub async fn token_create(
     Ok(())
 }
 
-pub async fn token_list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
+pub async fn token_list(target: &Target<'_>, json: bool) -> CliResult<()> {
+    let engine = target.engine("token list")?;
     let tokens = engine.store().list_tokens().await?;
     if json {
         return print_json(&tokens);
@@ -76,7 +78,8 @@ pub async fn token_list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
     )
 }
 
-pub async fn token_revoke(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> {
+pub async fn token_revoke(target: &Target<'_>, name: &str, json: bool) -> CliResult<()> {
+    let engine = target.engine("token revoke")?;
     let token = engine.store().revoke_token(name).await?;
     if json {
         return print_json(&token);
@@ -85,7 +88,8 @@ pub async fn token_revoke(engine: &Engine<'_>, name: &str, json: bool) -> CliRes
     Ok(())
 }
 
-pub async fn user_add(engine: &Engine<'_>, args: &UserAddArgs, json: bool) -> CliResult<()> {
+pub async fn user_add(target: &Target<'_>, args: &UserAddArgs, json: bool) -> CliResult<()> {
+    let engine = target.engine("user add")?;
     let role = role(&args.role)?;
     let scope = args.tag.as_deref().map(parse_scope).transpose()?;
     let password = args
@@ -112,7 +116,8 @@ pub async fn user_add(engine: &Engine<'_>, args: &UserAddArgs, json: bool) -> Cl
     Ok(())
 }
 
-pub async fn user_list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
+pub async fn user_list(target: &Target<'_>, json: bool) -> CliResult<()> {
+    let engine = target.engine("user list")?;
     let users = engine.store().list_users().await?;
     if json {
         return print_json(&users);

@@ -3,16 +3,19 @@
 use base64::Engine as _;
 use certmgr_acme::catalog;
 use certmgr_core::validate_name;
-use certmgr_engine::Engine;
 use certmgr_engine::acme::account::existing_pending;
 use certmgr_engine::acme::{AccountOptions, NewAccount, register};
+use certmgr_store::AcmeAccountRecord;
+use reqwest::Method;
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::cli::AcmeAccountCreateArgs;
+use crate::commands::Target;
 use crate::error::{CliError, CliResult};
 use crate::input::{read_input, read_password};
 use crate::output::{print_json, print_table, timestamp};
+use crate::remote::segment;
 
 pub async fn cas(json: bool) -> CliResult<()> {
     let entries = catalog()?;
@@ -45,14 +48,11 @@ pub async fn cas(json: bool) -> CliResult<()> {
 }
 
 pub async fn create(
-    engine: &Engine<'_>,
+    target: &Target<'_>,
     args: &AcmeAccountCreateArgs,
     json: bool,
 ) -> CliResult<()> {
     validate_name(&args.name)?;
-    // A `pending` account is an interrupted registration: running the same
-    // command again finishes it (see `register`).
-    existing_pending(engine, &args.name).await?;
     let eab = match (&args.eab_kid, &args.eab_hmac_file) {
         (Some(kid), Some(file)) => {
             let text = read_password(file)?;
@@ -75,22 +75,57 @@ pub async fn create(
         ),
         None => None,
     };
-    let registration = NewAccount {
-        name: args.name.clone(),
-        ca: args.ca.clone(),
-        directory: args.directory.clone(),
-        options: AccountOptions {
-            emails: args.emails.clone(),
-            agree_tos: args.agree_tos,
-            eab,
-            ca_bundle_pem,
-            profile: args.profile.clone(),
-            max_concurrent_orders: args.max_concurrent_orders,
-            preferred_chain: args.preferred_chain.clone(),
-        },
-    }
-    .parse()?;
-    let record = register(engine, registration).await?;
+    let record: AcmeAccountRecord = match target {
+        Target::Local(engine) => {
+            // A `pending` account is an interrupted registration: running the
+            // same command again finishes it (see `register`).
+            existing_pending(engine, &args.name).await?;
+            let registration = NewAccount {
+                name: args.name.clone(),
+                ca: args.ca.clone(),
+                directory: args.directory.clone(),
+                options: AccountOptions {
+                    emails: args.emails.clone(),
+                    agree_tos: args.agree_tos,
+                    eab,
+                    ca_bundle_pem,
+                    profile: args.profile.clone(),
+                    max_concurrent_orders: args.max_concurrent_orders,
+                    preferred_chain: args.preferred_chain.clone(),
+                },
+            }
+            .parse()?;
+            register(engine, registration).await?
+        }
+        Target::Remote(remote) => {
+            let (eab_kid, eab_hmac_key) = match &eab {
+                Some((kid, key)) => (
+                    Some(kid.clone()),
+                    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_slice())),
+                ),
+                None => (None, None),
+            };
+            remote
+                .send(
+                    Method::POST,
+                    "/api/acme/accounts",
+                    &json!({
+                        "name": args.name,
+                        "ca": args.ca,
+                        "directory": args.directory,
+                        "emails": args.emails,
+                        "agree_tos": args.agree_tos,
+                        "eab_kid": eab_kid,
+                        "eab_hmac_key": eab_hmac_key,
+                        "ca_bundle_pem": ca_bundle_pem,
+                        "profile": args.profile,
+                        "max_concurrent_orders": args.max_concurrent_orders,
+                        "preferred_chain": args.preferred_chain,
+                    }),
+                )
+                .await?
+        }
+    };
     if json {
         return print_json(&record);
     }
@@ -101,9 +136,11 @@ pub async fn create(
     Ok(())
 }
 
-pub async fn list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
-    let store = engine.store();
-    let accounts = store.list_acme_accounts().await?;
+pub async fn list(target: &Target<'_>, json: bool) -> CliResult<()> {
+    let accounts: Vec<AcmeAccountRecord> = match target {
+        Target::Local(engine) => engine.store().list_acme_accounts().await?,
+        Target::Remote(remote) => remote.get("/api/acme/accounts").await?,
+    };
     if json {
         return print_json(&accounts);
     }
@@ -122,9 +159,15 @@ pub async fn list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn show(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> {
-    let store = engine.store();
-    let account = store.acme_account(name).await?;
+pub async fn show(target: &Target<'_>, name: &str, json: bool) -> CliResult<()> {
+    let account: AcmeAccountRecord = match target {
+        Target::Local(engine) => engine.store().acme_account(name).await?,
+        Target::Remote(remote) => {
+            remote
+                .get(&format!("/api/acme/accounts/{}", segment(name)))
+                .await?
+        }
+    };
     if json {
         return print_json(&account);
     }
@@ -144,8 +187,19 @@ pub async fn show(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> 
     Ok(())
 }
 
-pub async fn rollover(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> {
-    certmgr_engine::acme::rollover(engine, name).await?;
+pub async fn rollover(target: &Target<'_>, name: &str, json: bool) -> CliResult<()> {
+    match target {
+        Target::Local(engine) => certmgr_engine::acme::rollover(engine, name).await?,
+        Target::Remote(remote) => {
+            let _: serde_json::Value = remote
+                .send(
+                    Method::POST,
+                    &format!("/api/acme/accounts/{}/rollover", segment(name)),
+                    &json!({}),
+                )
+                .await?;
+        }
+    }
     if json {
         return print_json(&json!({ "name": name, "rolled_over": true }));
     }
@@ -153,8 +207,19 @@ pub async fn rollover(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<
     Ok(())
 }
 
-pub async fn deactivate(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> {
-    certmgr_engine::acme::deactivate(engine, name).await?;
+pub async fn deactivate(target: &Target<'_>, name: &str, json: bool) -> CliResult<()> {
+    match target {
+        Target::Local(engine) => certmgr_engine::acme::deactivate(engine, name).await?,
+        Target::Remote(remote) => {
+            let _: serde_json::Value = remote
+                .send(
+                    Method::POST,
+                    &format!("/api/acme/accounts/{}/deactivate", segment(name)),
+                    &json!({}),
+                )
+                .await?;
+        }
+    }
     if json {
         return print_json(&json!({ "name": name, "status": "deactivated" }));
     }

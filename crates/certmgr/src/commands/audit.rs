@@ -1,5 +1,6 @@
 //! `certmgr audit list | verify`, and which commands the audit log records.
 
+use crate::commands::Target;
 use certmgr_engine::Engine;
 use certmgr_engine::audit::{Actor, Outcome, record};
 use certmgr_store::AuditQuery;
@@ -11,7 +12,8 @@ use crate::cli::{
 use crate::error::{CliError, CliResult, ErrorClass};
 use crate::output::{print_json, print_table, printable, timestamp};
 
-pub async fn list(engine: &Engine<'_>, args: &AuditListArgs, json: bool) -> CliResult<()> {
+pub async fn list(target: &Target<'_>, args: &AuditListArgs, json: bool) -> CliResult<()> {
+    let engine = target.engine("audit list")?;
     let entries = certmgr_engine::audit::list(
         engine,
         &AuditQuery {
@@ -49,7 +51,8 @@ pub async fn list(engine: &Engine<'_>, args: &AuditListArgs, json: bool) -> CliR
     )
 }
 
-pub async fn verify(engine: &Engine<'_>, json: bool) -> CliResult<()> {
+pub async fn verify(target: &Target<'_>, json: bool) -> CliResult<()> {
+    let engine = target.engine("audit verify")?;
     let entries = certmgr_engine::audit::verify(engine).await?;
     if json {
         return print_json(&serde_json::json!({ "intact": true, "entries": entries }));

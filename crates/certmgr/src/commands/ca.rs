@@ -1,39 +1,62 @@
-//! `certmgr ca create | list | show`: MicroCAs.
+//! `certmgr ca create | list | show`: MicroCAs, here or on a manager.
 
 use certmgr_core::{KeySpec, validate_name};
-use certmgr_engine::Engine;
 use certmgr_engine::microca::NewMicroCa;
-use certmgr_engine::view::{CaView, days_until};
+use certmgr_engine::view::CaView;
 use certmgr_pki::certs_to_pem;
-use certmgr_store::CaRecord;
+use reqwest::Method;
+use serde_json::json;
 
 use crate::cli::{CaCreateArgs, CaShowArgs};
+use crate::commands::Target;
 use crate::error::{CliError, CliResult};
 use crate::output::{print_json, print_table};
+use crate::remote::segment;
 
-pub async fn create(engine: &Engine<'_>, args: &CaCreateArgs, json: bool) -> CliResult<()> {
+pub async fn create(target: &Target<'_>, args: &CaCreateArgs, json: bool) -> CliResult<()> {
     validate_name(&args.name)?;
     let key: KeySpec = args.key.parse()?;
-    let ca = certmgr_engine::microca::create_ca(
-        engine,
-        &NewMicroCa {
-            name: args.name.clone(),
-            key,
-            validity_days: args.validity_days,
-            intermediate: args.intermediate,
-            common_name: args.common_name.clone(),
-            organization: args.organization.clone(),
-        },
-    )
-    .await?;
+    let ca: CaView = match target {
+        Target::Local(engine) => {
+            let ca = certmgr_engine::microca::create_ca(
+                engine,
+                &NewMicroCa {
+                    name: args.name.clone(),
+                    key,
+                    validity_days: args.validity_days,
+                    intermediate: args.intermediate,
+                    common_name: args.common_name.clone(),
+                    organization: args.organization.clone(),
+                },
+            )
+            .await?;
+            CaView::new(&ca, engine.now())?
+        }
+        Target::Remote(remote) => {
+            remote
+                .send(
+                    Method::POST,
+                    "/api/cas",
+                    &json!({
+                        "name": args.name,
+                        "key": key,
+                        "validity_days": args.validity_days,
+                        "intermediate": args.intermediate,
+                        "common_name": args.common_name,
+                        "organization": args.organization,
+                    }),
+                )
+                .await?
+        }
+    };
     if json {
-        return print_json(&ca_json(engine, &ca)?);
+        return print_json(&ca);
     }
     println!(
         "MicroCA {:?} created ({}, {}); trust its root: certmgr ca show {} --pem > {}-root.pem",
         ca.name,
         ca.key_spec,
-        if ca.intermediate_der.is_some() {
+        if ca.intermediate.is_some() {
             "root + intermediate"
         } else {
             "root only"
@@ -44,20 +67,19 @@ pub async fn create(engine: &Engine<'_>, args: &CaCreateArgs, json: bool) -> Cli
     Ok(())
 }
 
-fn ca_json(engine: &Engine<'_>, ca: &CaRecord) -> CliResult<serde_json::Value> {
-    let view = CaView::new(ca, engine.now())?;
-    serde_json::to_value(view).map_err(|e| CliError::failed(e.to_string()))
-}
-
-pub async fn list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
-    let store = engine.store();
-    let cas = store.list_cas().await?;
+pub async fn list(target: &Target<'_>, json: bool) -> CliResult<()> {
+    let cas: Vec<CaView> = match target {
+        Target::Local(engine) => engine
+            .store()
+            .list_cas()
+            .await?
+            .iter()
+            .map(|ca| CaView::new(ca, engine.now()))
+            .collect::<Result<_, _>>()?,
+        Target::Remote(remote) => remote.get("/api/cas").await?,
+    };
     if json {
-        return print_json(
-            &cas.iter()
-                .map(|ca| ca_json(engine, ca))
-                .collect::<CliResult<Vec<_>>>()?,
-        );
+        return print_json(&cas);
     }
     let rows: Vec<Vec<String>> = cas
         .iter()
@@ -65,13 +87,13 @@ pub async fn list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
             vec![
                 ca.name.clone(),
                 ca.key_spec.to_string(),
-                if ca.intermediate_der.is_some() {
+                if ca.intermediate.is_some() {
                     "yes"
                 } else {
                     "no"
                 }
                 .into(),
-                format!("{}d", days_until(ca.not_after, engine.now())),
+                format!("{}d", ca.days_to_expiry),
             ]
         })
         .collect();
@@ -79,14 +101,34 @@ pub async fn list(engine: &Engine<'_>, json: bool) -> CliResult<()> {
     Ok(())
 }
 
-pub async fn show(engine: &Engine<'_>, args: &CaShowArgs, json: bool) -> CliResult<()> {
-    let store = engine.store();
-    let ca = store.ca(&args.name).await?;
+pub async fn show(target: &Target<'_>, args: &CaShowArgs, json: bool) -> CliResult<()> {
+    let path = format!("/api/cas/{}", segment(&args.name));
     if args.pem {
-        print!("{}", certs_to_pem(std::slice::from_ref(&ca.root_der)));
+        let root = match target {
+            Target::Local(engine) => {
+                let ca = engine.store().ca(&args.name).await?;
+                certs_to_pem(std::slice::from_ref(&ca.root_der))
+            }
+            Target::Remote(remote) => {
+                // The root comes first; the intermediate, if any, after it.
+                let text = remote.get_text(&format!("{path}/certificate")).await?;
+                let end = text
+                    .find("-----END CERTIFICATE-----")
+                    .map(|at| at + "-----END CERTIFICATE-----\n".len())
+                    .unwrap_or(text.len());
+                text.get(..end.min(text.len()))
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+        };
+        print!("{root}");
         return Ok(());
     }
-    let value = ca_json(engine, &ca)?;
+    let ca: CaView = match target {
+        Target::Local(engine) => CaView::new(&engine.store().ca(&args.name).await?, engine.now())?,
+        Target::Remote(remote) => remote.get(&path).await?,
+    };
+    let value = serde_json::to_value(&ca).map_err(|e| CliError::failed(e.to_string()))?;
     if json {
         return print_json(&value);
     }

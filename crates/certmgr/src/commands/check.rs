@@ -2,7 +2,7 @@
 //! reach this node's responder? The check itself is the engine's
 //! ([`certmgr_engine::check`]); this prints its findings.
 
-use certmgr_engine::Engine;
+use crate::commands::Target;
 use certmgr_engine::check::{CheckOptions, check};
 
 use crate::cli::CredCheckArgs;
@@ -10,7 +10,8 @@ use crate::commands::answer_options;
 use crate::error::{CliError, CliResult};
 use crate::output::{print_json, print_table};
 
-pub async fn run(engine: &Engine<'_>, args: &CredCheckArgs, json: bool) -> CliResult<()> {
+pub async fn run(target: &Target<'_>, args: &CredCheckArgs, json: bool) -> CliResult<()> {
+    let engine = target.engine("cred check")?;
     let options = CheckOptions {
         answer: answer_options(&args.answer),
         http_port: args.http_port,

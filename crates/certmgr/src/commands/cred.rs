@@ -1,32 +1,53 @@
-//! `certmgr cred create | list | show | delete`.
+//! `certmgr cred create | list | show | delete | tag | untag`, here or on
+//! a manager (`--server`).
+
+use std::collections::BTreeMap;
 
 use certmgr_core::IssuerRef;
-use certmgr_engine::Engine;
 use certmgr_engine::credential::CredentialRequest;
-use certmgr_engine::view::{self, CredentialFilter, CredentialSummary};
+use certmgr_engine::view::{self, CredentialDetail, CredentialFilter, CredentialSummary};
+use certmgr_store::{CredentialRecord, Event};
+use reqwest::Method;
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::cli::{CredCreateArgs, CredListArgs, CredShowArgs, CredTagArgs, CredUntagArgs};
+use crate::commands::Target;
 use crate::error::{CliError, CliResult};
 use crate::output::{print_json, print_table, timestamp};
+use crate::remote::segment;
 
-pub async fn create(engine: &Engine<'_>, args: &CredCreateArgs, json: bool) -> CliResult<()> {
-    let request = CredentialRequest {
-        name: args.name.clone(),
-        hosts: args.hosts.clone(),
-        keys: args.keys.clone(),
-        issuer: args.issuer.clone(),
-        challenge: args.challenge.clone(),
-        validity_days: args.validity_days,
-        renew_before_days: args.renew_before_days,
-        profile: args.profile.clone(),
-        preferred_chain: args.preferred_chain.clone(),
-        challenge_alias: args.challenge_alias.clone(),
-        dns_account: args.dns_account.clone(),
-        tags: args.tags.clone(),
+pub async fn create(target: &Target<'_>, args: &CredCreateArgs, json: bool) -> CliResult<()> {
+    let credential = match target {
+        Target::Local(engine) => create_here(engine, args).await?,
+        Target::Remote(remote) => {
+            let tags: BTreeMap<&str, &str> = args
+                .tags
+                .iter()
+                .map(|t| t.split_once('=').unwrap_or((t.as_str(), "")))
+                .collect();
+            remote
+                .send(
+                    Method::POST,
+                    "/api/credentials",
+                    &json!({
+                        "name": args.name,
+                        "hostnames": args.hosts,
+                        "keys": args.keys,
+                        "issuer": args.issuer,
+                        "challenge": args.challenge,
+                        "validity_days": args.validity_days,
+                        "renew_before_days": args.renew_before_days,
+                        "profile": args.profile,
+                        "preferred_chain": args.preferred_chain,
+                        "challenge_alias": args.challenge_alias,
+                        "dns_account": args.dns_account,
+                        "tags": tags,
+                    }),
+                )
+                .await?
+        }
     };
-    let valid = request.parse()?;
-    let credential = certmgr_engine::credential::create(engine, &valid).await?;
     if json {
         return print_json(&credential);
     }
@@ -46,8 +67,84 @@ pub async fn create(engine: &Engine<'_>, args: &CredCreateArgs, json: bool) -> C
     Ok(())
 }
 
-pub async fn list(engine: &Engine<'_>, args: &CredListArgs, json: bool) -> CliResult<()> {
-    let credentials = view::credentials(engine, &list_filter(engine, args)?).await?;
+async fn create_here(
+    engine: &certmgr_engine::Engine<'_>,
+    args: &CredCreateArgs,
+) -> CliResult<CredentialRecord> {
+    let request = CredentialRequest {
+        name: args.name.clone(),
+        hosts: args.hosts.clone(),
+        keys: args.keys.clone(),
+        issuer: args.issuer.clone(),
+        challenge: args.challenge.clone(),
+        validity_days: args.validity_days,
+        renew_before_days: args.renew_before_days,
+        profile: args.profile.clone(),
+        preferred_chain: args.preferred_chain.clone(),
+        challenge_alias: args.challenge_alias.clone(),
+        dns_account: args.dns_account.clone(),
+        tags: args.tags.clone(),
+    };
+    let valid = request.parse()?;
+    Ok(certmgr_engine::credential::create(engine, &valid).await?)
+}
+
+/// One page of a listing as the API sends it.
+#[derive(Deserialize)]
+struct Page {
+    items: Vec<CredentialSummary>,
+    next_cursor: Option<String>,
+}
+
+pub async fn list(target: &Target<'_>, args: &CredListArgs, json: bool) -> CliResult<()> {
+    let credentials = match target {
+        Target::Local(engine) => {
+            view::credentials(engine, &list_filter(engine.now(), args)?).await?
+        }
+        Target::Remote(remote) => {
+            let filter = list_filter(
+                certmgr_engine::Clock::unix(&certmgr_engine::SystemClock),
+                args,
+            )?;
+            let mut query: Vec<(&str, String)> = Vec::new();
+            for (key, value) in [
+                ("status", args.status.clone()),
+                ("health", args.health.clone()),
+                ("issuer", args.issuer.clone()),
+                ("hostname", args.host.clone()),
+                ("tag", args.tag.clone()),
+                (
+                    "expiring_before",
+                    filter.expiring_before.map(|t| t.to_string()),
+                ),
+            ] {
+                if let Some(value) = value {
+                    query.push((key, value));
+                }
+            }
+            let mut all = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut page_query = query.clone();
+                page_query.push(("limit", "1000".into()));
+                if let Some(cursor) = &cursor {
+                    page_query.push(("cursor", cursor.clone()));
+                }
+                let encoded: Vec<String> = page_query
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", segment(v)))
+                    .collect();
+                let page: Page = remote
+                    .get(&format!("/api/credentials?{}", encoded.join("&")))
+                    .await?;
+                all.extend(page.items);
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break all,
+                }
+            }
+        }
+    };
     if json {
         return print_json(&credentials);
     }
@@ -66,7 +163,7 @@ pub async fn list(engine: &Engine<'_>, args: &CredListArgs, json: bool) -> CliRe
 }
 
 /// The listing's filter, from the options.
-fn list_filter(engine: &Engine<'_>, args: &CredListArgs) -> CliResult<CredentialFilter> {
+fn list_filter(now: i64, args: &CredListArgs) -> CliResult<CredentialFilter> {
     Ok(CredentialFilter {
         status: args
             .status
@@ -87,7 +184,7 @@ fn list_filter(engine: &Engine<'_>, args: &CredListArgs) -> CliResult<Credential
         issuer: args.issuer.as_deref().map(str::parse).transpose()?,
         expiring_before: args
             .expiring_within
-            .map(|days| engine.now() + i64::from(days) * 86_400),
+            .map(|days| now + i64::from(days) * 86_400),
         hostname_contains: args.host.clone(),
         tags: args
             .tag
@@ -120,8 +217,19 @@ fn summary_row(c: &CredentialSummary) -> Vec<String> {
     ]
 }
 
-pub async fn show(engine: &Engine<'_>, args: &CredShowArgs, json: bool) -> CliResult<()> {
-    let detail = view::credential(engine, &args.name, args.events).await?;
+pub async fn show(target: &Target<'_>, args: &CredShowArgs, json: bool) -> CliResult<()> {
+    let detail = match target {
+        Target::Local(engine) => view::credential(engine, &args.name, args.events).await?,
+        Target::Remote(remote) => {
+            let path = format!("/api/credentials/{}", segment(&args.name));
+            let mut detail: CredentialDetail = remote.get(&path).await?;
+            if args.events {
+                let events: Vec<Event> = remote.get(&format!("{path}/events")).await?;
+                detail.events = Some(events);
+            }
+            detail
+        }
+    };
     if json {
         return print_json(&detail);
     }
@@ -187,9 +295,15 @@ pub async fn show(engine: &Engine<'_>, args: &CredShowArgs, json: bool) -> CliRe
     Ok(())
 }
 
-pub async fn delete(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()> {
-    let store = engine.store();
-    store.delete_credential(name).await?;
+pub async fn delete(target: &Target<'_>, name: &str, json: bool) -> CliResult<()> {
+    match target {
+        Target::Local(engine) => engine.store().delete_credential(name).await?,
+        Target::Remote(remote) => {
+            remote
+                .delete(&format!("/api/credentials/{}", segment(name)))
+                .await?
+        }
+    }
     if json {
         return print_json(&json!({ "deleted": name }));
     }
@@ -197,8 +311,26 @@ pub async fn delete(engine: &Engine<'_>, name: &str, json: bool) -> CliResult<()
     Ok(())
 }
 
-pub async fn tag(engine: &Engine<'_>, args: &CredTagArgs, json: bool) -> CliResult<()> {
-    certmgr_engine::credential::tag(engine, &args.name, &args.tags).await?;
+pub async fn tag(target: &Target<'_>, args: &CredTagArgs, json: bool) -> CliResult<()> {
+    match target {
+        Target::Local(engine) => {
+            certmgr_engine::credential::tag(engine, &args.name, &args.tags).await?;
+        }
+        Target::Remote(remote) => {
+            let mut tags = BTreeMap::new();
+            for tag in &args.tags {
+                let scope = certmgr_engine::access::parse_scope(tag)?;
+                tags.insert(scope.key, scope.value);
+            }
+            let _: BTreeMap<String, String> = remote
+                .send(
+                    Method::PUT,
+                    &format!("/api/credentials/{}/tags", segment(&args.name)),
+                    &json!({ "tags": tags }),
+                )
+                .await?;
+        }
+    }
     if json {
         return print_json(&json!({ "name": args.name, "tagged": args.tags }));
     }
@@ -206,8 +338,23 @@ pub async fn tag(engine: &Engine<'_>, args: &CredTagArgs, json: bool) -> CliResu
     Ok(())
 }
 
-pub async fn untag(engine: &Engine<'_>, args: &CredUntagArgs, json: bool) -> CliResult<()> {
-    certmgr_engine::credential::untag(engine, &args.name, &args.keys).await?;
+pub async fn untag(target: &Target<'_>, args: &CredUntagArgs, json: bool) -> CliResult<()> {
+    match target {
+        Target::Local(engine) => {
+            certmgr_engine::credential::untag(engine, &args.name, &args.keys).await?;
+        }
+        Target::Remote(remote) => {
+            for key in &args.keys {
+                remote
+                    .delete(&format!(
+                        "/api/credentials/{}/tags/{}",
+                        segment(&args.name),
+                        segment(key)
+                    ))
+                    .await?;
+            }
+        }
+    }
     if json {
         return print_json(&json!({ "name": args.name, "untagged": args.keys }));
     }

@@ -7,10 +7,11 @@ use certmgr_engine::dxl_import::{DxlImportOptions, import as import_dxl};
 use serde_json::json;
 
 use crate::cli::DnsProviderImportArgs;
-use crate::commands::dns::{destinations_json, print_destinations, propagation};
+use crate::commands::dns::{print_destinations, propagation};
 use crate::error::{CliError, CliResult};
 use crate::input::read_input;
 use crate::output::print_json;
+use certmgr_engine::view::Destinations;
 
 pub async fn import(
     engine: &Engine<'_>,
@@ -40,7 +41,7 @@ pub async fn import(
         let destinations: serde_json::Map<String, serde_json::Value> = report
             .providers
             .iter()
-            .map(|p| (p.meta().id.clone(), destinations_json(p)))
+            .map(|p| (p.meta().id.clone(), serde_json::json!(Destinations::of(p))))
             .collect();
         return print_json(&json!({
             "providers": report.providers.iter().map(|p| p.meta().id.clone()).collect::<Vec<_>>(),
@@ -55,7 +56,7 @@ pub async fn import(
             "DNS provider {:?} imported from {file_name} (Domino DXL)",
             p.meta().id
         );
-        print_destinations(p, "  ");
+        print_destinations(&Destinations::of(p), "  ");
     }
     for a in &report.dns_accounts {
         println!(

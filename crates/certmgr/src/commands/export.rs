@@ -1,20 +1,61 @@
-//! `certmgr cred export`: PEM files or PKCS#12 of the current version.
+//! `certmgr cred export`: PEM files or PKCS#12 of the current version,
+//! from the store here (the export is recorded on the credential) or from a
+//! manager (which audits it); the files are written the same way.
 
 use std::path::PathBuf;
 
+use base64::Engine as _;
 use certmgr_core::KeyFamily;
-use certmgr_engine::Engine;
 use certmgr_pki::{certs_to_pem, write_pkcs12};
+use reqwest::Method;
+use serde::Deserialize;
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use crate::cli::{CredExportArgs, ExportFormat};
+use crate::commands::Target;
 use crate::commands::issue::family_path;
 use crate::context::create_private_dir;
 use crate::error::{CliError, CliResult};
 use crate::input::{read_password, write_file};
 use crate::output::print_json;
+use crate::remote::segment;
 
-pub async fn run(engine: &Engine<'_>, args: &CredExportArgs, json: bool) -> CliResult<()> {
+/// One key's files, whichever side made them.
+struct KeyFiles {
+    family: KeyFamily,
+    certificate_pem: Option<String>,
+    chain_pem: Option<String>,
+    root_pem: Option<String>,
+    key_pem: Option<Zeroizing<String>>,
+    pkcs12_base64: Option<Zeroizing<String>>,
+}
+
+/// One key as a manager's export answers it.
+#[derive(Deserialize)]
+struct WireKey {
+    family: KeyFamily,
+    certificate_pem: Option<String>,
+    chain_pem: Option<String>,
+    root_pem: Option<String>,
+    key_pem: Option<String>,
+    pkcs12_base64: Option<String>,
+}
+
+impl From<WireKey> for KeyFiles {
+    fn from(wire: WireKey) -> Self {
+        KeyFiles {
+            family: wire.family,
+            certificate_pem: wire.certificate_pem,
+            chain_pem: wire.chain_pem,
+            root_pem: wire.root_pem,
+            key_pem: wire.key_pem.map(Zeroizing::new),
+            pkcs12_base64: wire.pkcs12_base64.map(Zeroizing::new),
+        }
+    }
+}
+
+pub async fn run(target: &Target<'_>, args: &CredExportArgs, json: bool) -> CliResult<()> {
     let family = args
         .family
         .as_deref()
@@ -32,83 +73,93 @@ pub async fn run(engine: &Engine<'_>, args: &CredExportArgs, json: bool) -> CliR
         )?)?),
         ExportFormat::Pem => None,
     };
-    let export = certmgr_engine::export::open(engine, &args.name, family).await?;
-    let credential = &export.credential;
-    create_private_dir(&args.out)?;
-    let dual = credential.key_specs.len() > 1;
-    let mut files = Vec::new();
-    for exported in &export.keys {
-        let (cert, key) = (&exported.certificate, &exported.key);
-        let name = |file: &str| -> PathBuf {
-            let path = args.out.join(file);
-            if dual {
-                family_path(&path, exported.family)
-            } else {
-                path
-            }
-        };
+    let description = format!(
+        "exported as {} to {}",
         match args.format {
-            ExportFormat::Pem => {
-                let leaf = certs_to_pem(std::slice::from_ref(&cert.cert_der));
-                let chain = certs_to_pem(&cert.chain_der);
-                let outputs = [
-                    (name("cert.pem"), leaf.clone(), 0o644),
-                    (name("chain.pem"), chain.clone(), 0o644),
-                    (name("fullchain.pem"), format!("{leaf}{chain}"), 0o644),
-                ];
-                for (path, text, mode) in outputs {
-                    write_file(&path, text.as_bytes(), mode)?;
-                    files.push(path);
-                }
-                let key_path = name("key.pem");
-                write_file(&key_path, key.to_pkcs8_pem().as_bytes(), 0o600)?;
-                files.push(key_path);
-                if let Some(root) = &cert.root_der {
-                    let root_path = name("root.pem");
-                    write_file(
-                        &root_path,
-                        certs_to_pem(std::slice::from_ref(root)).as_bytes(),
-                        0o644,
-                    )?;
-                    files.push(root_path);
-                }
+            ExportFormat::Pem => "PEM",
+            ExportFormat::Pkcs12 if args.legacy => "legacy PKCS#12",
+            ExportFormat::Pkcs12 => "PKCS#12",
+        },
+        args.out.display()
+    );
+    let (name, keys, export) = match target {
+        Target::Local(engine) => {
+            let export = certmgr_engine::export::open(engine, &args.name, family).await?;
+            let name = export.credential.name.clone();
+            let dual = export.credential.key_specs.len() > 1;
+            let mut keys = Vec::new();
+            for exported in &export.keys {
+                let cert = &exported.certificate;
+                keys.push(match (&args.format, &password) {
+                    (ExportFormat::Pkcs12, Some(password)) => {
+                        let friendly = if dual {
+                            format!("{name}-{}", exported.family)
+                        } else {
+                            name.clone()
+                        };
+                        let data = write_pkcs12(
+                            &exported.key,
+                            &cert.cert_der,
+                            &cert.chain_der,
+                            password,
+                            &friendly,
+                            args.legacy,
+                        )?;
+                        KeyFiles {
+                            family: exported.family,
+                            certificate_pem: None,
+                            chain_pem: None,
+                            root_pem: None,
+                            key_pem: None,
+                            pkcs12_base64: Some(Zeroizing::new(
+                                base64::engine::general_purpose::STANDARD.encode(data),
+                            )),
+                        }
+                    }
+                    _ => KeyFiles {
+                        family: exported.family,
+                        certificate_pem: Some(certs_to_pem(std::slice::from_ref(&cert.cert_der))),
+                        chain_pem: Some(certs_to_pem(&cert.chain_der)),
+                        root_pem: cert
+                            .root_der
+                            .as_ref()
+                            .map(|root| certs_to_pem(std::slice::from_ref(root))),
+                        key_pem: Some(exported.key.to_pkcs8_pem()),
+                        pkcs12_base64: None,
+                    },
+                });
             }
-            ExportFormat::Pkcs12 => {
-                let friendly = if dual {
-                    format!("{}-{}", credential.name, exported.family)
-                } else {
-                    credential.name.clone()
-                };
-                let password = password.as_deref().map(String::as_str).unwrap_or_default();
-                let data = write_pkcs12(
-                    key,
-                    &cert.cert_der,
-                    &cert.chain_der,
-                    password,
-                    &friendly,
-                    args.legacy,
-                )?;
-                let path = name(&format!("{}.p12", credential.name));
-                write_file(&path, &data, 0o600)?;
-                files.push(path);
-            }
+            (name, keys, Some(export))
         }
+        Target::Remote(remote) => {
+            let keys: Vec<WireKey> = remote
+                .send(
+                    Method::POST,
+                    &format!("/api/credentials/{}/export", segment(&args.name)),
+                    &json!({
+                        "format": match args.format {
+                            ExportFormat::Pem => "pem",
+                            ExportFormat::Pkcs12 => "pkcs12",
+                        },
+                        "key": family.map(|f| f.to_string()),
+                        "password": password.as_ref().map(|p| p.as_str()),
+                        "legacy": args.legacy,
+                    }),
+                )
+                .await?;
+            (
+                args.name.clone(),
+                keys.into_iter().map(KeyFiles::from).collect(),
+                None,
+            )
+        }
+    };
+    let files = write_files(args, &name, &keys)?;
+    // Here, the credential records where its keys went (a manager audits
+    // its exports itself).
+    if let (Some(export), Target::Local(engine)) = (export, target) {
+        export.record(engine, &description).await?;
     }
-    let name = credential.name.clone();
-    export
-        .record(
-            engine,
-            &format!(
-                "exported as {} to {}",
-                match args.format {
-                    ExportFormat::Pem => "PEM",
-                    ExportFormat::Pkcs12 if args.legacy => "legacy PKCS#12",
-                    ExportFormat::Pkcs12 => "PKCS#12",
-                },
-                args.out.display()
-            ),
-        )
-        .await?;
     if json {
         return print_json(&json!({
             "name": name,
@@ -119,4 +170,55 @@ pub async fn run(engine: &Engine<'_>, args: &CredExportArgs, json: bool) -> CliR
         println!("wrote {}", file.display());
     }
     Ok(())
+}
+
+/// Write each key's files under `--out` (a dual credential's names carry
+/// the key's family).
+fn write_files(args: &CredExportArgs, name: &str, keys: &[KeyFiles]) -> CliResult<Vec<PathBuf>> {
+    create_private_dir(&args.out)?;
+    let dual = keys.len() > 1;
+    let mut files = Vec::new();
+    for key in keys {
+        let path = |file: &str| -> PathBuf {
+            let path = args.out.join(file);
+            if dual {
+                family_path(&path, key.family)
+            } else {
+                path
+            }
+        };
+        if let Some(p12) = &key.pkcs12_base64 {
+            let data = Zeroizing::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(p12.as_bytes())
+                    .map_err(|_| CliError::failed("the PKCS#12 file is not base64"))?,
+            );
+            let file = path(&format!("{name}.p12"));
+            write_file(&file, &data, 0o600)?;
+            files.push(file);
+            continue;
+        }
+        let leaf = key.certificate_pem.clone().unwrap_or_default();
+        let chain = key.chain_pem.clone().unwrap_or_default();
+        for (file, text) in [
+            ("cert.pem", leaf.clone()),
+            ("chain.pem", chain.clone()),
+            ("fullchain.pem", format!("{leaf}{chain}")),
+        ] {
+            let file = path(file);
+            write_file(&file, text.as_bytes(), 0o644)?;
+            files.push(file);
+        }
+        if let Some(key_pem) = &key.key_pem {
+            let file = path("key.pem");
+            write_file(&file, key_pem.as_bytes(), 0o600)?;
+            files.push(file);
+        }
+        if let Some(root) = &key.root_pem {
+            let file = path("root.pem");
+            write_file(&file, root.as_bytes(), 0o644)?;
+            files.push(file);
+        }
+    }
+    Ok(files)
 }

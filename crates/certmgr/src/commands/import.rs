@@ -2,25 +2,63 @@
 //! hands them to the engine ([`certmgr_engine::import`]), which verifies
 //! everything before the store is touched.
 
-use certmgr_engine::Engine;
-use certmgr_engine::import::{ImportOptions, import};
-use certmgr_pki::{Bundle, PrivateKey, read_pem_bundle, read_pkcs12};
+use certmgr_engine::import::{ImportOptions, ImportSummary, import};
+use certmgr_pki::{Bundle, PrivateKey, certs_to_pem, read_pem_bundle, read_pkcs12};
+use reqwest::Method;
+use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::cli::CredImportArgs;
+use crate::commands::Target;
 use crate::error::{CliError, CliResult};
 use crate::input::{read_input, read_password};
 use crate::output::print_json;
+use crate::remote::segment;
 
-pub async fn run(engine: &Engine<'_>, args: &CredImportArgs, json: bool) -> CliResult<()> {
+/// What an import did, as the API says it.
+#[derive(Deserialize)]
+struct Imported {
+    version: i64,
+    key: String,
+    status: certmgr_core::Status,
+    warnings: Vec<String>,
+}
+
+pub async fn run(target: &Target<'_>, args: &CredImportArgs, json: bool) -> CliResult<()> {
     certmgr_core::validate_name(&args.name)?;
+    // The files are read and checked here in both modes: the same errors,
+    // and a manager gets PEM whatever the files were.
     let bundle = read_bundle(args)?;
-    let options = ImportOptions {
-        allow_expired: args.allow_expired,
-        trust_bundled_root: args.trust_bundled_root,
+    let summary = match target {
+        Target::Local(engine) => {
+            let options = ImportOptions {
+                allow_expired: args.allow_expired,
+                trust_bundled_root: args.trust_bundled_root,
+            };
+            import(engine, &args.name, bundle, options).await?
+        }
+        Target::Remote(remote) => {
+            let imported: Imported = remote
+                .send(
+                    Method::POST,
+                    &format!("/api/credentials/{}/import", segment(&args.name)),
+                    &json!({
+                        "certificate_pem": certs_to_pem(&bundle.certs),
+                        "key_pem": bundle.key.as_ref().map(|k| k.to_pkcs8_pem().to_string()),
+                        "allow_expired": args.allow_expired,
+                        "trust_bundled_root": args.trust_bundled_root,
+                    }),
+                )
+                .await?;
+            ImportSummary {
+                version: imported.version,
+                family: imported.key,
+                status: imported.status,
+                warnings: imported.warnings,
+            }
+        }
     };
-    let summary = import(engine, &args.name, bundle, options).await?;
     for warning in &summary.warnings {
         eprintln!("warning: {warning}");
     }

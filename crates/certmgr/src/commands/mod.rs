@@ -1,4 +1,6 @@
-//! One module per noun; each command takes the opened store and its arguments.
+//! One module per noun; each command takes where it runs ([`Target`]: the
+//! store here, or a manager through its API) and its arguments, and renders
+//! what it gets the same way in both cases.
 
 mod access;
 mod acme;
@@ -12,13 +14,13 @@ mod export;
 mod import;
 mod init;
 mod issue;
+mod login;
 mod renew;
 mod server;
 mod trust;
 
 use certmgr_engine::Engine;
 use certmgr_engine::responders::AnswerOptions;
-use certmgr_store::Store;
 
 use crate::cli::{
     AcmeAccountCommand, AcmeCommand, AuditCommand, CaCommand, Cli, Command, CredCommand,
@@ -26,21 +28,56 @@ use crate::cli::{
 };
 use crate::context::Location;
 use crate::error::{CliError, CliResult};
+use crate::remote::Remote;
+
+/// Where a command runs.
+pub enum Target<'a> {
+    /// On the store here, through the engine.
+    Local(&'a Engine<'a>),
+    /// On a manager, through its API.
+    Remote(&'a Remote),
+}
+
+impl Target<'_> {
+    /// The engine, for a command that runs only where the store is.
+    pub fn engine(&self, command: &str) -> CliResult<&Engine<'_>> {
+        match self {
+            Target::Local(engine) => Ok(engine),
+            Target::Remote(_) => Err(CliError::bad_input(format!(
+                "`certmgr {command}` runs where the store is: run it on the manager, without --server"
+            ))),
+        }
+    }
+}
 
 /// Run the parsed command line.
 pub async fn run(cli: Cli) -> CliResult<()> {
-    let location = Location::resolve(cli.data_dir, cli.database_url)?;
     let json = cli.json;
-    // Commands that read only built-in data work without a store.
-    match &cli.command {
-        Command::Init(args) => return init::run(&location, args, json).await,
-        Command::Acme(AcmeCommand::Cas) => return acme::cas(json).await,
-        Command::Dns(DnsCommand::Provider(DnsProviderCommand::Docs)) => {
-            let catalog = certmgr_dns::catalog().map_err(|e| CliError::failed(e.to_string()))?;
-            print!("{}", certmgr_dns::catalog_markdown(&catalog));
-            return Ok(());
+    if let Command::Login(args) = &cli.command {
+        return login::run(args, cli.server_ca.as_deref(), json).await;
+    }
+    if let Some(server) = &cli.server {
+        if matches!(cli.command, Command::Init(_) | Command::Server(_)) {
+            return Err(CliError::bad_input(
+                "init and server run where the store is: leave out --server",
+            ));
         }
-        _ => {}
+        if let Some(done) = built_in(&cli.command, json).await {
+            return done;
+        }
+        let remote = Remote::connect(
+            server,
+            cli.server_ca.as_deref(),
+            crate::hardening::env_token(),
+        )?;
+        return dispatch(&Target::Remote(&remote), cli.command, json).await;
+    }
+    let location = Location::resolve(cli.data_dir, cli.database_url)?;
+    if let Command::Init(args) = &cli.command {
+        return init::run(&location, args, json).await;
+    }
+    if let Some(done) = built_in(&cli.command, json).await {
+        return done;
     }
     crate::progress::install(show_for(&cli.command, json));
     if let Command::Server(args) = cli.command {
@@ -50,8 +87,10 @@ pub async fn run(cli: Cli) -> CliResult<()> {
     // The process's registration (an owner of leases and journal entries)
     // is renewed for as long as the command runs.
     let audited = audit::audited(&cli.command);
+    let engine = Engine::new(&store);
+    let target = Target::Local(&engine);
     let result = tokio::select! {
-        result = dispatch(&store, cli.command, json) => result,
+        result = dispatch(&target, cli.command, json) => result,
         () = certmgr_engine::instance::keep_alive(&store) => Ok(()),
     };
     let result = match audited {
@@ -63,6 +102,19 @@ pub async fn run(cli: Cli) -> CliResult<()> {
     certmgr_engine::instance::leave(&store).await;
     store.close().await;
     result
+}
+
+/// Commands that read only built-in data: they need no store and no manager.
+async fn built_in(command: &Command, json: bool) -> Option<CliResult<()>> {
+    match command {
+        Command::Acme(AcmeCommand::Cas) => Some(acme::cas(json).await),
+        Command::Dns(DnsCommand::Provider(DnsProviderCommand::Docs)) => Some(
+            certmgr_dns::catalog()
+                .map(|catalog| print!("{}", certmgr_dns::catalog_markdown(&catalog)))
+                .map_err(|e| CliError::failed(e.to_string())),
+        ),
+        _ => None,
+    }
 }
 
 /// Which of the engine's progress lines a command prints: none of the steps
@@ -99,10 +151,9 @@ fn answer_options(args: &crate::cli::AnswerArgs) -> AnswerOptions {
     }
 }
 
-/// Run one command on the opened store.
-async fn dispatch(store: &Store, command: Command, json: bool) -> CliResult<()> {
-    let engine = Engine::new(store);
-    let engine = &engine;
+/// Run one command where `target` says.
+async fn dispatch(target: &Target<'_>, command: Command, json: bool) -> CliResult<()> {
+    let engine = target;
     match command {
         Command::Init(_) => Ok(()),
         Command::Cred(command) => match command {
@@ -178,7 +229,7 @@ async fn dispatch(store: &Store, command: Command, json: bool) -> CliResult<()> 
         }
         Command::User(UserCommand::Add(args)) => access::user_add(engine, &args, json).await,
         Command::User(UserCommand::List) => access::user_list(engine, json).await,
-        Command::Server(_) => Ok(()),
+        Command::Server(_) | Command::Login(_) => Ok(()),
         Command::Trust(command) => match command {
             TrustCommand::Add(args) => trust::add(engine, &args, json).await,
             TrustCommand::List => trust::list(engine, json).await,

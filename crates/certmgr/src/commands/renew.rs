@@ -2,17 +2,28 @@
 //! The planner and the run are the engine's ([`certmgr_engine::renewal`]);
 //! this prints the decisions.
 
-use certmgr_engine::Engine;
-use certmgr_engine::renewal::{SolverChoice, renew_due};
+use certmgr_engine::renewal::{Decision, SolverChoice, renew_due};
 
 use crate::cli::RenewArgs;
-use crate::commands::answer_options;
+use crate::commands::{Target, answer_options};
 use crate::error::{CliError, CliResult};
 use crate::output::{print_json, print_table};
 
-pub async fn run(engine: &Engine<'_>, args: &RenewArgs, json: bool) -> CliResult<()> {
-    let solver = SolverChoice::FromOptions(answer_options(&args.answer));
-    let decisions = renew_due(engine, solver, args.dry_run).await?;
+pub async fn run(target: &Target<'_>, args: &RenewArgs, json: bool) -> CliResult<()> {
+    let decisions: Vec<Decision> = match target {
+        Target::Local(engine) => {
+            let solver = SolverChoice::FromOptions(answer_options(&args.answer));
+            renew_due(engine, solver, args.dry_run).await?
+        }
+        Target::Remote(remote) if args.dry_run => remote.get("/api/renewal").await?,
+        Target::Remote(remote) => {
+            let result = remote
+                .run_job("/api/renewal/run", &serde_json::json!({}), true)
+                .await?;
+            serde_json::from_value(result)
+                .map_err(|e| CliError::failed(format!("the renewal run's result: {e}")))?
+        }
+    };
     let failed = decisions.iter().filter(|d| d.ok == Some(false)).count();
     let due = decisions.iter().filter(|d| d.due).count();
     if json {
