@@ -14,9 +14,10 @@
 //! - Serves the REST API ([`crate::api`]) on `--listen`.
 //!
 //! All listeners are bounded by [`certmgr_acme::listener`]: header and TLS
-//! handshake timeouts, a deadline per connection, caps on connections in all
-//! and per client, and backoff when `accept` fails (out of file descriptors),
-//! so slow or idle clients cannot keep validators and `/healthz` out.
+//! handshake timeouts, a deadline per connection (longer on the API, whose
+//! job progress streams), caps on connections in all and per client, and
+//! backoff when `accept` fails (out of file descriptors), so slow or idle
+//! clients cannot keep validators and `/healthz` out.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +46,12 @@ use crate::gate::ClientAddress;
 const HEARTBEAT_SECS: u64 = 10;
 /// Answers older than this were left by killed processes.
 const STALE_ANSWER_SECS: i64 = 24 * 3600;
+/// Longest life of one API connection. A challenge answer is a few bytes
+/// ([`listener::CONNECTION_DEADLINE`]), but a job's progress streams for as
+/// long as the job runs: an ACME order is given 90 s per key, DNS-01 waits
+/// for propagation as long as the account says. Idle connections are still
+/// closed by the header read timeout.
+const API_CONNECTION_DEADLINE: Duration = Duration::from_secs(3600);
 
 /// What `certmgr server` was asked to do.
 #[derive(Debug, Clone)]
@@ -130,7 +137,10 @@ pub async fn run(store: Store, options: ServerOptions) -> EngineResult<()> {
                 .map_err(|e| listen_error(address, &e))?;
             let bound = socket.local_addr().unwrap_or(address);
             let router = crate::api::router(AppState::new(store.clone()));
-            let limits = limits.clone();
+            let limits = ListenerLimits {
+                connection_deadline: API_CONNECTION_DEADLINE,
+                ..limits.clone()
+            };
             Some((
                 bound,
                 tokio::spawn(listener::serve(

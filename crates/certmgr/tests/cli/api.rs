@@ -28,6 +28,11 @@ impl ApiServer {
     /// `certmgr server --listen 127.0.0.1:0 --http-listen HTTP --no-https
     /// --no-renew`; waits until it says where the API is.
     fn start(env: &Env, http_listen: &str) -> ApiServer {
+        ApiServer::start_with(env, http_listen, &[])
+    }
+
+    /// [`ApiServer::start`] with more environment variables.
+    fn start_with(env: &Env, http_listen: &str, vars: &[(&str, &str)]) -> ApiServer {
         let mut child = env
             .command(&[
                 "server",
@@ -38,6 +43,7 @@ impl ApiServer {
                 "--no-https",
                 "--no-renew",
             ])
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -705,4 +711,65 @@ fn issue_and_renew_jobs_against_pebble_stream_their_progress() {
         ]
     );
     server.stop();
+}
+
+#[test]
+fn a_job_can_be_watched_for_longer_than_a_challenge_connection_lives() {
+    need_pebble!();
+    let t = AcmeEnv::start();
+    let admin = admin_token(&t.env);
+    // The job stops once its order is created, and stays running.
+    let server = ApiServer::start_with(
+        &t.env,
+        &t.http01(),
+        &[("CERTMGR_FAILPOINT", "order-created")],
+    );
+    server
+        .call(
+            "POST",
+            "/api/credentials",
+            Some(&admin),
+            Some(json!({
+                "name": "slow",
+                "hostnames": ["slow.example.test"],
+                "issuer": "acme:pb",
+            })),
+        )
+        .expect(201);
+    let id = server
+        .call("POST", "/api/credentials/slow/issue", Some(&admin), None)
+        .expect(202)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let watching = Instant::now();
+    let (head, mut stream, connection) =
+        server.send("GET", &format!("/api/jobs/{id}/events"), Some(&admin), None);
+    assert_eq!(head.status, 200);
+    let first = next_event(&mut *stream).unwrap();
+    assert_eq!(first.data["seq"], 1, "{first:?}");
+    // The stream stays open (with keep-alive comments) past the deadline of
+    // a challenge listener's connection, for as long as the job runs.
+    let past = certmgr_acme::listener::CONNECTION_DEADLINE + Duration::from_secs(5);
+    loop {
+        let left = past.saturating_sub(watching.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        connection.set_read_timeout(Some(left)).unwrap();
+        let mut line = String::new();
+        match stream.read_line(&mut line) {
+            Ok(n) if n > 0 => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            end => panic!(
+                "the stream ended after {:?}: {end:?}\n{}",
+                watching.elapsed(),
+                server.log()
+            ),
+        }
+    }
+    let view = server
+        .call("GET", &format!("/api/jobs/{id}"), Some(&admin), None)
+        .expect(200);
+    assert_eq!(view["status"], "running", "{view}");
 }
