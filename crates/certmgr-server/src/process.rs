@@ -37,6 +37,12 @@ use crate::tls::{REFRESH_SECS, ServingCertificate};
 const HEARTBEAT_SECS: u64 = 10;
 /// Answers older than this were left by killed processes.
 const STALE_ANSWER_SECS: i64 = 24 * 3600;
+/// Longest life of one API connection. A challenge answer is a few bytes
+/// ([`certmgr_acme::listener::CONNECTION_DEADLINE`]), but a job's progress
+/// streams for as long as the job runs: an ACME order is given 90 s per key,
+/// DNS-01 waits for propagation as long as the account says. Idle
+/// connections are still closed by the header read timeout.
+const API_CONNECTION_DEADLINE: Duration = Duration::from_secs(3600);
 /// How long a stopping server waits for running jobs.
 pub const SHUTDOWN_GRACE_SECS: u64 = 20;
 /// The first user, made on a store without any.
@@ -101,7 +107,11 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
         };
         api_url = Some(format!("{scheme}://{host}:{}", bound.port()));
         let router = crate::api::router(state.with_oidc(config.oidc.clone()).await?);
-        tasks.push(listeners::serve_api(socket, router, tls, limits.clone()));
+        let api_limits = ListenerLimits {
+            connection_deadline: API_CONNECTION_DEADLINE,
+            ..limits.clone()
+        };
+        tasks.push(listeners::serve_api(socket, router, tls, api_limits));
     }
     let challenge_router = listeners::challenge_router(answers.clone(), api_url.clone());
     let mut http_address = None;

@@ -37,7 +37,7 @@ pub use bind::{Bind, bind_available};
 pub use pebble::{Pebble, PebbleOptions, pebble_available};
 pub use powerdns::{PowerDns, powerdns_available};
 pub use seed::{repo_root, seed_dxl};
-pub use skip::skip;
+pub use skip::{openssl_available, skip};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -21,3 +21,19 @@ pub fn skip(reason: &str, install_hint: &str) {
         .to_owned();
     let _ = writeln!(std::io::stderr(), "{SKIP_PREFIX}{name}: {reason}");
 }
+
+/// Whether the `openssl` command runs. Otherwise the running test is
+/// skipped with [`skip`] (a failure under `CI=true`) and this returns false.
+pub fn openssl_available() -> bool {
+    let runs = std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !runs {
+        skip(
+            "openssl not installed",
+            "install the Debian package `openssl` (scripts/install-deps)",
+        );
+    }
+    runs
+}

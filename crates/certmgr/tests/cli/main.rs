@@ -11,6 +11,7 @@ mod acme;
 mod acme_faults;
 mod acme_renewal;
 mod acme_safety;
+mod api;
 mod audit;
 mod bad_input;
 mod check;
