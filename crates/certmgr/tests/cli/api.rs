@@ -429,7 +429,7 @@ fn the_api_listener_answers_refuses_bad_tokens_and_audits_the_client_address() {
     );
 
     let me = server
-        .call("GET", "/api/me", Some(&admin), None)
+        .call("GET", "/api/session", Some(&admin), None)
         .expect(200);
     assert_eq!(me["name"], "token:api-admin");
     assert_eq!(me["role"], "admin");
