@@ -406,7 +406,7 @@ curl -sS --fail-with-body -X PATCH -H 'X-API-Key: {key}' -H 'Content-Type: appli
     );
 }
 
-fn setup_zones(zones: &[&str]) -> Option<(PowerDns, AcmeEnv)> {
+pub(crate) fn setup_zones(zones: &[&str]) -> Option<(PowerDns, AcmeEnv)> {
     if !pebble_available() || !powerdns_available() {
         return None;
     }

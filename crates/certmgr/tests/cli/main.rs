@@ -23,6 +23,7 @@ mod import_export;
 mod listeners;
 mod manual_flow;
 mod microca;
+mod remote;
 mod secrets;
 mod server;
 mod store_integrity;
