@@ -402,3 +402,90 @@ fn dns01_through_powerdns_via_the_manager() {
     let text = &t.verify("w", &[""])[0];
     assert!(text.contains("DNS:*.example.test"), "{text}");
 }
+
+#[test]
+fn login_keeps_a_session_that_later_commands_use() {
+    let managed = Env::new();
+    let manager = Manager::start(&managed, "off");
+    let password = managed.file("alice.pw", "a password of some length\n");
+    managed.ok(&[
+        "user",
+        "add",
+        "alice",
+        "--role",
+        "operator",
+        "--password-file",
+        password.to_str().unwrap(),
+    ]);
+    let config = managed.path("config");
+    let login = |password_file: &std::path::Path| {
+        managed
+            .command(&[
+                "login",
+                &manager.url,
+                "--user",
+                "alice",
+                "--password-file",
+                password_file.to_str().unwrap(),
+            ])
+            .env("XDG_CONFIG_HOME", &config)
+            .env("CERTMGR_SERVER_CA", &manager.ca_file)
+            .output()
+            .unwrap()
+    };
+    let wrong = managed.file("wrong.pw", "not the password at all\n");
+    let refused = login(&wrong);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("wrong user name or password"));
+    let out = login(&password);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("as user:alice (operator)"));
+    let saved = config.join("certmgr/login.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // No token: the saved session, with its CSRF token for changes.
+    let with_session = |args: &[&str]| {
+        managed
+            .command(args)
+            .env("XDG_CONFIG_HOME", &config)
+            .env("CERTMGR_SERVER", &manager.url)
+            .env("CERTMGR_SERVER_CA", &manager.ca_file)
+            .env_remove("CERTMGR_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let made = with_session(&[
+        "cred",
+        "create",
+        "s",
+        "--host",
+        "s.example.test",
+        "--issuer",
+        "ca:default",
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let listed = with_session(&["cred", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("s.example.test"));
+    // An operator reads no key: the manager refuses, the CLI exits 2.
+    let export = with_session(&["cred", "export", "s", "--out", "x"]);
+    assert_eq!(export.status.code(), Some(2));
+    let entries = managed.json(&["audit", "list", "--actor", "user:alice"]);
+    let actions: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["cred.create", "cred.export"]);
+}
