@@ -82,7 +82,7 @@ pub async fn run(target: &Target<'_>, args: &CredExportArgs, json: bool) -> CliR
         },
         args.out.display()
     );
-    let (name, keys, export) = match target {
+    let (name, keys, dual, export) = match target {
         Target::Local(engine) => {
             let export = certmgr_engine::export::open(engine, &args.name, family).await?;
             let name = export.credential.name.clone();
@@ -129,7 +129,7 @@ pub async fn run(target: &Target<'_>, args: &CredExportArgs, json: bool) -> CliR
                     },
                 });
             }
-            (name, keys, Some(export))
+            (name, keys, dual, Some(export))
         }
         Target::Remote(remote) => {
             let keys: Vec<WireKey> = remote
@@ -147,14 +147,20 @@ pub async fn run(target: &Target<'_>, args: &CredExportArgs, json: bool) -> CliR
                     }),
                 )
                 .await?;
+            // A dual credential's files carry the key's family even when
+            // only one key is exported.
+            let detail: certmgr_engine::view::CredentialDetail = remote
+                .get(&format!("/api/credentials/{}", segment(&args.name)))
+                .await?;
             (
                 args.name.clone(),
                 keys.into_iter().map(KeyFiles::from).collect(),
+                detail.credential.key_specs.len() > 1,
                 None,
             )
         }
     };
-    let files = write_files(args, &name, &keys)?;
+    let files = write_files(args, &name, &keys, dual)?;
     // Here, the credential records where its keys went (a manager audits
     // its exports itself).
     if let (Some(export), Target::Local(engine)) = (export, target) {
@@ -174,9 +180,13 @@ pub async fn run(target: &Target<'_>, args: &CredExportArgs, json: bool) -> CliR
 
 /// Write each key's files under `--out` (a dual credential's names carry
 /// the key's family).
-fn write_files(args: &CredExportArgs, name: &str, keys: &[KeyFiles]) -> CliResult<Vec<PathBuf>> {
+fn write_files(
+    args: &CredExportArgs,
+    name: &str,
+    keys: &[KeyFiles],
+    dual: bool,
+) -> CliResult<Vec<PathBuf>> {
     create_private_dir(&args.out)?;
-    let dual = keys.len() > 1;
     let mut files = Vec::new();
     for key in keys {
         let path = |file: &str| -> PathBuf {
