@@ -6,8 +6,9 @@
 //! [`Export::record`], which writes the audit event.
 
 use certmgr_core::KeyFamily;
-use certmgr_pki::PrivateKey;
+use certmgr_pki::{PrivateKey, certs_to_pem, write_pkcs12};
 use certmgr_store::{CertificateRecord, CredentialRecord};
+use zeroize::Zeroizing;
 
 use crate::Engine;
 use crate::error::{EngineError, EngineResult};
@@ -29,6 +30,36 @@ pub struct Export {
     pub credential: CredentialRecord,
     /// Its keys, each with a certificate.
     pub keys: Vec<ExportedKey>,
+}
+
+/// How the keys leave: PEM texts, or one PKCS#12 file per key.
+pub enum Format {
+    /// Certificate, chain, root and key as PEM.
+    Pem,
+    /// PKCS#12 under this password; `legacy` for the algorithms old
+    /// Windows and Java read (3DES/RC2).
+    Pkcs12 {
+        /// The file's password.
+        password: Zeroizing<String>,
+        /// Legacy algorithms.
+        legacy: bool,
+    },
+}
+
+/// One key as it leaves: what the front end writes to files or sends.
+pub struct KeyMaterial {
+    /// RSA or ECDSA.
+    pub family: KeyFamily,
+    /// The certificate, PEM ([`Format::Pem`]).
+    pub certificate_pem: Option<String>,
+    /// The chain, PEM ([`Format::Pem`]).
+    pub chain_pem: Option<String>,
+    /// The root that anchors the chain, PEM, when known ([`Format::Pem`]).
+    pub root_pem: Option<String>,
+    /// The private key, PKCS#8 PEM ([`Format::Pem`]).
+    pub key_pem: Option<Zeroizing<String>>,
+    /// The PKCS#12 file ([`Format::Pkcs12`]).
+    pub pkcs12: Option<Zeroizing<Vec<u8>>>,
 }
 
 /// Unseal the current keys of the credential `name` (or the one of
@@ -76,6 +107,58 @@ pub async fn open(
 }
 
 impl Export {
+    /// Whether the credential has two keys (file names then say which).
+    pub fn dual(&self) -> bool {
+        self.credential.key_specs.len() > 1
+    }
+
+    /// The keys in `format`: PEM texts, or PKCS#12 files whose friendly
+    /// name is the credential's (with the family, for a dual credential).
+    pub fn material(&self, format: &Format) -> EngineResult<Vec<KeyMaterial>> {
+        self.keys
+            .iter()
+            .map(|exported| {
+                let cert = &exported.certificate;
+                Ok(match format {
+                    Format::Pkcs12 { password, legacy } => {
+                        let friendly = if self.dual() {
+                            format!("{}-{}", self.credential.name, exported.family)
+                        } else {
+                            self.credential.name.clone()
+                        };
+                        let data = write_pkcs12(
+                            &exported.key,
+                            &cert.cert_der,
+                            &cert.chain_der,
+                            password,
+                            &friendly,
+                            *legacy,
+                        )?;
+                        KeyMaterial {
+                            family: exported.family,
+                            certificate_pem: None,
+                            chain_pem: None,
+                            root_pem: None,
+                            key_pem: None,
+                            pkcs12: Some(Zeroizing::new(data)),
+                        }
+                    }
+                    Format::Pem => KeyMaterial {
+                        family: exported.family,
+                        certificate_pem: Some(certs_to_pem(std::slice::from_ref(&cert.cert_der))),
+                        chain_pem: Some(certs_to_pem(&cert.chain_der)),
+                        root_pem: cert
+                            .root_der
+                            .as_ref()
+                            .map(|root| certs_to_pem(std::slice::from_ref(root))),
+                        key_pem: Some(exported.key.to_pkcs8_pem()),
+                        pkcs12: None,
+                    },
+                })
+            })
+            .collect()
+    }
+
     /// Record where the keys went (an `exported` event on the credential).
     pub async fn record(self, engine: &Engine<'_>, description: &str) -> EngineResult<()> {
         engine

@@ -12,9 +12,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use certmgr_core::KeyFamily;
 use certmgr_engine::credential::CredentialRequest;
+use certmgr_engine::export::Format;
 use certmgr_engine::import::{ImportOptions, ImportSummary};
 use certmgr_engine::view::{self, CredentialDetail, CredentialFilter, CredentialSummary};
-use certmgr_pki::{Bundle, certs_to_pem, read_pem_bundle, read_pkcs12, write_pkcs12};
+use certmgr_pki::{Bundle, read_pem_bundle, read_pkcs12};
 use certmgr_store::{CredentialRecord, Event};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -562,53 +563,28 @@ pub async fn export(
             )));
         }
     };
-    let password = match (pkcs12, &body.password) {
+    let format = match (pkcs12, &body.password) {
         (true, None) => return Err(Problem::bad_input("format pkcs12 needs a password")),
-        (_, password) => Zeroizing::new(password.clone().unwrap_or_default()),
+        (true, Some(password)) => Format::Pkcs12 {
+            password: Zeroizing::new(password.clone()),
+            legacy: body.legacy,
+        },
+        (false, _) => Format::Pem,
     };
     let engine = state.engine();
     let export = certmgr_engine::export::open(&engine, &name, family).await?;
-    let dual = export.credential.key_specs.len() > 1;
-    let mut answers = Vec::new();
-    for exported in &export.keys {
-        let cert = &exported.certificate;
-        answers.push(if pkcs12 {
-            let friendly = if dual {
-                format!("{name}-{}", exported.family)
-            } else {
-                name.clone()
-            };
-            let data = write_pkcs12(
-                &exported.key,
-                &cert.cert_der,
-                &cert.chain_der,
-                &password,
-                &friendly,
-                body.legacy,
-            )
-            .map_err(certmgr_engine::EngineError::from)?;
-            ExportedKeyAnswer {
-                family: exported.family.to_string(),
-                certificate_pem: None,
-                chain_pem: None,
-                root_pem: None,
-                key_pem: None,
-                pkcs12_base64: Some(STANDARD.encode(data)),
-            }
-        } else {
-            ExportedKeyAnswer {
-                family: exported.family.to_string(),
-                certificate_pem: Some(certs_to_pem(std::slice::from_ref(&cert.cert_der))),
-                chain_pem: Some(certs_to_pem(&cert.chain_der)),
-                root_pem: cert
-                    .root_der
-                    .as_ref()
-                    .map(|root| certs_to_pem(std::slice::from_ref(root))),
-                key_pem: Some(exported.key.to_pkcs8_pem().to_string()),
-                pkcs12_base64: None,
-            }
-        });
-    }
+    let answers = export
+        .material(&format)?
+        .into_iter()
+        .map(|key| ExportedKeyAnswer {
+            family: key.family.to_string(),
+            certificate_pem: key.certificate_pem,
+            chain_pem: key.chain_pem,
+            root_pem: key.root_pem,
+            key_pem: key.key_pem.map(|pem| pem.to_string()),
+            pkcs12_base64: key.pkcs12.map(|data| STANDARD.encode(data.as_slice())),
+        })
+        .collect();
     export
         .record(
             &engine,

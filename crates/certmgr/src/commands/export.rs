@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use certmgr_core::KeyFamily;
-use certmgr_pki::{certs_to_pem, write_pkcs12};
+use certmgr_engine::export::{Format, KeyMaterial};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
@@ -21,16 +21,6 @@ use crate::input::{read_password, write_file};
 use crate::output::print_json;
 use crate::remote::segment;
 
-/// One key's files, whichever side made them.
-struct KeyFiles {
-    family: KeyFamily,
-    certificate_pem: Option<String>,
-    chain_pem: Option<String>,
-    root_pem: Option<String>,
-    key_pem: Option<Zeroizing<String>>,
-    pkcs12_base64: Option<Zeroizing<String>>,
-}
-
 /// One key as a manager's export answers it.
 #[derive(Deserialize)]
 struct WireKey {
@@ -42,16 +32,24 @@ struct WireKey {
     pkcs12_base64: Option<String>,
 }
 
-impl From<WireKey> for KeyFiles {
-    fn from(wire: WireKey) -> Self {
-        KeyFiles {
-            family: wire.family,
-            certificate_pem: wire.certificate_pem,
-            chain_pem: wire.chain_pem,
-            root_pem: wire.root_pem,
-            key_pem: wire.key_pem.map(Zeroizing::new),
-            pkcs12_base64: wire.pkcs12_base64.map(Zeroizing::new),
-        }
+impl WireKey {
+    fn into_material(self) -> CliResult<KeyMaterial> {
+        let pkcs12 = match self.pkcs12_base64 {
+            Some(text) => Some(Zeroizing::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(text.as_bytes())
+                    .map_err(|_| CliError::failed("the PKCS#12 file is not base64"))?,
+            )),
+            None => None,
+        };
+        Ok(KeyMaterial {
+            family: self.family,
+            certificate_pem: self.certificate_pem,
+            chain_pem: self.chain_pem,
+            root_pem: self.root_pem,
+            key_pem: self.key_pem.map(Zeroizing::new),
+            pkcs12,
+        })
     }
 }
 
@@ -85,51 +83,20 @@ pub async fn run(target: &Target<'_>, args: &CredExportArgs, json: bool) -> CliR
     let (name, keys, dual, export) = match target {
         Target::Local(engine) => {
             let export = certmgr_engine::export::open(engine, &args.name, family).await?;
-            let name = export.credential.name.clone();
-            let dual = export.credential.key_specs.len() > 1;
-            let mut keys = Vec::new();
-            for exported in &export.keys {
-                let cert = &exported.certificate;
-                keys.push(match (&args.format, &password) {
-                    (ExportFormat::Pkcs12, Some(password)) => {
-                        let friendly = if dual {
-                            format!("{name}-{}", exported.family)
-                        } else {
-                            name.clone()
-                        };
-                        let data = write_pkcs12(
-                            &exported.key,
-                            &cert.cert_der,
-                            &cert.chain_der,
-                            password,
-                            &friendly,
-                            args.legacy,
-                        )?;
-                        KeyFiles {
-                            family: exported.family,
-                            certificate_pem: None,
-                            chain_pem: None,
-                            root_pem: None,
-                            key_pem: None,
-                            pkcs12_base64: Some(Zeroizing::new(
-                                base64::engine::general_purpose::STANDARD.encode(data),
-                            )),
-                        }
-                    }
-                    _ => KeyFiles {
-                        family: exported.family,
-                        certificate_pem: Some(certs_to_pem(std::slice::from_ref(&cert.cert_der))),
-                        chain_pem: Some(certs_to_pem(&cert.chain_der)),
-                        root_pem: cert
-                            .root_der
-                            .as_ref()
-                            .map(|root| certs_to_pem(std::slice::from_ref(root))),
-                        key_pem: Some(exported.key.to_pkcs8_pem()),
-                        pkcs12_base64: None,
-                    },
-                });
-            }
-            (name, keys, dual, Some(export))
+            let format = match password {
+                Some(password) => Format::Pkcs12 {
+                    password,
+                    legacy: args.legacy,
+                },
+                None => Format::Pem,
+            };
+            let keys = export.material(&format)?;
+            (
+                export.credential.name.clone(),
+                keys,
+                export.dual(),
+                Some(export),
+            )
         }
         Target::Remote(remote) => {
             let keys: Vec<WireKey> = remote
@@ -154,7 +121,9 @@ pub async fn run(target: &Target<'_>, args: &CredExportArgs, json: bool) -> CliR
                 .await?;
             (
                 args.name.clone(),
-                keys.into_iter().map(KeyFiles::from).collect(),
+                keys.into_iter()
+                    .map(WireKey::into_material)
+                    .collect::<CliResult<_>>()?,
                 detail.credential.key_specs.len() > 1,
                 None,
             )
@@ -183,7 +152,7 @@ pub async fn run(target: &Target<'_>, args: &CredExportArgs, json: bool) -> CliR
 fn write_files(
     args: &CredExportArgs,
     name: &str,
-    keys: &[KeyFiles],
+    keys: &[KeyMaterial],
     dual: bool,
 ) -> CliResult<Vec<PathBuf>> {
     create_private_dir(&args.out)?;
@@ -197,14 +166,9 @@ fn write_files(
                 path
             }
         };
-        if let Some(p12) = &key.pkcs12_base64 {
-            let data = Zeroizing::new(
-                base64::engine::general_purpose::STANDARD
-                    .decode(p12.as_bytes())
-                    .map_err(|_| CliError::failed("the PKCS#12 file is not base64"))?,
-            );
+        if let Some(data) = &key.pkcs12 {
             let file = path(&format!("{name}.p12"));
-            write_file(&file, &data, 0o600)?;
+            write_file(&file, data, 0o600)?;
             files.push(file);
             continue;
         }
