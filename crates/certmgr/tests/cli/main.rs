@@ -20,6 +20,7 @@ mod dxl;
 mod hardening;
 mod import_export;
 mod listeners;
+mod manager;
 mod manual_flow;
 mod microca;
 mod secrets;
