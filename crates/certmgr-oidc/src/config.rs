@@ -65,7 +65,7 @@ impl fmt::Debug for ClientSecret {
 /// issuer_url = "https://id.example.com/realms/corp"
 /// client_id = "certmgr"
 /// client_secret = "..."
-/// redirect_url = "https://certmgr.example.com/auth/oidc/callback"
+/// redirect_url = "https://certmgr.example.com/api/oidc/callback"
 /// post_logout_redirect_url = "https://certmgr.example.com/"
 /// scopes = ["openid", "profile", "email", "groups"]
 ///

@@ -75,6 +75,9 @@ pub struct TlsConfig {
     pub hostnames: Vec<String>,
     /// Serve the API over plain HTTP (behind a TLS-terminating proxy only).
     pub plain_http: bool,
+    /// Seconds between looks for a new version of the credential (renewed
+    /// or imported), which is then served without a restart; at least 1.
+    pub refresh_secs: u64,
 }
 
 impl Default for TlsConfig {
@@ -89,6 +92,7 @@ impl Default for TlsConfig {
             credential: certmgr_engine::serving::SERVER_CREDENTIAL.into(),
             hostnames,
             plain_http: false,
+            refresh_secs: crate::tls::REFRESH_SECS,
         }
     }
 }
@@ -223,5 +227,19 @@ mod tests {
         assert!(!text.contains("s3cr3t-value"), "{text}");
         assert!(text.contains("client_secret = \"[redacted]\""), "{text}");
         assert!(text.contains("listen = \"127.0.0.1:8443\""), "{text}");
+        assert!(text.contains("refresh_secs = 60"), "{text}");
+    }
+
+    #[test]
+    fn the_tls_section_takes_the_refresh_interval_and_keeps_the_other_defaults() {
+        let config = ServerConfig::parse("[tls]\nrefresh_secs = 2\n").unwrap();
+        assert_eq!(config.tls.refresh_secs, 2);
+        assert_eq!(
+            config.tls,
+            TlsConfig {
+                refresh_secs: 2,
+                ..TlsConfig::default()
+            }
+        );
     }
 }

@@ -207,17 +207,22 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The value of the session cookie, if the request has one.
 pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<Zeroizing<String>> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie `wanted`, if the request has one.
+pub(crate) fn cookie(headers: &axum::http::HeaderMap, wanted: &str) -> Option<Zeroizing<String>> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| Zeroizing::new(value.to_owned()))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -31,7 +31,7 @@ use zeroize::Zeroizing;
 use crate::AppState;
 use crate::config::{Listen, ServerConfig};
 use crate::listeners::{self, bind};
-use crate::tls::{REFRESH_SECS, ServingCertificate};
+use crate::tls::ServingCertificate;
 
 /// How often the server refreshes its registration.
 const HEARTBEAT_SECS: u64 = 10;
@@ -190,11 +190,12 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
         async move { certmgr_engine::instance::keep_alive(&store).await }
     }));
     if let Some(certificate) = serving {
+        let every = Duration::from_secs(config.tls.refresh_secs.max(1));
         tasks.push(tokio::spawn({
             let store = store.clone();
             async move {
                 loop {
-                    tokio::time::sleep(Duration::from_secs(REFRESH_SECS)).await;
+                    tokio::time::sleep(every).await;
                     match certificate.refresh(&Engine::new(&store)).await {
                         Ok(true) => eprintln!(
                             "certmgr server: serving version {} of the API's certificate",

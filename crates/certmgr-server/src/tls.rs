@@ -2,7 +2,7 @@
 //! ([`certmgr_engine::serving`]), swapped in without a restart when the
 //! credential gets a new version (the scheduler renewed it, or someone
 //! imported one): [`ServingCertificate::refresh`] runs every
-//! [`REFRESH_SECS`].
+//! `tls.refresh_secs` of the configuration ([`REFRESH_SECS`] by default).
 
 use std::sync::{Arc, RwLock};
 
@@ -13,7 +13,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-/// How often the server looks for a new version of its certificate.
+/// How often the server looks for a new version of its certificate, unless
+/// `tls.refresh_secs` says otherwise.
 pub const REFRESH_SECS: u64 = 60;
 
 /// The certificate the API serves, and the version it came from.

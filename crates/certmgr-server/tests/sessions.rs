@@ -62,7 +62,7 @@ async fn the_cookie_is_httponly_samesite_strict_and_changes_need_the_csrf_token(
 
     // Reads need no CSRF token; the session says who and gives the token.
     let me = api
-        .call_with(Method::GET, "/api/session", &[("cookie", &cookie)], None)
+        .call_with_session(Method::GET, "/api/session", &cookie, None, None)
         .await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text());
     assert_eq!(me.json()["name"], "user:alice");
@@ -87,12 +87,7 @@ async fn the_cookie_is_httponly_samesite_strict_and_changes_need_the_csrf_token(
         "nothing changed"
     );
     let made = api
-        .call_with(
-            Method::POST,
-            "/api/cas",
-            &[("cookie", &cookie), ("x-csrf-token", &csrf)],
-            Some(new_ca),
-        )
+        .call_with_session(Method::POST, "/api/cas", &cookie, Some(&csrf), Some(new_ca))
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
     let last = api.audit_entries().await.pop().unwrap();
@@ -103,12 +98,7 @@ async fn the_cookie_is_httponly_samesite_strict_and_changes_need_the_csrf_token(
 
     // Signing out ends the session and clears the cookie.
     let out = api
-        .call_with(
-            Method::DELETE,
-            "/api/session",
-            &[("cookie", &cookie), ("x-csrf-token", &csrf)],
-            None,
-        )
+        .call_with_session(Method::DELETE, "/api/session", &cookie, Some(&csrf), None)
         .await;
     assert_eq!(out.status, StatusCode::OK, "{}", out.text());
     assert_eq!(out.json()["logout_url"], serde_json::Value::Null);
@@ -119,7 +109,7 @@ async fn the_cookie_is_httponly_samesite_strict_and_changes_need_the_csrf_token(
             .contains("Max-Age=0")
     );
     let after = api
-        .call_with(Method::GET, "/api/session", &[("cookie", &cookie)], None)
+        .call_with_session(Method::GET, "/api/session", &cookie, None, None)
         .await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED, "{}", after.text());
 }
@@ -134,12 +124,12 @@ async fn over_tls_the_cookie_is_secure_and_a_session_ends_after_twelve_hours() {
         "{set_cookie}"
     );
     let ok = api
-        .call_with(Method::GET, "/api/session", &[("cookie", &cookie)], None)
+        .call_with_session(Method::GET, "/api/session", &cookie, None, None)
         .await;
     assert_eq!(ok.status, StatusCode::OK);
     api.clock.advance(12 * 3600 + 1);
     let expired = api
-        .call_with(Method::GET, "/api/session", &[("cookie", &cookie)], None)
+        .call_with_session(Method::GET, "/api/session", &cookie, None, None)
         .await;
     assert_eq!(
         expired.status,

@@ -21,11 +21,17 @@ tests: expected requests in order, canned answers, `599` for anything else.
 [`PowerDns`] (module [`powerdns`]) and [`Bind`] (module [`bind`]) are private
 authoritative DNS servers for DNS-01 tests (PowerDNS REST API; BIND RFC 2136
 updates with TSIG); point pebble at one with [`PebbleOptions::dns_server`].
+
+With the feature `oidc`, module `oidc` has a real OpenID provider
+(django-oidc-provider, `scripts/oidc-provider`) per test and a browser that
+signs its users in.
 */
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test support: failing loudly is the point
 
 pub mod ari_proxy;
 pub mod bind;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 pub mod pebble;
 pub mod powerdns;
 pub mod seed;
@@ -41,6 +47,13 @@ pub use skip::{openssl_available, skip};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// A free TCP port on 127.0.0.1, never handed out twice by this process
+/// (below the kernel's ephemeral range when possible, so that outgoing
+/// connections cannot take it before a server binds it).
+pub fn free_port() -> u16 {
+    pebble::free_port(false)
+}
 
 /// Which database backend this test run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,8 @@
 //! Logins in progress are kept in this process for
 //! [`certmgr_oidc::OidcConfig::login_timeout_secs`]: the provider must send
 //! the browser back to the node that sent it (one node, or sticky sessions).
+//! Each is bound to the browser that started it by a cookie
+//! ([`LOGIN_COOKIE`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,8 +20,15 @@ use certmgr_engine::session::{self, SESSION_SECS};
 use certmgr_oidc::{OidcClient, OidcError, PendingLogin};
 
 use crate::AppState;
-use crate::gate::{AuditTarget, SESSION_COOKIE};
+use crate::gate::{AuditTarget, SESSION_COOKIE, constant_time_eq, cookie};
 use crate::problem::{ApiResult, Problem, ProblemKind};
+
+/// The cookie that binds a login in progress to the browser that started
+/// it; its value is the login's `state`. A callback that comes without it
+/// is refused, so that nobody can sign someone else in to their own account
+/// by having them open a callback link (login CSRF, RFC 6749 section
+/// 10.12). SameSite=Lax: it must come along on the provider's redirect back.
+pub const LOGIN_COOKIE: &str = "certmgr_oidc_login";
 
 /// Logins started and not yet back, at most this many (older ones are
 /// dropped first).
@@ -55,13 +64,25 @@ fn sso(state: &AppState) -> ApiResult<&Sso> {
     })
 }
 
-/// Start a single sign-on: redirect to the provider.
+/// Start a single sign-on: redirect to the provider, with a cookie that
+/// binds the login to this browser.
 #[utoipa::path(get, path = "/api/oidc/login", tag = "access", security(()),
     responses((status = 303, description = "To the provider's login page"),
         (status = 400, body = Problem)))]
 pub async fn login(State(state): State<AppState>) -> ApiResult<Response> {
     let sso = sso(&state)?;
     let (url, pending) = sso.client.begin_login();
+    let binding = HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}={}; Path=/api/oidc/callback; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        pending.state,
+        sso.client.config().login_timeout_secs,
+        if state.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        }
+    ))
+    .map_err(|_| Problem::failed("the login's state is not a cookie value"))?;
     {
         let mut table = sso.pending();
         if table.len() >= MAX_PENDING {
@@ -75,15 +96,21 @@ pub async fn login(State(state): State<AppState>) -> ApiResult<Response> {
     }
     let location = HeaderValue::from_str(url.as_str())
         .map_err(|_| Problem::failed("the provider's login URL is not a header value"))?;
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location), (header::SET_COOKIE, binding)],
+    )
+        .into_response())
 }
 
-/// The provider's answer: check it, start a session, go to the UI.
+/// The provider's answer: check it (it must come to the browser that
+/// started the login), start a session, go to the UI.
 #[utoipa::path(get, path = "/api/oidc/callback", tag = "access", security(()),
     params(("code" = String, Query, description = "The authorization code"),
         ("state" = String, Query, description = "The login's state")),
-    responses((status = 303, description = "Signed in: to the UI, with the session cookie"),
-        (status = 400, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, description = "Signed in: the session cookie, and a page that moves on to the UI"),
+        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 502, body = Problem)))]
 pub async fn callback(State(state): State<AppState>, request: Request) -> ApiResult<Response> {
     let sso = sso(&state)?;
     let query = request.uri().query().unwrap_or_default();
@@ -99,6 +126,14 @@ pub async fn callback(State(state): State<AppState>, request: Request) -> ApiRes
         other => Problem::new(ProblemKind::Upstream, other.to_string()),
     };
     let callback = sso.client.parse_callback(query).map_err(refused)?;
+    let from_this_browser = cookie(request.headers(), LOGIN_COOKIE)
+        .is_some_and(|bound| constant_time_eq(bound.as_bytes(), callback.state.as_bytes()));
+    if !from_this_browser {
+        return Err(Problem::new(
+            ProblemKind::Unauthenticated,
+            "this sign-in was not started in this browser (or took too long): start again at /api/oidc/login",
+        ));
+    }
     let Some(pending) = sso.pending().remove(&callback.state) else {
         return Err(Problem::new(
             ProblemKind::Unauthenticated,

@@ -237,6 +237,23 @@ impl Api {
         }
     }
 
+    /// Call the API with a session cookie (`name=value`) and, when given,
+    /// the session's CSRF token.
+    pub async fn call_with_session(
+        &self,
+        method: Method,
+        uri: &str,
+        cookie: &str,
+        csrf: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Answer {
+        let mut headers = vec![("cookie", cookie)];
+        if let Some(csrf) = csrf {
+            headers.push(("x-csrf-token", csrf));
+        }
+        self.call_with(method, uri, &headers, body).await
+    }
+
     /// How many audit entries there are.
     pub async fn audit_count(&self) -> usize {
         self.audit_entries().await.len()

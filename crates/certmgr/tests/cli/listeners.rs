@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use certmgr_core::ChallengeKind;
 use certmgr_store::{MasterKey, Store};
 
-use crate::util::Env;
+use crate::util::{Env, collect_lines, terminate, wait_exit};
 
 /// The server's header-read and TLS-handshake timeouts (10 s each).
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,13 +87,7 @@ impl Server {
                 .unwrap()
         };
         let (http, https) = (address("HTTP-01 on "), address("HTTPS on "));
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
+        let log = collect_lines(stderr, String::new());
         Server {
             child,
             http,
@@ -133,30 +127,16 @@ impl Server {
 
     /// SIGTERM, and the server must stop cleanly.
     fn stop(mut self) {
-        let pid = self.pid().to_string();
+        terminate(&self.child);
+        let log = self.log.clone();
+        let status = wait_exit(&mut self.child, Duration::from_secs(15), || {
+            log.lock().unwrap().clone()
+        });
         assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
+            status.success(),
+            "server exits cleanly: {status}\n{}",
+            self.log()
         );
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(
-                    status.success(),
-                    "server exits cleanly: {status}\n{}",
-                    self.log()
-                );
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "server did not stop"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 }
 

@@ -21,6 +21,7 @@ mod dxl;
 mod hardening;
 mod import_export;
 mod listeners;
+mod manager;
 mod manual_flow;
 mod microca;
 mod remote;

@@ -47,14 +47,7 @@ impl Server {
 
     /// Stop with SIGTERM and check the clean exit.
     pub fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
+        crate::util::terminate(&self.child);
         let status = self.child.wait().unwrap();
         assert!(
             status.success(),

@@ -1,7 +1,10 @@
 //! Helpers that make the tests read like scenarios.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use certmgr_store::{MasterKey, Store};
 use certmgr_testkit::TestStore;
@@ -141,6 +144,49 @@ impl Env {
             None => Store::sqlite_url(&self.store.data_dir().join("certmgr.db")),
         };
         Store::open(&url, key).await.unwrap()
+    }
+}
+
+/// Keep reading `reader` (a child's stderr) line by line on a thread, so
+/// that the child never blocks on a full pipe; the lines go after `start`
+/// into the returned log.
+pub fn collect_lines(reader: impl BufRead + Send + 'static, start: String) -> Arc<Mutex<String>> {
+    let log = Arc::new(Mutex::new(start));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    log
+}
+
+/// Send SIGTERM to `child`.
+pub fn terminate(child: &Child) {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// Wait at most `limit` for `child` to exit; panics with what `log` says
+/// when it does not.
+pub fn wait_exit(child: &mut Child, limit: Duration, log: impl Fn() -> String) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "still running {limit:?} after SIGTERM:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
