@@ -42,6 +42,7 @@ pub(super) struct CredentialColumns {
     current_version: i64,
     created_at: i64,
     updated_at: i64,
+    due_at: Option<i64>,
     not_after: Option<i64>,
     /// The row's MAC (`integrity`); absent from rows written before it.
     #[serde(default)]
@@ -49,7 +50,7 @@ pub(super) struct CredentialColumns {
 }
 
 /// The columns of `credentials` read, in order (`not_after` is computed).
-const COLUMNS: [&str; 22] = [
+const COLUMNS: [&str; 23] = [
     "id",
     "name",
     "hostnames",
@@ -72,10 +73,11 @@ const COLUMNS: [&str; 22] = [
     "current_version",
     "created_at",
     "updated_at",
+    "due_at",
 ];
 
 /// The earliest expiry of the credential's current version.
-const NOT_AFTER: &str = "(SELECT MIN(k.not_after) FROM credential_keys k \
+pub(super) const NOT_AFTER: &str = "(SELECT MIN(k.not_after) FROM credential_keys k \
      WHERE k.credential_id = c.id AND k.version = c.current_version)";
 
 impl CredentialColumns {
@@ -103,6 +105,7 @@ impl CredentialColumns {
             current_version: row.try_get("current_version")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            due_at: row.try_get("due_at")?,
             not_after: row.try_get("not_after")?,
             mac: row.try_get("mac")?,
         })
@@ -173,6 +176,7 @@ impl CredentialColumns {
             created_at: self.created_at,
             updated_at: self.updated_at,
             not_after: self.not_after,
+            due_at: self.due_at,
         })
     }
 }
@@ -189,6 +193,25 @@ pub(super) fn select_sql() -> String {
 impl Store {
     /// Every credential, ordered by name.
     pub async fn list_credentials(&self) -> Result<Vec<CredentialRecord>, StoreError> {
+        self.list_where("", None).await
+    }
+
+    /// The credentials whose due time (`due_at`) has come by `now`, ordered by
+    /// name: a range scan of the due index, whatever the store's size.
+    /// The renewal planner still decides about each; a credential whose
+    /// due time is later than its inputs allow is not among them (the
+    /// planner's full pass, [`CredentialRecord::expected_due_at`], finds it).
+    pub async fn due_credentials(&self, now: i64) -> Result<Vec<CredentialRecord>, StoreError> {
+        self.list_where(" WHERE c.due_at <= $1", Some(now)).await
+    }
+
+    /// The credentials `filter` (a constant `WHERE` clause on `c`, binding
+    /// at most `$1`) selects, ordered by name, as one JSON document.
+    async fn list_where(
+        &self,
+        filter: &'static str,
+        bound: Option<i64>,
+    ) -> Result<Vec<CredentialRecord>, StoreError> {
         // The same SQL on both backends but for the JSON functions' names.
         let (object, array) = match self.backend {
             Backend::Sqlite => ("json_object", "json_group_array"),
@@ -198,13 +221,16 @@ impl Store {
         fields.push("'mac', c.mac".to_owned());
         let sql = format!(
             "SELECT CAST(COALESCE({array}({object}({}, 'not_after', {NOT_AFTER}) ORDER BY c.name), \
-             '[]') AS TEXT) AS list FROM credentials c",
+             '[]') AS TEXT) AS list FROM credentials c{filter}",
             fields.join(", ")
         );
-        // Built from the constant column list above: no user input.
-        let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&self.pool)
-            .await?;
+        // Built from the constant column list above and a constant filter:
+        // no user input (the bound value is bound).
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        if let Some(value) = bound {
+            query = query.bind(value);
+        }
+        let text: String = query.fetch_one(&self.pool).await?;
         let rows: Vec<CredentialColumns> = serde_json::from_str(&text)
             .map_err(|e| StoreError::Corrupt(format!("credential list: {e}")))?;
         rows.into_iter()

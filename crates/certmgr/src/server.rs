@@ -10,7 +10,10 @@
 //! - Registers itself in the store with a heartbeat, so `certmgr cred issue`
 //!   and `certmgr renew` in other processes publish their answers for it
 //!   instead of binding the ports themselves.
-//! - Renews what is due every `--renew-interval` seconds (the scheduler).
+//! - Renews what is due every `--renew-interval` seconds (the scheduler):
+//!   each pass reads the credentials the store's due index selects; the
+//!   first pass, and one an hour, read every credential, which also finds
+//!   and repairs a due time changed outside certmgr.
 //!
 //! Both listeners are bounded by [`certmgr_acme::listener`]: header and TLS
 //! handshake timeouts, a deadline per connection, caps on connections in all
@@ -41,6 +44,9 @@ use crate::error::{CliError, CliResult};
 const HEARTBEAT_SECS: u64 = 10;
 /// Answers older than this were left by killed processes.
 const STALE_ANSWER_SECS: i64 = 24 * 3600;
+/// How often the scheduler reads every credential instead of those the
+/// due index selects ([`renewal::Scope::Every`]).
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// What `certmgr server` was asked to do.
 #[derive(Debug, Clone)]
@@ -161,8 +167,16 @@ pub async fn run(store: Store, options: ServerOptions) -> CliResult<()> {
         tokio::spawn(async move {
             let solver = RunSolver::new(&store, HttpAnswers::Memory(solvers));
             let engine = Engine::new(&store);
+            let mut last_sweep: Option<std::time::Instant> = None;
             loop {
-                match renewal::renew_due(&engine, SolverChoice::Given(&solver), false).await {
+                let scope = if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+                    last_sweep = Some(std::time::Instant::now());
+                    renewal::Scope::Every
+                } else {
+                    renewal::Scope::Due
+                };
+                match renewal::renew_due(&engine, SolverChoice::Given(&solver), false, scope).await
+                {
                     Ok(decisions) => {
                         for line in renewal::summary(&decisions) {
                             eprintln!("certmgr server: {line}");
