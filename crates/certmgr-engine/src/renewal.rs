@@ -5,8 +5,20 @@
 //! failure has passed. The renewal time is planned once per certificate: the
 //! CA's ARI window when it offers one (RFC 9773, asked again after its
 //! Retry-After), otherwise the credential's policy, spread by a stable
-//! jitter. The planner itself ([`plan_by_status`], [`plan_certificate`]) is
-//! pure: it reads the time it is given, so it is tested on a fixed clock.
+//! jitter. The planner itself ([`plan_by_status`], [`plan_certificate`],
+//! [`plan_from_row`]) is pure: it reads the time it is given, so it is
+//! tested on a fixed clock.
+//!
+//! A run does not plan every credential from its certificates. The store
+//! keeps each credential's due time (`credentials.due_at`, indexed), from
+//! when the planner must look at it; a run looks closely (certificates, the
+//! CA's renewal information) only at the credentials whose due time has
+//! come, and decides about every one of them from its inputs, never from the
+//! due time alone. [`Scope::Due`] reads just those (the scheduler's pass, a
+//! range scan whatever the store's size); [`Scope::Every`] reads every
+//! credential to report on each (`renew --due`), decides about the others
+//! from their rows ([`plan_from_row`]), and looks closely at any whose due
+//! time is later than its inputs allow, repairing it.
 //!
 //! ACME orders run concurrently up to each account's limit, with one
 //! responder per challenge type shared by all of them. Each credential runs
@@ -19,7 +31,7 @@ use std::sync::Arc;
 use certmgr_acme::AcmeAccount;
 use certmgr_core::renewal::{RenewalPolicy, renew_at, stable_fraction};
 use certmgr_core::{ChallengeKind, IssuerRef, Status};
-use certmgr_store::{AcmeAccountRecord, CertificateRecord, CredentialRecord};
+use certmgr_store::{AcmeAccountRecord, CertificateRecord, CredentialRecord, PlannedRenewal};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -52,6 +64,21 @@ pub struct Decision {
     pub result: Option<String>,
     /// Whether the attempt succeeded, when there was one.
     pub ok: Option<bool>,
+}
+
+/// Which credentials a renewal run reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every credential, each with a decision (`renew --due`, and the
+    /// scheduler's periodic sweep): the ones the due index selects are
+    /// planned in full, the others from their rows, and a credential whose
+    /// stored due time is later than its inputs allow is planned in full
+    /// and its due time repaired, with a warning.
+    Every,
+    /// Only the credentials whose due time has come, by the due index: the
+    /// scheduler's pass, whatever the store's size. Decisions come only
+    /// for them.
+    Due,
 }
 
 /// How a renewal run answers ACME challenges.
@@ -193,14 +220,7 @@ pub fn plan_certificate(
             }
         }
     };
-    let (due, reason) = if at <= now {
-        (
-            true,
-            format!("renewal time reached ({source}, {})", timestamp(at)),
-        )
-    } else {
-        (false, format!("renews at {} ({source})", timestamp(at)))
-    };
+    let (due, reason) = verdict(at, source, now);
     Plan {
         due,
         reason,
@@ -208,12 +228,52 @@ pub fn plan_certificate(
     }
 }
 
-/// One renewal run: plan every credential, and (unless `dry_run`) issue
-/// those that are due, answering ACME challenges as `solver` says.
+/// The verdict on a renewal time `at` planned from `source`.
+fn verdict(at: i64, source: &str, now: i64) -> (bool, String) {
+    if at <= now {
+        (
+            true,
+            format!("renewal time reached ({source}, {})", timestamp(at)),
+        )
+    } else {
+        (false, format!("renews at {} ({source})", timestamp(at)))
+    }
+}
+
+/// The verdict the planner reaches from the credential's row alone, when
+/// it needs neither the certificates nor the CA: what [`plan_by_status`]
+/// decides, or a recorded renewal time of an unexpired certificate whose
+/// CA is not to be asked now. `None`: plan it in full.
+///
+/// The same verdict as the full planner's ([`plan_certificate`] with
+/// [`Ari::NotAsked`]): the earliest expiry of the current certificates is
+/// in the row (`not_after`), and a recorded plan is kept as it is.
+pub fn plan_from_row(credential: &CredentialRecord, now: i64) -> Option<(bool, String)> {
+    if let Some(verdict) = plan_by_status(credential, now) {
+        return Some(verdict);
+    }
+    let (Some(not_after), Some(at)) = (credential.not_after, credential.renew_at) else {
+        return None;
+    };
+    if not_after <= now || asks_ari(credential, now) {
+        return None;
+    }
+    let source = if credential.ari_next_check.is_some() {
+        "ARI window"
+    } else {
+        "policy"
+    };
+    Some(verdict(at, source, now))
+}
+
+/// One renewal run: decide about the credentials of `scope`, and (unless
+/// `dry_run`) issue those that are due, answering ACME challenges as
+/// `solver` says.
 pub async fn renew_due(
     engine: &Engine<'_>,
     solver: SolverChoice<'_>,
     dry_run: bool,
+    scope: Scope,
 ) -> EngineResult<Vec<Decision>> {
     let store = engine.store();
     // Records a killed run left in DNS go first.
@@ -222,8 +282,27 @@ pub async fn renew_due(
     let mut accounts: HashMap<String, (AcmeAccountRecord, AcmeAccount)> = HashMap::new();
     let mut decisions = Vec::new();
     let mut due = Vec::new();
-    for credential in store.list_credentials().await? {
-        let (is_due, reason) = decide(engine, &credential, now, &mut accounts).await?;
+    let mut to_record = Vec::new();
+    let credentials = match scope {
+        Scope::Every => store.list_credentials().await?,
+        Scope::Due => store.due_credentials(now).await?,
+    };
+    for credential in &credentials {
+        let ((is_due, reason), record) = match scope {
+            Scope::Every => decide_listed(engine, credential, now, &mut accounts).await?,
+            Scope::Due => decide(engine, credential, now, &mut accounts).await?,
+        };
+        match record {
+            Record::Nothing => {}
+            Record::DueTime => to_record.push(PlannedRenewal {
+                credential,
+                plan: None,
+            }),
+            Record::Plan(at, next_check) => to_record.push(PlannedRenewal {
+                credential,
+                plan: Some((at, next_check)),
+            }),
+        }
         decisions.push(Decision {
             name: credential.name.clone(),
             due: is_due,
@@ -232,9 +311,11 @@ pub async fn renew_due(
             ok: None,
         });
         if is_due {
-            due.push(credential);
+            due.push(credential.clone());
         }
     }
+    // Before any issuance: a new version plans afresh.
+    store.record_plans(&to_record).await?;
     if !dry_run && !due.is_empty() {
         let results = renew_all(engine, solver, &due, &accounts).await?;
         for decision in &mut decisions {
@@ -263,16 +344,77 @@ pub fn summary(decisions: &[Decision]) -> Vec<String> {
         .collect()
 }
 
+/// What a run records about a credential it decided about.
+enum Record {
+    /// Nothing: its due time is what its inputs call for.
+    Nothing,
+    /// Its due time, recomputed (the due index selected it too early, or
+    /// missed it).
+    DueTime,
+    /// A newly planned renewal time and next ARI check (which recomputes
+    /// its due time too).
+    Plan(i64, Option<i64>),
+}
+
+/// [`decide`] for a credential of a listing of every credential: in full
+/// when the due index selects it, or when its due time is later than its
+/// inputs allow (changed outside certmgr: said, and repaired); else from
+/// its row.
+async fn decide_listed(
+    engine: &Engine<'_>,
+    credential: &CredentialRecord,
+    now: i64,
+    accounts: &mut HashMap<String, (AcmeAccountRecord, AcmeAccount)>,
+) -> EngineResult<((bool, String), Record)> {
+    let behind = credential.due_index_behind();
+    if behind {
+        warning!(
+            "{}: its renewal due time in the store is later than its renewal plan allows (the row was changed outside certmgr); planned in full, and the due time repaired",
+            credential.name
+        );
+    }
+    let selected = [credential.due_at, credential.expected_due_at()]
+        .iter()
+        .any(|at| at.is_some_and(|at| at <= now));
+    if !behind
+        && !selected
+        && let Some(verdict) = plan_from_row(credential, now)
+        && !verdict.0
+    {
+        return Ok((verdict, Record::Nothing));
+    }
+    decide(engine, credential, now, accounts).await
+}
+
 /// Is this credential due, and why (or until when not)? Asks the CA's ARI
-/// when the planner wants it, and records a newly planned renewal time.
+/// when the planner wants it. Says what to record: a newly planned renewal
+/// time, or the due time when it is not what the credential's inputs call
+/// for.
 async fn decide(
     engine: &Engine<'_>,
     credential: &CredentialRecord,
     now: i64,
     accounts: &mut HashMap<String, (AcmeAccountRecord, AcmeAccount)>,
-) -> EngineResult<(bool, String)> {
+) -> EngineResult<((bool, String), Record)> {
+    let (verdict, plan) = plan_in_full(engine, credential, now, accounts).await?;
+    let record = match plan {
+        Some((at, next_check)) => Record::Plan(at, next_check),
+        None if credential.due_at != credential.expected_due_at() => Record::DueTime,
+        None => Record::Nothing,
+    };
+    Ok((verdict, record))
+}
+
+/// The planner on one credential, certificates and CA included; also the
+/// renewal time (and next ARI check) newly planned, if any.
+async fn plan_in_full(
+    engine: &Engine<'_>,
+    credential: &CredentialRecord,
+    now: i64,
+    accounts: &mut HashMap<String, (AcmeAccountRecord, AcmeAccount)>,
+) -> EngineResult<((bool, String), Option<(i64, Option<i64>)>)> {
     if let Some(verdict) = plan_by_status(credential, now) {
-        return Ok(verdict);
+        return Ok((verdict, None));
     }
     let store = engine.store();
     let keys = store.key_versions(credential, None).await?;
@@ -314,10 +456,7 @@ async fn decide(
         _ => Ari::NotAsked,
     };
     let plan = plan_certificate(credential, first, &ari, now);
-    if let Some((at, next_check)) = plan.record {
-        store.set_renewal_plan(credential, at, next_check).await?;
-    }
-    Ok((plan.due, plan.reason))
+    Ok(((plan.due, plan.reason), plan.record))
 }
 
 /// Renew every due credential: MicroCA ones one after the other (local CPU),

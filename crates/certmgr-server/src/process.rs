@@ -43,6 +43,9 @@ const STALE_ANSWER_SECS: i64 = 24 * 3600;
 /// DNS-01 waits for propagation as long as the account says. Idle
 /// connections are still closed by the header read timeout.
 const API_CONNECTION_DEADLINE: Duration = Duration::from_secs(3600);
+/// How often the scheduler reads every credential instead of those the
+/// due index selects ([`renewal::Scope::Every`]).
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// How long a stopping server waits for running jobs.
 pub const SHUTDOWN_GRACE_SECS: u64 = 20;
 /// The first user, made on a store without any.
@@ -214,8 +217,16 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
         tasks.push(tokio::spawn(async move {
             let solver = RunSolver::new(&store, HttpAnswers::Memory(solvers));
             let engine = Engine::new(&store);
+            let mut last_sweep: Option<std::time::Instant> = None;
             loop {
-                match renewal::renew_due(&engine, SolverChoice::Given(&solver), false).await {
+                let scope = if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+                    last_sweep = Some(std::time::Instant::now());
+                    renewal::Scope::Every
+                } else {
+                    renewal::Scope::Due
+                };
+                match renewal::renew_due(&engine, SolverChoice::Given(&solver), false, scope).await
+                {
                     Ok(decisions) => {
                         for line in renewal::summary(&decisions) {
                             eprintln!("certmgr server: {line}");

@@ -278,22 +278,6 @@ impl Store {
         Ok(next_attempt)
     }
 
-    /// Record the renewal plan of the current certificates.
-    pub async fn set_renewal_plan(
-        &self,
-        credential: &CredentialRecord,
-        renew_at: i64,
-        ari_next_check: Option<i64>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE credentials SET renew_at = $1, ari_next_check = $2 WHERE id = $3")
-            .bind(renew_at)
-            .bind(ari_next_check)
-            .bind(&credential.id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Set a credential's status, health and last error, with an event.
     pub async fn set_outcome(
         &self,
@@ -421,7 +405,8 @@ fn key_version_from_row(row: &AnyRow) -> Result<KeyVersion, StoreError> {
 }
 
 /// Set the outcome (and, with `version`, the current version) of the
-/// credential `id` inside `tx`.
+/// credential `id` inside `tx`, and recompute its due time: the last write
+/// of every change to a credential's status, certificates or backoff.
 async fn update_credential(
     tx: &mut Tx<'_>,
     id: &str,
@@ -441,7 +426,8 @@ async fn update_credential(
     .bind(id)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    // The status, the certificates, the plan or the backoff changed.
+    Store::refresh_due(tx, id).await
 }
 
 /// Insert a new credential row and its `created` event inside `tx`; returns
@@ -477,6 +463,7 @@ async fn insert_credential(tx: &mut Tx<'_>, new: &NewCredential) -> Result<Strin
     .execute(&mut **tx)
     .await
     .map_err(|e| StoreError::on_unique(e, "credential", &new.name))?;
+    Store::refresh_due(tx, &id).await?;
     let names: Vec<String> = new.hostnames.iter().map(ToString::to_string).collect();
     let specs: Vec<&str> = new.key_specs.iter().map(|k| k.as_str()).collect();
     let message = format!(

@@ -49,6 +49,8 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
          revoked_at, mac FROM api_tokens ORDER BY id",
     ),
     (
+        // Not `due_at`: the due index is derived from the other columns (and
+        // the keys' expiry), like an index of the database's own (`due`).
         "credentials",
         "SELECT id, name, hostnames, key_specs, issuer, status, health, last_error, validity_days, \
          renew_before_days, challenge, profile, preferred_chain, dns_account, challenge_alias, renew_at, \

@@ -171,8 +171,9 @@ pub(super) const ACME_ORDERS: Covered = Covered {
 };
 
 /// Credentials: what they are issued for, by whom, through which DNS
-/// account and challenge. (Status, leases and planning change all the time
-/// and decide nothing about where secrets go: not covered.)
+/// account and challenge. (Status, leases and planning, the due index
+/// included, change all the time and decide nothing about where secrets go:
+/// not covered.)
 pub(super) const CREDENTIALS: Covered = Covered {
     table: "credentials",
     key: "id",

@@ -36,7 +36,8 @@ pub use error::StoreError;
 pub use model::{
     AcmeAccountRecord, CaRecord, CertificateRecord, CredentialRecord, DnsAccountRecord, Event,
     KeyVersion, NewAcmeAccount, NewCa, NewCredential, NewDnsAccount, NewKeyVersion, Outcome,
-    PendingOrder, ServerRecord, TrustAnchorRecord, TxtJournal, TxtJournalEntry, VersionSource,
+    PendingOrder, PlannedRenewal, ServerRecord, TrustAnchorRecord, TxtJournal, TxtJournalEntry,
+    VersionSource,
 };
 pub use seal::{MASTER_KEY_ENV, MASTER_KEY_LEN, MasterKey};
 pub use store::access::{NewPrincipal, TagScope, TokenRecord, UserRecord};

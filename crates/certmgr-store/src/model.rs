@@ -83,6 +83,24 @@ pub struct CredentialRecord {
     pub updated_at: i64,
     /// Earliest `not_after` among the current version's certificates (Unix seconds).
     pub not_after: Option<i64>,
+    /// The due index as stored: from when the renewal planner must look at
+    /// the credential (Unix seconds; 0: at once; `None`: never by itself).
+    /// Derived from the fields above ([`CredentialRecord::expected_due_at`])
+    /// by every write; not part of the credential's views.
+    #[serde(skip)]
+    pub due_at: Option<i64>,
+}
+
+/// What a renewal run records about a credential it planned
+/// ([`crate::Store::record_plans`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PlannedRenewal<'a> {
+    /// The credential, as the run read it.
+    pub credential: &'a CredentialRecord,
+    /// The renewal time and next renewal-information (ARI) check planned
+    /// for its current certificates (Unix seconds), if newly planned;
+    /// `None`: only its due time is recomputed.
+    pub plan: Option<(i64, Option<i64>)>,
 }
 
 /// A certificate attached to one key of one version.

@@ -9,6 +9,7 @@
 //! - `issuance`: the issuance lease, orders in flight, challenge answers;
 //! - `dns_rows`: DNS accounts, the TXT journal, imported provider definitions;
 //! - `instances`: the certmgr processes and servers at work on the store;
+//! - `due`: the renewal due index (`credentials.due_at`);
 //! - `integrity`: row MACs; `digest`: the content digest.
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -34,6 +35,8 @@ mod credentials;
 mod digest;
 #[path = "dns_rows.rs"]
 mod dns_rows;
+#[path = "due.rs"]
+mod due;
 #[path = "instances.rs"]
 mod instances;
 #[path = "integrity.rs"]
@@ -171,6 +174,7 @@ impl Store {
             backend,
         };
         store.check_master_key().await?;
+        store.backfill_due().await?;
         Ok(store)
     }
 

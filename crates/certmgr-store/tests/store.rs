@@ -5,8 +5,8 @@
 
 use certmgr_core::{Health, Hostname, IssuerRef, KeyFamily, KeySpec, Status};
 use certmgr_store::{
-    CertificateRecord, MasterKey, NewCa, NewCredential, NewKeyVersion, Outcome, Store, StoreError,
-    TrustAnchorRecord, VersionSource,
+    CertificateRecord, MasterKey, NewCa, NewCredential, NewKeyVersion, Outcome, PlannedRenewal,
+    Store, StoreError, TrustAnchorRecord, VersionSource,
 };
 use certmgr_testkit::{TestBackend, TestStore};
 
@@ -575,4 +575,339 @@ async fn the_journal_reads_one_record_name_or_one_value() {
     for index in ["txt_journal_by_record_name", "txt_journal_by_value"] {
         assert!(indexes.iter().any(|i| i == index), "{index}: {indexes:?}");
     }
+}
+
+// ----- the renewal due index ---------------------------------------------
+
+const DAY: i64 = 86_400;
+
+/// A certificate valid from `not_before` to `not_after`.
+fn valid_between(not_before: i64, not_after: i64) -> CertificateRecord {
+    CertificateRecord {
+        not_before,
+        not_after,
+        ..certificate(1)
+    }
+}
+
+/// A credential `name` from `issuer`, with one version whose keys carry
+/// certificates expiring at `not_afters` (none: created only).
+async fn credential_with(
+    store: &Store,
+    name: &str,
+    issuer: IssuerRef,
+    not_afters: &[i64],
+) -> certmgr_store::CredentialRecord {
+    let mut new = new_credential(name);
+    new.issuer = issuer;
+    new.key_specs = vec![KeySpec::EcdsaP256, KeySpec::Rsa2048][..not_afters.len().max(1)].to_vec();
+    let created = store.create_credential(&new).await.unwrap();
+    if !not_afters.is_empty() {
+        let keys: Vec<NewKeyVersion<'_>> = not_afters
+            .iter()
+            .zip(&new.key_specs)
+            .map(|(not_after, spec)| NewKeyVersion {
+                spec: *spec,
+                pkcs8_der: b"key",
+                certificate: Some(valid_between(not_after - 90 * DAY, *not_after)),
+            })
+            .collect();
+        store
+            .add_version(
+                &created,
+                VersionSource::MicroCa,
+                &keys,
+                &valid(),
+                ("issued", "test"),
+            )
+            .await
+            .unwrap();
+    }
+    store.credential(name).await.unwrap()
+}
+
+/// Raw SQL on the test's database, as someone with SQL access would.
+async fn raw_sql(test: &TestStore, statements: &[&str]) {
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&test.url_for_library())
+        .await
+        .unwrap();
+    for statement in statements {
+        // The tests' own constant statements.
+        sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+    db.close().await;
+}
+
+/// The names `due_credentials(now)` selects.
+async fn selected(store: &Store, now: i64) -> Vec<String> {
+    store
+        .due_credentials(now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
+}
+
+#[tokio::test]
+async fn every_write_keeps_the_due_time_and_the_index_selects_by_it() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    assert!(
+        indexes_of(&test, "credentials")
+            .await
+            .contains(&"credentials_by_due_at".to_owned())
+    );
+    assert!(
+        indexes_of(&test, "credential_keys")
+            .await
+            .contains(&"credential_keys_expiry".to_owned())
+    );
+    let t0 = 1_900_000_000;
+    let ca = || IssuerRef::MicroCa("lab".into());
+
+    // Created: at once; outside certmgr: never.
+    let pending = credential_with(&store, "pending", ca(), &[]).await;
+    assert_eq!(pending.due_at, Some(0));
+    let manual = credential_with(&store, "manual", IssuerRef::Manual, &[t0]).await;
+    assert_eq!(manual.due_at, None);
+
+    // Issued, not planned yet: at once (the planner plans it); planned:
+    // the renewal time, or the expiry if that comes first (dual: the
+    // earlier certificate).
+    let issued = credential_with(&store, "issued", ca(), &[t0 + 30 * DAY, t0 + 10 * DAY]).await;
+    assert_eq!(issued.due_at, Some(0));
+    assert_eq!(issued.not_after, Some(t0 + 10 * DAY));
+    let late = credential_with(&store, "late", ca(), &[t0 + 10 * DAY]).await;
+    store
+        .record_plans(&[
+            PlannedRenewal {
+                credential: &issued,
+                plan: Some((t0 + 5 * DAY, None)),
+            },
+            PlannedRenewal {
+                credential: &late,
+                plan: Some((t0 + 50 * DAY, None)),
+            },
+        ])
+        .await
+        .unwrap();
+    let issued = store.credential("issued").await.unwrap();
+    assert_eq!(
+        (issued.renew_at, issued.due_at),
+        (Some(t0 + 5 * DAY), Some(t0 + 5 * DAY))
+    );
+    let late = store.credential("late").await.unwrap();
+    assert_eq!(late.due_at, Some(t0 + 10 * DAY));
+
+    // ACME: also when its CA's renewal information is to be asked again.
+    let acme = credential_with(
+        &store,
+        "acme",
+        IssuerRef::Acme("le".into()),
+        &[t0 + 90 * DAY],
+    )
+    .await;
+    assert_eq!(acme.due_at, Some(0));
+    store
+        .record_plans(&[PlannedRenewal {
+            credential: &acme,
+            plan: Some((t0 + 60 * DAY, Some(t0 + DAY))),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.credential("acme").await.unwrap().due_at,
+        Some(t0 + DAY)
+    );
+
+    // A failure: when its backoff ends; revoked: never.
+    let failed = credential_with(&store, "failed", ca(), &[t0 + 90 * DAY]).await;
+    let next_attempt = store
+        .record_failure(&failed, "issue-failed", "test")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.credential("failed").await.unwrap().due_at,
+        Some(next_attempt)
+    );
+    let revoked = credential_with(&store, "revoked", ca(), &[t0 + 90 * DAY]).await;
+    let outcome = Outcome {
+        status: Status::Revoked,
+        health: Health::Error,
+        last_error: None,
+    };
+    store
+        .set_outcome(&revoked, &outcome, ("revoked", "test"))
+        .await
+        .unwrap();
+    assert_eq!(store.credential("revoked").await.unwrap().due_at, None);
+
+    // A new version forgets the plan and the backoff: at once again.
+    let issued = store.credential("issued").await.unwrap();
+    store
+        .add_version(
+            &issued,
+            VersionSource::MicroCa,
+            &[NewKeyVersion {
+                spec: KeySpec::EcdsaP256,
+                pkcs8_der: b"key",
+                certificate: Some(valid_between(t0, t0 + 90 * DAY)),
+            }],
+            &valid(),
+            ("renewed", "test"),
+        )
+        .await
+        .unwrap();
+    let renewed = store.credential("issued").await.unwrap();
+    assert_eq!((renewed.renew_at, renewed.due_at), (None, Some(0)));
+    // A plan made for the version before is not recorded for this one.
+    store
+        .record_plans(&[PlannedRenewal {
+            credential: &issued,
+            plan: Some((t0 + 5 * DAY, None)),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(store.credential("issued").await.unwrap().renew_at, None);
+
+    // Every stored due time is what the record's fields call for, and the
+    // index selects exactly the credentials whose time has come.
+    let all = store.list_credentials().await.unwrap();
+    for c in &all {
+        assert_eq!(c.due_at, c.expected_due_at(), "{}", c.name);
+        assert!(!c.due_index_behind(), "{}", c.name);
+    }
+    for now in [0, t0, t0 + DAY, t0 + 10 * DAY, t0 + 100 * DAY, i64::MAX] {
+        let expected: Vec<String> = all
+            .iter()
+            .filter(|c| c.due_at.is_some_and(|at| at <= now))
+            .map(|c| c.name.clone())
+            .collect();
+        assert_eq!(selected(&store, now).await, expected, "at {now}");
+    }
+    // (The backoff runs on the real clock, before t0.)
+    assert_eq!(
+        selected(&store, t0 + DAY).await,
+        ["acme", "failed", "issued", "pending"]
+    );
+}
+
+#[tokio::test]
+async fn a_store_from_before_the_index_gets_its_due_times_on_open_and_the_digest_ignores_them() {
+    let test = TestStore::new();
+    let (store, key) = open(&test).await;
+    let t0 = 1_900_000_000;
+    credential_with(&store, "pending", IssuerRef::MicroCa("lab".into()), &[]).await;
+    credential_with(&store, "manual", IssuerRef::Manual, &[t0]).await;
+    let planned = credential_with(&store, "planned", IssuerRef::MicroCa("lab".into()), &[t0]).await;
+    store
+        .record_plans(&[PlannedRenewal {
+            credential: &planned,
+            plan: Some((t0 - DAY, None)),
+        }])
+        .await
+        .unwrap();
+    let digest = store.content_digest().await.unwrap();
+    let before: Vec<Option<i64>> = store
+        .list_credentials()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.due_at)
+        .collect();
+    assert_eq!(before, [None, Some(0), Some(t0 - DAY)]);
+    store.close().await;
+
+    // As migration 0018 leaves an older store: no due times, and the
+    // request to compute them.
+    let marker = match test.backend() {
+        TestBackend::Sqlite => "INSERT INTO meta (key, value) VALUES ('due_at_backfill', X'')",
+        TestBackend::Postgres => "INSERT INTO meta (key, value) VALUES ('due_at_backfill', '')",
+    };
+    raw_sql(&test, &["UPDATE credentials SET due_at = NULL", marker]).await;
+    let store = Store::open(
+        &test.url_for_library(),
+        MasterKey::from_base64(&key).unwrap(),
+    )
+    .await
+    .unwrap();
+    let after: Vec<Option<i64>> = store
+        .list_credentials()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.due_at)
+        .collect();
+    assert_eq!(after, before);
+    assert_eq!(
+        store.content_digest().await.unwrap(),
+        digest,
+        "the request is gone, and the due times are not content"
+    );
+
+    // Once done, never again: a due time changed since stays until the
+    // planner repairs it.
+    store.close().await;
+    raw_sql(
+        &test,
+        &["UPDATE credentials SET due_at = NULL WHERE name = 'planned'"],
+    )
+    .await;
+    let store = Store::open(
+        &test.url_for_library(),
+        MasterKey::from_base64(&key).unwrap(),
+    )
+    .await
+    .unwrap();
+    let planned = store.credential("planned").await.unwrap();
+    assert_eq!(planned.due_at, None);
+    assert!(planned.due_index_behind());
+    assert!(selected(&store, t0).await.iter().all(|n| n != "planned"));
+    store
+        .record_plans(&[PlannedRenewal {
+            credential: &planned,
+            plan: None,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.credential("planned").await.unwrap().due_at,
+        Some(t0 - DAY)
+    );
+}
+
+#[tokio::test]
+async fn the_due_selection_is_a_range_scan_of_the_index() {
+    let test = TestStore::new();
+    if test.backend() != TestBackend::Sqlite {
+        // PostgreSQL picks a sequential scan for a table this small.
+        return;
+    }
+    let (store, _) = open(&test).await;
+    store.close().await;
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&test.url_for_library())
+        .await
+        .unwrap();
+    let details: Vec<String> =
+        sqlx::query("EXPLAIN QUERY PLAN SELECT c.id FROM credentials c WHERE c.due_at <= 5")
+            .fetch_all(&db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| sqlx::Row::get::<String, _>(row, "detail"))
+            .collect();
+    db.close().await;
+    assert!(
+        details
+            .iter()
+            .any(|d| d.contains("USING INDEX credentials_by_due_at")
+                || d.contains("USING COVERING INDEX credentials_by_due_at")),
+        "{details:?}"
+    );
 }

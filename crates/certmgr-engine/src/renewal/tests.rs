@@ -36,6 +36,7 @@ fn credential(issuer: IssuerRef, status: Status) -> CredentialRecord {
         created_at: T0,
         updated_at: T0,
         not_after: None,
+        due_at: None,
     }
 }
 
@@ -205,4 +206,55 @@ fn the_status_alone_decides_for_revoked_new_cut_short_and_outside_credentials() 
         Some((false, "issued outside certmgr (manual)".into()))
     );
     assert_eq!(at(acme(), Status::Expired), None);
+}
+
+#[test]
+fn the_row_alone_gives_the_full_planners_verdict_once_a_plan_is_recorded() {
+    let first = certificate();
+    let with_expiry = |mut c: CredentialRecord| {
+        c.not_after = Some(first.not_after);
+        c
+    };
+    // Planned by policy (MicroCA) and by an ARI window (ACME, not to be
+    // asked again yet): the same verdict, before and after its time.
+    let mut microca = with_expiry(credential(IssuerRef::MicroCa("lab".into()), Status::Valid));
+    microca.renew_at = Some(T0 + 50 * DAY);
+    let mut ari = with_expiry(credential(acme(), Status::RenewalDue));
+    ari.renew_at = Some(T0 + 40 * DAY);
+    ari.ari_next_check = Some(T0 + 60 * DAY);
+    for c in [&microca, &ari] {
+        for now in [
+            T0,
+            T0 + 40 * DAY - 1,
+            T0 + 40 * DAY,
+            T0 + 50 * DAY,
+            T0 + 59 * DAY,
+        ] {
+            let full = plan_certificate(c, Some(&first), &Ari::NotAsked, now);
+            assert_eq!(
+                plan_from_row(c, now),
+                Some((full.due, full.reason)),
+                "{} at {now}",
+                c.issuer
+            );
+        }
+    }
+    assert_eq!(
+        plan_from_row(&ari, T0),
+        Some((false, "renews at 2027-01-10T00:00:00Z (ARI window)".into()))
+    );
+    // What the status decides, it decides from the row too.
+    let mut failed = credential(acme(), Status::Failed);
+    failed.next_attempt_at = Some(T0 + 60);
+    assert_eq!(plan_from_row(&failed, T0), plan_by_status(&failed, T0));
+
+    // The certificates are needed: not planned yet, expired, no
+    // certificate; the CA is to be asked: its window may have moved.
+    let unplanned = with_expiry(credential(IssuerRef::MicroCa("lab".into()), Status::Valid));
+    assert_eq!(plan_from_row(&unplanned, T0), None);
+    assert_eq!(plan_from_row(&microca, first.not_after), None);
+    let mut no_certificate = microca.clone();
+    no_certificate.not_after = None;
+    assert_eq!(plan_from_row(&no_certificate, T0), None);
+    assert_eq!(plan_from_row(&ari, T0 + 60 * DAY), None);
 }

@@ -174,6 +174,7 @@ pub async fn renewal(
         &engine,
         SolverChoice::FromOptions(AnswerOptions::default()),
         true,
+        certmgr_engine::renewal::Scope::Every,
     )
     .await?;
     let Some(scope) = &caller.principal.scope else {

@@ -76,6 +76,7 @@ pub async fn renew_due(
                 &engine,
                 certmgr_engine::renewal::SolverChoice::FromOptions(AnswerOptions::default()),
                 false,
+                certmgr_engine::renewal::Scope::Every,
             )
             .await?;
             serde_json::to_value(decisions)

@@ -1,8 +1,8 @@
 //! `certmgr renew --due`: issue or renew every credential that needs it.
 //! The planner and the run are the engine's ([`certmgr_engine::renewal`]);
-//! this prints the decisions.
+//! this prints the decisions, one per credential ([`Scope::Every`]).
 
-use certmgr_engine::renewal::{Decision, SolverChoice, renew_due};
+use certmgr_engine::renewal::{Decision, Scope, SolverChoice, renew_due};
 
 use crate::cli::RenewArgs;
 use crate::commands::{Target, answer_options};
@@ -13,7 +13,7 @@ pub async fn run(target: &Target<'_>, args: &RenewArgs, json: bool) -> CliResult
     let decisions: Vec<Decision> = match target {
         Target::Local(engine) => {
             let solver = SolverChoice::FromOptions(answer_options(&args.answer));
-            renew_due(engine, solver, args.dry_run).await?
+            renew_due(engine, solver, args.dry_run, Scope::Every).await?
         }
         Target::Remote(remote) if args.dry_run => remote.get("/api/renewal").await?,
         Target::Remote(remote) => {

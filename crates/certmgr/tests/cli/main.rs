@@ -17,6 +17,7 @@ mod bad_input;
 mod check;
 mod concurrency;
 mod dns01;
+mod due_index;
 mod dxl;
 mod hardening;
 mod import_export;
