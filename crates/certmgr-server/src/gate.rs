@@ -83,19 +83,11 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
         let response = next.run(request).await;
         return match policy.audit {
             Some(action) => {
-                let caller = Caller {
-                    principal: Principal {
-                        name: "anonymous".into(),
-                        role: certmgr_core::Role::Viewer,
-                        scope: None,
-                    },
-                    actor: Actor {
-                        name: "anonymous".into(),
-                        address,
-                    },
-                    session: None,
+                let actor = Actor {
+                    name: "anonymous".into(),
+                    address,
                 };
-                record(&state, &caller, action, None, response).await
+                record(&state, &actor, action, None, response).await
             }
             None => response,
         };
@@ -127,7 +119,7 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
             Some(action) => {
                 record(
                     &state,
-                    &caller,
+                    &caller.actor,
                     action,
                     name.as_deref(),
                     problem.into_response(),
@@ -142,7 +134,7 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
         .run(axum::extract::Request::from_parts(parts, body))
         .await;
     match policy.audit {
-        Some(action) => record(&state, &caller, action, name.as_deref(), response).await,
+        Some(action) => record(&state, &caller.actor, action, name.as_deref(), response).await,
         None => response,
     }
 }
@@ -296,12 +288,17 @@ pub async fn credential_in_scope(
 /// it ended.
 async fn record(
     state: &AppState,
-    caller: &Caller,
+    actor: &Actor,
     action: &str,
     name: Option<&str>,
     response: Response,
 ) -> Response {
     let status = response.status();
+    if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        // Turned away before anything was checked: a flood of these would
+        // only fill the log.
+        return response;
+    }
     let outcome = if status.is_success() {
         Outcome::Ok
     } else if status.is_client_error() {
@@ -320,16 +317,7 @@ async fn record(
         .get::<AuditDetail>()
         .map(|d| d.0.clone())
         .unwrap_or_default();
-    match audit::record(
-        &state.engine(),
-        &caller.actor,
-        action,
-        &target,
-        outcome,
-        &detail,
-    )
-    .await
-    {
+    match audit::record(&state.engine(), actor, action, &target, outcome, &detail).await {
         Ok(_) => response,
         Err(error) => Problem::failed(format!(
             "{}; the operation itself ended with HTTP {}",

@@ -181,14 +181,15 @@ async fn the_sixth_wrong_password_in_a_minute_is_slowed_down() {
         )
         .await;
     assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
-    // Every attempt is in the audit log, with how it ended.
+    // Every password tried is in the audit log, with how it ended; the
+    // attempts turned away (429) are not, so a flood cannot fill it.
     let sign_ins: Vec<_> = api
         .audit_entries()
         .await
         .into_iter()
         .filter(|e| e.action == "session.sign-in")
         .collect();
-    assert_eq!(sign_ins.len(), 7);
+    assert_eq!(sign_ins.len(), 5);
     assert!(
         sign_ins
             .iter()
