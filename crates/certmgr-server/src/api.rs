@@ -5,20 +5,21 @@
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router, middleware};
 use serde::Serialize;
-use utoipa::openapi::OpenApi as OpenApiDocument;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi as OpenApiDocument, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::gate::gate;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::{PROBLEM_JSON, Problem, ProblemKind};
 use crate::routes::{access, acme, credentials, directory, dns, jobs, oidc, session};
 
 /// The largest request body the API reads (a PKCS#12 file in base64 fits).
@@ -72,23 +73,23 @@ impl Modify for BearerToken {
 
 /// Whether the server is up.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
+pub struct ServerHealth {
     /// Always `ok`.
     status: String,
 }
 
 /// Whether the server is up (no authentication).
 #[utoipa::path(get, path = "/api/health", tag = "system", security(()),
-    responses((status = 200, body = Health)))]
-async fn health() -> Json<Health> {
-    Json(Health {
+    responses((status = 200, body = ServerHealth)))]
+async fn health() -> Json<ServerHealth> {
+    Json(ServerHealth {
         status: "ok".to_owned(),
     })
 }
 
 /// The API's routes and their document.
 pub fn routes() -> (Router<AppState>, OpenApiDocument) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (routes, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(
             session::sign_in,
@@ -131,7 +132,91 @@ pub fn routes() -> (Router<AppState>, OpenApiDocument) {
         .routes(routes!(access::tokens, access::create))
         .routes(routes!(access::revoke))
         .routes(routes!(access::users, access::add_user))
-        .split_for_parts()
+        .split_for_parts();
+    document_problems(&mut document);
+    (routes, document)
+}
+
+/// Documents the problems every operation can answer besides those its
+/// annotation names, from what answers them: the gate (401 and 403 on
+/// every route the [`policy`](crate::policy) table closes, 404 for a
+/// `{name}` outside the caller's tag scope), the extractors (400 for a
+/// path, query or body that does not parse, 413 for a body over
+/// [`MAX_BODY_BYTES`]) and the store (500). Problem bodies are declared as
+/// `application/problem+json`, the type they are sent with.
+fn document_problems(document: &mut OpenApiDocument) {
+    for (path, item) in &mut document.paths.paths {
+        let operations = [
+            (Method::GET, &mut item.get),
+            (Method::PUT, &mut item.put),
+            (Method::POST, &mut item.post),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            let closed = crate::policy::policy(&method, path).is_none_or(|p| p.role.is_some());
+            let mut added: Vec<(&str, &str)> = Vec::new();
+            if closed {
+                added.push((
+                    "401",
+                    "No API token or session, or one that is unknown, revoked or expired",
+                ));
+                added.push(("403", "The caller's role or tag scope does not allow this"));
+            }
+            if path.contains('{') {
+                added.push((
+                    "404",
+                    "No such object, or one outside the caller's tag scope",
+                ));
+            }
+            if operation.request_body.is_some()
+                || operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
+            {
+                added.push((
+                    "400",
+                    "The request is wrong (a path, query or body that does not parse)",
+                ));
+            }
+            if operation.request_body.is_some() {
+                added.push(("413", "The body is larger than the server accepts"));
+            }
+            added.push(("500", "The server failed (the database, a bug)"));
+            add_problems(operation, &added);
+        }
+    }
+}
+
+/// Declares problem bodies as [`PROBLEM_JSON`] and adds the `added`
+/// responses the operation does not declare itself.
+fn add_problems(operation: &mut Operation, added: &[(&str, &str)]) {
+    let problem = || Content::new(Some(Ref::from_schema_name("Problem")));
+    for response in operation.responses.responses.values_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        let is_problem = response.content.get("application/json").is_some_and(|c| {
+            matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location == "#/components/schemas/Problem")
+        });
+        if is_problem {
+            response.content.shift_remove("application/json");
+            response.content.insert(PROBLEM_JSON.to_owned(), problem());
+        }
+    }
+    for (status, description) in added {
+        operation
+            .responses
+            .responses
+            .entry((*status).to_owned())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(*description)
+                        .content(PROBLEM_JSON, problem())
+                        .build(),
+                )
+            });
+    }
 }
 
 /// Routes outside the OpenAPI document: the document itself and the

@@ -270,6 +270,10 @@ pub async fn credential_in_scope(
             name: name.to_owned(),
         }))
     };
+    if name.contains('\0') {
+        // No name holds NUL, and PostgreSQL refuses to look one up.
+        return Err(not_found());
+    }
     let credential = match store.credential(name).await {
         Ok(credential) => credential,
         Err(StoreError::NotFound { .. }) => return Err(not_found()),

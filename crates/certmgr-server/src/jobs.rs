@@ -60,8 +60,10 @@ pub struct JobView {
     pub status: JobStatus,
     /// Its progress so far.
     pub events: Vec<JobEvent>,
-    /// What it produced, once succeeded.
-    #[schema(value_type = Option<Object>)]
+    /// What it produced, once succeeded: for an issue or a renewal the
+    /// credential's name, version, status and expiry (an object); for a
+    /// renewal run the decisions (an array).
+    #[schema(value_type = Value)]
     pub result: Option<serde_json::Value>,
     /// Why it failed, once failed.
     pub problem: Option<Problem>,

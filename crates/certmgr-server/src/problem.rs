@@ -16,6 +16,9 @@ use utoipa::ToSchema;
 /// never resolve, so clients match on them and nothing is fetched.
 pub const TYPE_PREFIX: &str = "urn:certmgr:problem:";
 
+/// The media type of problem documents (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
@@ -224,10 +227,9 @@ impl IntoResponse for Problem {
         let detail = crate::gate::AuditDetail(self.detail.clone());
         let mut response = (status, Json(self)).into_response();
         response.extensions_mut().insert(detail);
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
 }

@@ -104,6 +104,48 @@ fn every_route_is_in_the_policy_table_and_every_row_is_a_route() {
     }
 }
 
+#[test]
+fn the_document_names_every_answer_of_the_gate_and_unique_operation_ids() {
+    let document = certmgr_server::api::openapi();
+    let json: serde_json::Value =
+        serde_json::from_str(&document.to_json().unwrap()).expect("the document is JSON");
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in json["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_owned()), "operationId {id} twice");
+            let policy = policy::policy(&method.to_uppercase().parse().unwrap(), path).unwrap();
+            let responses = operation["responses"].as_object().unwrap();
+            let mut expected = vec!["500"];
+            if policy.role.is_some() {
+                expected.extend(["401", "403"]);
+            }
+            if path.contains('{') {
+                expected.push("404");
+            }
+            for status in expected {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} does not document {status}"
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with(['4', '5']) {
+                    let content = response["content"].as_object().unwrap();
+                    assert_eq!(
+                        content.keys().collect::<Vec<_>>(),
+                        ["application/problem+json"],
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    // One schema per name: a second type of the same name would replace the first.
+    let health = &json["components"]["schemas"]["ServerHealth"];
+    assert_eq!(health["properties"]["status"]["type"], "string");
+}
+
 /// The rules, stated apart from the table: what it must say.
 #[test]
 fn the_policy_table_keeps_the_rules_of_the_roles() {

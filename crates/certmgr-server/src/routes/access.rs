@@ -1,7 +1,7 @@
 //! API tokens, local users and the audit log.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use certmgr_core::Role;
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use zeroize::Zeroizing;
 
 use crate::AppState;
-use crate::extract::{JsonBody, QueryParams};
+use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::gate::AuditTarget;
 use crate::problem::{ApiResult, Problem};
 
@@ -47,7 +47,7 @@ pub struct NewToken {
 }
 
 /// Create an API token; the answer holds its secret, once.
-#[utoipa::path(post, path = "/api/tokens", tag = "access", request_body = NewTokenBody,
+#[utoipa::path(post, path = "/api/tokens", operation_id = "create_token", tag = "access", request_body = NewTokenBody,
     responses((status = 201, body = NewToken), (status = 400, body = Problem),
         (status = 409, body = Problem)))]
 pub async fn create(
@@ -76,12 +76,12 @@ pub async fn create(
 }
 
 /// Revoke an API token (it is refused from now on; the record stays).
-#[utoipa::path(delete, path = "/api/tokens/{name}", tag = "access",
+#[utoipa::path(delete, path = "/api/tokens/{name}", operation_id = "revoke_token", tag = "access",
     params(("name" = String, Path, description = "The token's name")),
     responses((status = 200, body = TokenRecord), (status = 404, body = Problem)))]
 pub async fn revoke(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<TokenRecord>> {
     Ok(Json(state.store().revoke_token(&name).await?))
 }

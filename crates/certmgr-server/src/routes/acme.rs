@@ -2,7 +2,7 @@
 //! and the catalog of public ACME CAs.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -15,12 +15,12 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use crate::AppState;
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, PathParams};
 use crate::gate::AuditTarget;
 use crate::problem::{ApiResult, Problem};
 
 /// The ACME accounts (their keys stay in the store).
-#[utoipa::path(get, path = "/api/acme/accounts", tag = "issuers",
+#[utoipa::path(get, path = "/api/acme/accounts", operation_id = "acme_accounts", tag = "issuers",
     responses((status = 200, body = Vec<AcmeAccountRecord>)))]
 pub async fn accounts(State(state): State<AppState>) -> ApiResult<Json<Vec<AcmeAccountRecord>>> {
     Ok(Json(state.store().list_acme_accounts().await?))
@@ -74,12 +74,12 @@ pub async fn catalog() -> ApiResult<Json<Vec<CatalogCa>>> {
 }
 
 /// One ACME account (its key stays in the store).
-#[utoipa::path(get, path = "/api/acme/accounts/{name}", tag = "issuers",
+#[utoipa::path(get, path = "/api/acme/accounts/{name}", operation_id = "acme_account", tag = "issuers",
     params(("name" = String, Path, description = "The account's name")),
     responses((status = 200, body = AcmeAccountRecord), (status = 404, body = Problem)))]
 pub async fn account(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<AcmeAccountRecord>> {
     Ok(Json(state.store().acme_account(&name).await?))
 }
@@ -116,7 +116,7 @@ pub struct NewAccountBody {
 
 /// Register an ACME account (again with the same name, to finish an
 /// interrupted registration).
-#[utoipa::path(post, path = "/api/acme/accounts", tag = "issuers", request_body = NewAccountBody,
+#[utoipa::path(post, path = "/api/acme/accounts", operation_id = "create_acme_account", tag = "issuers", request_body = NewAccountBody,
     responses((status = 201, body = AcmeAccountRecord), (status = 400, body = Problem),
         (status = 409, body = Problem), (status = 500, body = Problem)))]
 pub async fn create_account(
@@ -189,7 +189,7 @@ pub struct AccountDone {
     responses((status = 200, body = AccountDone), (status = 404, body = Problem)))]
 pub async fn rollover(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<AccountDone>> {
     certmgr_engine::acme::rollover(&state.engine(), &name).await?;
     Ok(Json(AccountDone {
@@ -204,7 +204,7 @@ pub async fn rollover(
     responses((status = 200, body = AccountDone), (status = 404, body = Problem)))]
 pub async fn deactivate(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<AccountDone>> {
     certmgr_engine::acme::deactivate(&state.engine(), &name).await?;
     Ok(Json(AccountDone {

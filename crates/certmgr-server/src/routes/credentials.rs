@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use zeroize::Zeroizing;
 
 use crate::AppState;
-use crate::extract::{JsonBody, QueryParams};
+use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::gate::{AuditTarget, Caller, credential_in_scope};
 use crate::problem::{ApiResult, Problem, ProblemKind};
 
@@ -163,7 +163,7 @@ pub struct NewCredentialBody {
 }
 
 /// Create a credential (no key or certificate yet).
-#[utoipa::path(post, path = "/api/credentials", tag = "credentials", request_body = NewCredentialBody,
+#[utoipa::path(post, path = "/api/credentials", operation_id = "create_credential", tag = "credentials", request_body = NewCredentialBody,
     responses((status = 201, body = CredentialRecord), (status = 400, body = Problem),
         (status = 409, body = Problem)))]
 pub async fn create(
@@ -223,7 +223,7 @@ pub async fn create(
     responses((status = 200, body = CredentialDetail), (status = 404, body = Problem)))]
 pub async fn show(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<CredentialDetail>> {
     Ok(Json(view::credential(&state.engine(), &name, false).await?))
 }
@@ -234,7 +234,7 @@ pub async fn show(
     responses((status = 200, body = Vec<Event>), (status = 404, body = Problem)))]
 pub async fn events(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<Vec<Event>>> {
     let detail = view::credential(&state.engine(), &name, true).await?;
     Ok(Json(detail.events.unwrap_or_default()))
@@ -246,7 +246,7 @@ pub async fn events(
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<StatusCode> {
     state.store().delete_credential(&name).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -268,7 +268,7 @@ pub struct TagsBody {
 pub async fn tag(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
     JsonBody(body): JsonBody<TagsBody>,
 ) -> ApiResult<Json<BTreeMap<String, String>>> {
     if let Some(scope) = &caller.principal.scope
@@ -291,7 +291,7 @@ pub async fn tag(
 pub async fn untag(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((name, key)): Path<(String, String)>,
+    PathParams((name, key)): PathParams<(String, String)>,
 ) -> ApiResult<StatusCode> {
     if caller
         .principal
@@ -340,7 +340,7 @@ pub struct CsrPem {
         (status = 404, body = Problem)))]
 pub async fn csr(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<CsrAnswer>> {
     let made = certmgr_engine::issuance::csr(&state.engine(), &name).await?;
     Ok(Json(CsrAnswer {
@@ -398,7 +398,7 @@ pub struct ImportAnswer {
         (status = 404, body = Problem)))]
 pub async fn import(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
     JsonBody(body): JsonBody<ImportBody>,
 ) -> ApiResult<Json<ImportAnswer>> {
     let bundle = bundle(&body)?;
@@ -476,14 +476,14 @@ pub struct RevokeAnswer {
 }
 
 /// Revoke the credential's certificates at their CA.
-#[utoipa::path(post, path = "/api/credentials/{name}/revoke", tag = "credentials", request_body = RevokeBody,
+#[utoipa::path(post, path = "/api/credentials/{name}/revoke", operation_id = "revoke_credential", tag = "credentials", request_body = RevokeBody,
     params(("name" = String, Path, description = "The credential's name")),
     responses((status = 200, body = RevokeAnswer), (status = 400, body = Problem),
         (status = 404, body = Problem)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
     JsonBody(body): JsonBody<RevokeBody>,
 ) -> ApiResult<Json<RevokeAnswer>> {
     let credential = credential_in_scope(&state, &caller, &name).await?;
@@ -541,7 +541,7 @@ pub struct ExportedKeyAnswer {
 pub async fn export(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
     JsonBody(body): JsonBody<ExportBody>,
 ) -> ApiResult<Json<Vec<ExportedKeyAnswer>>> {
     let family = match body.key.as_deref() {

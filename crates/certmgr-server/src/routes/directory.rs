@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, PathParams};
 use crate::gate::{AuditTarget, Caller};
 use crate::problem::{ApiResult, Problem};
 
@@ -39,7 +39,7 @@ pub async fn cas(State(state): State<AppState>) -> ApiResult<Json<Vec<CaView>>> 
     responses((status = 200, body = CaView), (status = 404, body = Problem)))]
 pub async fn ca(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<CaView>> {
     let engine = state.engine();
     let ca = engine.store().ca(&name).await?;
@@ -54,7 +54,7 @@ pub async fn ca(
         (status = 404, body = Problem)))]
 pub async fn ca_certificate(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Response> {
     let ca = state.store().ca(&name).await?;
     let mut certificates = vec![ca.root_der.clone()];

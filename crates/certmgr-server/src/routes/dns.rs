@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use certmgr_dns::{NetworkAccess, ProviderDefinition};
+use certmgr_dns::{DnsError, NetworkAccess, ProviderDefinition};
+use certmgr_engine::EngineError;
 use certmgr_engine::dns01::{DnsAccountRequest, Propagation, definition};
 use certmgr_engine::dxl_import::{DxlImportOptions, import as import_dxl};
 use certmgr_engine::view::{self, Destinations, DnsAccountView, ProviderDetail, ProviderSummary};
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, PathParams};
 use crate::gate::AuditTarget;
 use crate::problem::{ApiResult, Problem};
 
@@ -35,14 +36,27 @@ pub async fn providers(State(state): State<AppState>) -> ApiResult<Json<Vec<Prov
     responses((status = 200, body = ProviderDetail), (status = 404, body = Problem)))]
 pub async fn provider(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<ProviderDetail>> {
-    let def = certmgr_engine::dns01::definition(state.store(), &name).await?;
+    let def = named_provider(&state, &name).await?;
     Ok(Json(ProviderDetail::of(&def)))
 }
 
+/// The provider a path names: an unknown one is not found (the engine's
+/// bad input is for a provider named in a request body).
+async fn named_provider(state: &AppState, name: &str) -> ApiResult<ProviderDefinition> {
+    definition(state.store(), name)
+        .await
+        .map_err(|error| match &error {
+            EngineError::Dns(dns) if matches!(**dns, DnsError::UnknownProvider { .. }) => {
+                Problem::not_found(error.to_string())
+            }
+            _ => error.into(),
+        })
+}
+
 /// The DNS accounts (their parameters stay sealed in the store).
-#[utoipa::path(get, path = "/api/dns/accounts", tag = "dns",
+#[utoipa::path(get, path = "/api/dns/accounts", operation_id = "dns_accounts", tag = "dns",
     responses((status = 200, body = Vec<DnsAccountRecord>)))]
 pub async fn accounts(State(state): State<AppState>) -> ApiResult<Json<Vec<DnsAccountRecord>>> {
     Ok(Json(state.store().list_dns_accounts().await?))
@@ -153,9 +167,9 @@ pub async fn import_provider(
         (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn export_provider(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Response> {
-    let def = definition(state.store(), &name).await?;
+    let def = named_provider(&state, &name).await?;
     match &def {
         ProviderDefinition::Dxl(d) => Ok((
             [(
@@ -172,12 +186,12 @@ pub async fn export_provider(
 }
 
 /// One DNS account (its parameters stay sealed: only their names show).
-#[utoipa::path(get, path = "/api/dns/accounts/{name}", tag = "dns",
+#[utoipa::path(get, path = "/api/dns/accounts/{name}", operation_id = "dns_account", tag = "dns",
     params(("name" = String, Path, description = "The account's name")),
     responses((status = 200, body = DnsAccountView), (status = 404, body = Problem)))]
 pub async fn account(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<DnsAccountView>> {
     Ok(Json(view::dns_account(&state.engine(), &name).await?))
 }
@@ -217,7 +231,7 @@ pub struct NewDnsAccountBody {
 }
 
 /// Create a DNS account.
-#[utoipa::path(post, path = "/api/dns/accounts", tag = "dns", request_body = NewDnsAccountBody,
+#[utoipa::path(post, path = "/api/dns/accounts", operation_id = "create_dns_account", tag = "dns", request_body = NewDnsAccountBody,
     responses((status = 201, body = DnsAccountRecord), (status = 400, body = Problem),
         (status = 409, body = Problem)))]
 pub async fn create_account(
@@ -258,7 +272,7 @@ pub async fn create_account(
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete_account(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<StatusCode> {
     state.store().delete_dns_account(&name).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -289,7 +303,7 @@ pub struct AccountTested {
     responses((status = 200, body = AccountTested), (status = 404, body = Problem)))]
 pub async fn test_account(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<AccountTested>> {
     let test = certmgr_engine::dns01::test_account(&state.engine(), &name).await?;
     Ok(Json(AccountTested {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -17,8 +17,11 @@ use futures_util::stream::{self, Stream};
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use crate::AppState;
+use crate::extract::PathParams;
 use crate::gate::{Caller, credential_in_scope};
 use crate::jobs::{Job, JobMessage, JobView};
 use crate::problem::{ApiResult, Problem};
@@ -41,7 +44,7 @@ pub struct JobStarted {
 pub async fn issue(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Response> {
     start(state, caller, name, "issue")
 }
@@ -53,7 +56,7 @@ pub async fn issue(
 pub async fn renew(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
+    PathParams(name): PathParams<String>,
 ) -> ApiResult<Response> {
     start(state, caller, name, "renew")
 }
@@ -157,7 +160,7 @@ async fn visible_job(state: &AppState, caller: &Caller, id: &str) -> ApiResult<A
 pub async fn job(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> ApiResult<Json<JobView>> {
     Ok(Json(visible_job(&state, &caller, &id).await?.view()))
 }
@@ -167,16 +170,51 @@ pub async fn job(
 /// `JobEvent`), and at the end one `event: end` with the job's final state.
 #[utoipa::path(get, path = "/api/jobs/{id}/events", tag = "jobs",
     params(("id" = String, Path, description = "The job's id")),
-    responses((status = 200, content_type = "text/event-stream", body = String),
+    responses((status = 200, content_type = "text/event-stream", body = JobStreamEvent),
         (status = 404, body = Problem)))]
 pub async fn job_events(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let job = visible_job(&state, &caller, &id).await?;
     Ok(Sse::new(event_stream(job)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
+
+/// One event of a job's stream, as the document describes it (the schema
+/// of each event of `text/event-stream`, as OpenAPI 3.2 reads it).
+pub struct JobStreamEvent;
+
+impl utoipa::PartialSchema for JobStreamEvent {
+    fn schema() -> RefOr<Schema> {
+        let text = || ObjectBuilder::new().schema_type(Type::String);
+        ObjectBuilder::new()
+            .description(Some("One Server-Sent Event of a job's progress"))
+            .property(
+                "event",
+                text()
+                    .enum_values(Some(["step", "warning", "result", "end"]))
+                    .description(Some(
+                        "step, warning or result (the data a JobEvent), or end (the data the job's final JobView)",
+                    )),
+            )
+            .required("event")
+            .property(
+                "id",
+                text().description(Some("The step's sequence number (not on end)")),
+            )
+            .property(
+                "data",
+                text()
+                    .content_media_type("application/json")
+                    .description(Some("The JobEvent or JobView, JSON")),
+            )
+            .required("data")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for JobStreamEvent {}
 
 /// Where a watcher is.
 enum Watch {

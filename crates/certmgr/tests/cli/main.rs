@@ -26,6 +26,7 @@ mod manager;
 mod manual_flow;
 mod microca;
 mod remote;
+mod schemathesis;
 mod secrets;
 mod server;
 mod store_integrity;
