@@ -113,21 +113,27 @@ pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -
             .map(|(_, value)| value.to_owned()),
         Err(_) => None,
     };
-    if let Err(problem) = authorize(&state, &caller, policy, name.as_deref()).await {
-        // An authenticated caller's refused change is audited like any other.
-        return match policy.audit {
-            Some(action) => {
-                record(
-                    &state,
-                    &caller.actor,
-                    action,
-                    name.as_deref(),
-                    problem.into_response(),
-                )
-                .await
-            }
-            None => problem.into_response(),
-        };
+    let reached = match authorize(&state, &caller, policy, name.as_deref()).await {
+        Ok(reached) => reached,
+        Err(problem) => {
+            // An authenticated caller's refused change is audited like any other.
+            return match policy.audit {
+                Some(action) => {
+                    record(
+                        &state,
+                        &caller.actor,
+                        action,
+                        name.as_deref(),
+                        problem.into_response(),
+                    )
+                    .await
+                }
+                None => problem.into_response(),
+            };
+        }
+    };
+    if let Some(credential) = reached {
+        parts.extensions.insert(Reached(credential));
     }
     parts.extensions.insert(caller.clone());
     let response = next
@@ -218,13 +224,19 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Role, then scope; a credential outside the scope is not found.
+/// The credential a per-credential route names, as the gate read it (in
+/// the caller's scope), for its handler to use without reading it again.
+#[derive(Debug, Clone)]
+pub struct Reached(pub CredentialRecord);
+
+/// Role, then scope; a credential outside the scope is not found. A
+/// per-credential route's credential comes back, read once here.
 async fn authorize(
     state: &AppState,
     caller: &Caller,
     policy: Policy,
     name: Option<&str>,
-) -> Result<(), Problem> {
+) -> Result<Option<CredentialRecord>, Problem> {
     let principal = &caller.principal;
     if let Some(needed) = policy.role
         && !policy::allows(principal.role, needed)
@@ -238,7 +250,7 @@ async fn authorize(
         ));
     }
     match policy.scoping {
-        Scoping::Any => Ok(()),
+        Scoping::Any => Ok(None),
         Scoping::Unscoped => match &principal.scope {
             Some(scope) => Err(Problem::new(
                 ProblemKind::Forbidden,
@@ -247,11 +259,11 @@ async fn authorize(
                     principal.name, scope.key, scope.value
                 ),
             )),
-            None => Ok(()),
+            None => Ok(None),
         },
         Scoping::Credential => {
             let name = name.unwrap_or_default();
-            credential_in_scope(state, caller, name).await.map(|_| ())
+            credential_in_scope(state, caller, name).await.map(Some)
         }
     }
 }

@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 use crate::AppState;
 use crate::extract::{JsonBody, PathParams, QueryParams};
-use crate::gate::{AuditTarget, Caller, credential_in_scope};
+use crate::gate::{AuditTarget, Caller, Reached};
 use crate::problem::{ApiResult, Problem, ProblemKind};
 
 /// The most items one page holds.
@@ -482,11 +482,10 @@ pub struct RevokeAnswer {
         (status = 404, body = Problem)))]
 pub async fn revoke(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Extension(Reached(credential)): Extension<Reached>,
     PathParams(name): PathParams<String>,
     JsonBody(body): JsonBody<RevokeBody>,
 ) -> ApiResult<Json<RevokeAnswer>> {
-    let credential = credential_in_scope(&state, &caller, &name).await?;
     let revoked = certmgr_engine::acme::revoke(&state.engine(), &credential, &body.reason).await?;
     Ok(Json(RevokeAnswer { name, revoked }))
 }
