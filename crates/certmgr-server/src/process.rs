@@ -41,8 +41,29 @@ const STALE_ANSWER_SECS: i64 = 24 * 3600;
 /// ([`certmgr_acme::listener::CONNECTION_DEADLINE`]), but a job's progress
 /// streams for as long as the job runs: an ACME order is given 90 s per key,
 /// DNS-01 waits for propagation as long as the account says. Idle
-/// connections are still closed by the header read timeout.
+/// connections are still closed after [`API_IDLE_TIMEOUT`].
 const API_CONNECTION_DEADLINE: Duration = Duration::from_secs(3600);
+/// How long an API connection may wait for its next request header (hyper
+/// counts idle keep-alive time as header time). Longer than the challenge
+/// listeners' 10 s: a server that closes a pooled connection just as the
+/// client reuses it fails that request (a POST is not retried by clients),
+/// so the server must outwait the clients' pools — reqwest keeps idle
+/// connections 90 s, browsers and scripts pause between requests.
+const API_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The API listener's bounds: those of the challenge listeners (`base`),
+/// with [`API_CONNECTION_DEADLINE`] and [`API_IDLE_TIMEOUT`], and no cap per
+/// client address below the listener's own: behind a TLS-terminating proxy
+/// or a NAT every user arrives from one address, and each request is
+/// authenticated anyway.
+fn api_limits(base: &ListenerLimits) -> ListenerLimits {
+    ListenerLimits {
+        connection_deadline: API_CONNECTION_DEADLINE,
+        header_read_timeout: API_IDLE_TIMEOUT,
+        max_per_client: base.max_connections,
+        ..base.clone()
+    }
+}
+
 /// How often the scheduler reads every credential instead of those the
 /// due index selects ([`renewal::Scope::Every`]).
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
@@ -110,10 +131,7 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
         };
         api_url = Some(format!("{scheme}://{host}:{}", bound.port()));
         let router = crate::api::router(state.with_oidc(config.oidc.clone()).await?);
-        let api_limits = ListenerLimits {
-            connection_deadline: API_CONNECTION_DEADLINE,
-            ..limits.clone()
-        };
+        let api_limits = api_limits(&limits);
         tasks.push(listeners::serve_api(socket, router, tls, api_limits));
     }
     let challenge_router = listeners::challenge_router(answers.clone(), api_url.clone());

@@ -773,3 +773,49 @@ fn a_job_can_be_watched_for_longer_than_a_challenge_connection_lives() {
         .expect(200);
     assert_eq!(view["status"], "running", "{view}");
 }
+
+/// One keep-alive `GET /api/health` on `reader`'s connection; its status.
+fn health_on(reader: &mut BufReader<TcpStream>) -> u16 {
+    reader
+        .get_mut()
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: certmgr.test\r\n\r\n")
+        .unwrap();
+    let head = Head::read(reader);
+    let length: usize = head.header("content-length").unwrap().parse().unwrap();
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    head.status
+}
+
+#[test]
+fn the_api_keeps_idle_connections_and_serves_many_from_one_address() {
+    let env = Env::new();
+    let server = ApiServer::start(&env, "127.0.0.1:0");
+    // More connections from one address than a challenge listener lets a
+    // client have (a proxy or a NAT in front of the API looks like this):
+    // every one is served, and stays usable.
+    let over = certmgr_acme::listener::MAX_CONNECTIONS_PER_CLIENT + 16;
+    let mut connections: Vec<_> = (0..over)
+        .map(|_| BufReader::new(server.connect()))
+        .collect();
+    for (i, connection) in connections.iter_mut().enumerate() {
+        assert_eq!(
+            health_on(connection),
+            200,
+            "connection {i}\n{}",
+            server.log()
+        );
+    }
+    // A pooled connection left idle for longer than a challenge listener
+    // waits for a request header is still open when the client reuses it.
+    std::thread::sleep(certmgr_acme::listener::HEADER_READ_TIMEOUT + Duration::from_secs(2));
+    for (i, connection) in connections.iter_mut().enumerate().step_by(16) {
+        assert_eq!(
+            health_on(connection),
+            200,
+            "connection {i}\n{}",
+            server.log()
+        );
+    }
+    server.stop();
+}
