@@ -31,3 +31,4 @@ mod secrets;
 mod server;
 mod store_integrity;
 mod tags;
+mod ui;
