@@ -34,6 +34,10 @@ pub struct Problem {
     /// The request field that fixes it, if one does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The request field at fault, as the request spells it
+    /// (`email.to[1]`, `webhook.url`), when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// The same fix as data, for clients that word it themselves.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Hint>,
@@ -56,7 +60,8 @@ pub enum ProblemKind {
     TooLarge,
     /// Too many attempts; try again later.
     RateLimited,
-    /// A CA or a DNS provider failed or could not be reached.
+    /// A CA, a DNS provider or a notification peer (SMTP server, webhook
+    /// receiver) failed or could not be reached.
     Upstream,
     /// The server failed (the database, a bug).
     Failed,
@@ -102,7 +107,7 @@ impl ProblemKind {
             ProblemKind::Forbidden => "Not allowed for this role",
             ProblemKind::TooLarge => "The request body is too large",
             ProblemKind::RateLimited => "Too many attempts",
-            ProblemKind::Upstream => "A CA or DNS provider failed",
+            ProblemKind::Upstream => "A CA, DNS provider or notification peer failed",
             ProblemKind::Failed => "The operation failed",
         }
     }
@@ -117,6 +122,7 @@ impl Problem {
             status: kind.status().as_u16(),
             detail: detail.into(),
             hint: None,
+            field: None,
             fix: None,
         }
     }
@@ -149,6 +155,7 @@ impl From<EngineError> for Problem {
         };
         let mut problem = Problem::new(kind, error.to_string());
         problem.fix = hint(&error);
+        problem.field = error.field().map(str::to_owned);
         problem.hint = problem.fix.clone().map(hint_words);
         problem
     }
@@ -165,7 +172,10 @@ fn classify(error: &EngineError) -> ProblemKind {
         (ErrorKind::BadInput, _) => ProblemKind::BadInput,
         (
             ErrorKind::Failed,
-            EngineError::Acme(_) | EngineError::Dns(_) | EngineError::CaCertificate(_),
+            EngineError::Acme(_)
+            | EngineError::Dns(_)
+            | EngineError::CaCertificate(_)
+            | EngineError::Delivery(_),
         ) => ProblemKind::Upstream,
         (ErrorKind::Failed, _) => ProblemKind::Failed,
     }

@@ -7,5 +7,6 @@ pub mod credentials;
 pub mod directory;
 pub mod dns;
 pub mod jobs;
+pub mod notifications;
 pub mod oidc;
 pub mod session;
