@@ -31,6 +31,7 @@ pub const SECTIONS: &[&str] = &[
     "users",
     "tokens",
     "audit",
+    "notifications",
 ];
 
 /// One file of the UI.
@@ -77,6 +78,7 @@ const ASSETS: &[Asset] = &[
     asset!("pages/dns.js", JS),
     asset!("pages/issuers.js", JS),
     asset!("pages/access.js", JS),
+    asset!("pages/notifications.js", JS),
 ];
 
 /// A 64-bit FNV-1a hash, at compile time: an entity tag that changes with

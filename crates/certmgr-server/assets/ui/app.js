@@ -13,6 +13,7 @@ import * as login from './pages/login.js';
 import * as dns from './pages/dns.js';
 import { acme, cas, trust } from './pages/issuers.js';
 import { audit, tokens, users } from './pages/access.js';
+import * as notifications from './pages/notifications.js';
 
 /** Pages by address; each module exports `title` and `render(main, params,
  *  go)`, which may return a function to run when the page is left. */
@@ -29,6 +30,7 @@ const ROUTES = [
   [/^\/users$/, users],
   [/^\/tokens$/, tokens],
   [/^\/audit$/, audit],
+  [/^\/notifications$/, notifications],
 ];
 
 /** The navigation: shown when the caller may read what it leads to. */
@@ -41,6 +43,7 @@ const NAV = [
   ['/trust', 'Trust', ['GET', '/api/trust']],
   ['/users', 'Users', ['GET', '/api/users']],
   ['/tokens', 'Tokens', ['GET', '/api/tokens']],
+  ['/notifications', 'Notifications', ['GET', '/api/notifications']],
   ['/audit', 'Audit', ['GET', '/api/audit']],
   ['/api/docs', 'API', null],
 ];

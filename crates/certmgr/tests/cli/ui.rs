@@ -97,7 +97,7 @@ impl Ui {
     #[track_caller]
     fn field_error(&self, name: &str) -> String {
         let b = &self.browser;
-        let slot = b.wait(&format!("#f-{name}-error"));
+        let slot = b.wait(&format!("[id=\"f-{name}-error\"]"));
         let control = b.wait(&format!("[name=\"{name}\"]"));
         assert_eq!(
             b.execute(
@@ -664,4 +664,66 @@ fn every_admin_page_works_and_passes_axe() {
     ui.accessible("audit log");
     b.screenshot("audit");
     ui.server.stop();
+}
+
+#[test]
+fn a_webhook_channel_made_in_the_ui_gets_a_signed_test_message() {
+    let env = Env::new();
+    let password = new_user(&env, "ui-admin", "admin");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let receiver = runtime
+        .block_on(certmgr_testkit::notify_peers::WebhookReceiver::start())
+        .unwrap();
+    let Some(ui) = Ui::start(&env, "notifications", "127.0.0.1:0") else {
+        return;
+    };
+    let b = &ui.browser;
+    ui.sign_in("ui-admin", &password);
+    b.click(&b.wait("#nav a[href=\"/notifications\"]"));
+    b.wait_text("New channel");
+    ui.accessible("notifications");
+
+    // An address that is not one: shown at its field, nothing stored.
+    let before = env.digest();
+    b.fill("name", "mail");
+    b.fill("email.host", "smtp.example.test");
+    b.fill("email.from", "certmgr@example.test");
+    b.fill("email.to", "ops@example.test, not an address");
+    ui.press("Add channel");
+    let error = ui.field_error("email.to");
+    assert!(!error.is_empty());
+    b.screenshot("bad-address");
+    assert_eq!(env.digest(), before);
+
+    b.fill("name", "ops");
+    b.click(&b.wait("input[name=\"kind\"][value=\"webhook\"]"));
+    b.fill("webhook.url", &format!("{}/hook", receiver.url));
+    b.fill("webhook.secret", "a signing secret for the test");
+    b.click(&b.wait("[name=\"webhook.allow_plain_http\"]"));
+    ui.press("Add channel");
+    let test = b.wait("button[aria-label=\"Send test to ops\"]");
+    ui.accessible("notification channels");
+    let page = b.body_text();
+    assert!(!page.contains("a signing secret"), "{page}");
+    b.click(&test);
+    b.wait_text("sent to");
+    b.screenshot("test-sent");
+    let hooks = receiver.received("/hook");
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let hook = &hooks[0];
+    let timestamp = &hook.headers["x-certmgr-timestamp"];
+    let key = aws_lc_rs::hmac::Key::new(
+        aws_lc_rs::hmac::HMAC_SHA256,
+        b"a signing secret for the test",
+    );
+    let mut signed = format!("{timestamp}.").into_bytes();
+    signed.extend_from_slice(&hook.body);
+    let expected = format!(
+        "sha256={}",
+        hex::encode(aws_lc_rs::hmac::sign(&key, &signed).as_ref())
+    );
+    assert_eq!(hook.headers["x-certmgr-signature"], expected);
+    assert_eq!(hook.json()["type"], "test");
+    ui.server.stop();
+    drop(runtime);
 }
