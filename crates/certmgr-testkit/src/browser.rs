@@ -27,6 +27,12 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const WAIT: Duration = Duration::from_secs(20);
 /// The key W3C WebDriver gives element references under.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// WebDriver's Tab key, for [`Browser::type_into`].
+pub const TAB: char = '\u{E004}';
+/// WebDriver's Enter key.
+pub const ENTER: char = '\u{E007}';
+/// WebDriver's Escape key.
+pub const ESCAPE: char = '\u{E00C}';
 /// axe-core, vendored (MPL-2.0, see `vendor/axe-core/`).
 const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
 
@@ -213,6 +219,11 @@ impl Browser {
             json!({"using": "css selector", "value": css}),
         );
         answer.ok().and_then(|v| element(&v))
+    }
+
+    /// The element that has the keyboard focus.
+    pub fn active(&self) -> Option<Element> {
+        element(&self.command("GET", "element/active", Value::Null))
     }
 
     /// Every element matching `css`, now.

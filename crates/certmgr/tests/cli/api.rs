@@ -396,7 +396,10 @@ fn the_api_listener_answers_refuses_bad_tokens_and_audits_the_client_address() {
     let server = ApiServer::start(&env, "127.0.0.1:0");
 
     let health = server.call("GET", "/api/health", None, None);
-    assert_eq!(health.expect(200), json!({"status": "ok"}));
+    assert_eq!(
+        health.expect(200),
+        json!({"status": "ok", "single_sign_on": false})
+    );
     assert_eq!(health.header("content-type"), Some("application/json"));
     let document = server
         .call("GET", "/api/openapi.json", None, None)

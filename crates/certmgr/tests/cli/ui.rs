@@ -727,3 +727,53 @@ fn a_webhook_channel_made_in_the_ui_gets_a_signed_test_message() {
     ui.server.stop();
     drop(runtime);
 }
+
+#[test]
+fn signing_in_and_deleting_work_from_the_keyboard_and_delete_asks_first() {
+    use certmgr_testkit::browser::{ENTER, ESCAPE, TAB};
+    let env = Env::new();
+    env.ok(&["ca", "create", "lab"]);
+    env.ok(&[
+        "cred",
+        "create",
+        "web",
+        "--host",
+        "web.example.test",
+        "--issuer",
+        "ca:lab",
+    ]);
+    let password = new_user(&env, "ui-admin", "admin");
+    let Some(ui) = Ui::start(&env, "keyboard", "127.0.0.1:0") else {
+        return;
+    };
+    let b = &ui.browser;
+    ui.goto("/credentials/web");
+    b.wait("form [name=\"user\"]");
+    // The user field has the focus; Tab goes to the password, Enter signs in
+    // and comes back to the page asked for.
+    let focused = b.active().unwrap();
+    assert_eq!(b.property(&focused, "name"), json!("user"));
+    b.type_into(&focused, &format!("ui-admin{TAB}{password}{ENTER}"));
+    b.wait_text("Keys and chains");
+    assert!(b.url().ends_with("/credentials/web"), "{}", b.url());
+
+    // Delete asks first; Escape keeps the credential.
+    ui.press("Delete");
+    let dialog = b.wait("dialog[open]");
+    b.screenshot("confirm-delete");
+    ui.accessible("confirmation dialog");
+    let cancel = b.active().unwrap();
+    assert_eq!(b.text(&cancel), "Cancel", "the safe choice has the focus");
+    b.type_into(&cancel, &ESCAPE.to_string());
+    b.wait_until("the dialog to close", || !b.displayed(&dialog));
+    assert!(env.ok(&["cred", "list"]).contains("web"));
+
+    // Confirmed from the keyboard, it is gone.
+    ui.press("Delete");
+    b.wait("dialog[open]");
+    let cancel = b.active().unwrap();
+    b.type_into(&cancel, &format!("{TAB}{ENTER}"));
+    b.wait_text("No credential matches.");
+    assert!(!env.ok(&["cred", "list"]).contains("web"));
+    ui.server.stop();
+}
