@@ -26,7 +26,12 @@ pub async fn issue(engine: &Engine<'_>, name: &str, options: &AnswerOptions) -> 
             Hint::ImportFlow(name.to_owned()),
         )),
     };
-    if issued.is_err() && matches!(credential.issuer, IssuerRef::MicroCa(_) | IssuerRef::Acme(_)) {
+    if issued.is_err()
+        && matches!(
+            credential.issuer,
+            IssuerRef::MicroCa(_) | IssuerRef::Acme(_)
+        )
+    {
         crate::telemetry::count_failure(&credential);
     }
     issued

@@ -64,7 +64,10 @@ impl Lines {
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_else(|_| now.unix_timestamp().to_string());
                 object.insert("timestamp".into(), Value::String(timestamp));
-                object.insert("level".into(), Value::String(level(metadata.level()).into()));
+                object.insert(
+                    "level".into(),
+                    Value::String(level(metadata.level()).into()),
+                );
                 object.insert("target".into(), Value::String(target.into()));
                 object.insert("message".into(), Value::String(fields.message));
                 for (key, value) in fields.other {

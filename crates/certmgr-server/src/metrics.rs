@@ -17,10 +17,10 @@
 
 use std::collections::HashSet;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use certmgr_core::Status;
 use certmgr_core::telemetry::{self, CONTENT_TYPE, Exposition, Kind, Metric};
 use certmgr_engine::telemetry::issuer_labels;
@@ -40,7 +40,13 @@ pub const EXPIRATION: Metric = Metric {
     name: "certmanager_certificate_expiration_timestamp_seconds",
     kind: Kind::Gauge,
     help: "The timestamp after which the certificate expires, expressed in Unix Epoch Time.",
-    labels: &["name", "namespace", "issuer_name", "issuer_kind", "issuer_group"],
+    labels: &[
+        "name",
+        "namespace",
+        "issuer_name",
+        "issuer_kind",
+        "issuer_group",
+    ],
 };
 
 /// cert-manager's renewal time: when the renewal is planned (policy or the
@@ -49,7 +55,13 @@ pub const RENEWAL: Metric = Metric {
     name: "certmanager_certificate_renewal_timestamp_seconds",
     kind: Kind::Gauge,
     help: "The timestamp after which the certificate should be renewed, expressed in Unix Epoch Time.",
-    labels: &["name", "namespace", "issuer_name", "issuer_kind", "issuer_group"],
+    labels: &[
+        "name",
+        "namespace",
+        "issuer_name",
+        "issuer_kind",
+        "issuer_group",
+    ],
 };
 
 /// cert-manager's ready status: one series per condition (`True`, `False`,
@@ -144,7 +156,9 @@ pub async fn metrics(
     let mut rows = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let chunk = store.credentials_after(cursor.as_deref(), Some(CHUNK)).await?;
+        let chunk = store
+            .credentials_after(cursor.as_deref(), Some(CHUNK))
+            .await?;
         let exhausted = chunk.len() < CHUNK as usize;
         cursor = chunk.last().map(|c| c.name.clone());
         rows.extend(

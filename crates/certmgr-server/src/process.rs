@@ -32,8 +32,8 @@ use tracing::{info, warn};
 
 use crate::AppState;
 use crate::config::{Listen, ServerConfig};
-use crate::log::TARGET;
 use crate::listeners::{self, bind};
+use crate::log::TARGET;
 use crate::tls::ServingCertificate;
 
 /// How often the server refreshes its registration.
