@@ -173,8 +173,7 @@ mod tests {
             tracing::info!(target: "certmgr::step", "a step: not logged");
             tracing::info!("another crate's event: not logged");
         });
-        let lines = seen.lock().unwrap().clone();
-        lines
+        seen.lock().unwrap().clone()
     }
 
     #[test]
