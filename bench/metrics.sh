@@ -167,6 +167,6 @@ cat <<EOF
 | promtool check metrics | $promtool_result |
 | expiry series / credentials with a certificate before the server started | $expiry / $issued |
 | ready series / credentials | $ready / $count |
-| server peak RSS (VmHWM) before the scrapes / after | $(mib "$hwm_before_kb") / $(mib "$hwm_after_kb") MiB |
+| server peak RSS (VmHWM) after the scrapes that waited for the first pass / after all | $(mib "$hwm_before_kb") / $(mib "$hwm_after_kb") MiB |
 | server RSS after the scrapes | $(mib "$rss_after_kb") MiB |
 EOF
