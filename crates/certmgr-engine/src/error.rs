@@ -174,6 +174,8 @@ pub enum Rule {
 /// Which field of the request an error is about, for the front end's wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
+    /// The name of the object being made (taken already).
+    Name,
     /// The issuer.
     Issuer,
     /// The DNS account.

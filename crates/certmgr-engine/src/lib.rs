@@ -33,6 +33,7 @@ pub mod check;
 pub mod clock;
 pub mod credential;
 mod danger;
+pub mod dashboard;
 pub mod dns01;
 pub mod dxl_import;
 pub mod error;

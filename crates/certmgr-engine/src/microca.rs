@@ -40,9 +40,12 @@ pub async fn create_ca(engine: &Engine<'_>, new: &NewMicroCa) -> EngineResult<Ca
     // Fail on a taken name before spending time on key generation.
     match store.ca(name).await {
         Ok(_) => {
-            return Err(EngineError::bad_input(format!(
-                "a CA named {name:?} already exists: pick another name"
-            )));
+            return Err(EngineError::Field(crate::error::FieldError {
+                field: crate::error::Field::Name,
+                source: Box::new(EngineError::bad_input(format!(
+                    "a CA named {name:?} already exists: pick another name"
+                ))),
+            }));
         }
         Err(StoreError::NotFound { .. }) => {}
         Err(e) => return Err(e.into()),

@@ -96,6 +96,22 @@ pub struct CredentialFilter {
     /// Only those carrying every one of these tags (a user's filter and a
     /// token's scope together).
     pub tags: Vec<certmgr_store::TagScope>,
+    /// Only those whose name or a hostname contains this text
+    /// (case-insensitive): a search box.
+    pub text: Option<String>,
+    /// The order of a paged listing.
+    pub sort: Sort,
+}
+
+/// The order of a listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// By name (the name index: a page costs its own size).
+    #[default]
+    Name,
+    /// Soonest expiry first, those without a certificate last, then by
+    /// name. Each page reads the store in full.
+    Expiry,
 }
 
 /// The credentials `filter` selects, as of the engine's clock, by name.
@@ -138,19 +154,37 @@ pub async fn credentials_page(
     let needle = filter
         .hostname_contains
         .as_ref()
-        .map(|text| text.to_ascii_lowercase());
+        .map(|text| text.to_lowercase());
+    let search = filter.text.as_ref().map(|text| text.to_lowercase());
+    let has_hostname = |c: &CredentialRecord, needle: &str| {
+        c.hostnames
+            .iter()
+            .any(|h| h.to_string().to_lowercase().contains(needle))
+    };
     let selects = |c: &CredentialRecord| {
         tagged.as_ref().is_none_or(|ids| ids.contains(&c.id))
             && filter.issuer.as_ref().is_none_or(|i| *i == c.issuer)
             && filter
                 .expiring_before
                 .is_none_or(|at| c.not_after.is_some_and(|t| t < at))
-            && needle.as_ref().is_none_or(|needle| {
-                c.hostnames
-                    .iter()
-                    .any(|h| h.to_string().to_ascii_lowercase().contains(needle))
-            })
+            && needle.as_ref().is_none_or(|needle| has_hostname(c, needle))
+            && search
+                .as_ref()
+                .is_none_or(|text| c.name.to_lowercase().contains(text) || has_hostname(c, text))
     };
+    if filter.sort == Sort::Expiry {
+        let mut items: Vec<CredentialSummary> = store
+            .list_credentials()
+            .await?
+            .iter()
+            .filter(|c| selects(c))
+            .map(|c| CredentialSummary::new(c, now))
+            .filter(|c| filter.status.is_none_or(|s| s == c.status))
+            .filter(|c| filter.health.is_none_or(|h| h == c.health))
+            .collect();
+        items.sort_by(|a, b| expiry_key(a).cmp(&expiry_key(b)));
+        return Ok(expiry_page(items, after, limit));
+    }
     let Some(limit) = limit else {
         let items = store
             .list_credentials()
@@ -204,6 +238,42 @@ pub async fn credentials_page(
     }
 }
 
+/// Where a credential sorts by expiry: no certificate sorts last.
+fn expiry_key(c: &CredentialSummary) -> (i64, &str) {
+    (c.not_after.unwrap_or(i64::MAX), c.name.as_str())
+}
+
+/// The page of `items` (sorted by [`expiry_key`]) after the position
+/// `after` (`EXPIRY:NAME`, as this returns in `next_after`), of `limit`
+/// items (all without one).
+fn expiry_page(
+    items: Vec<CredentialSummary>,
+    after: Option<&str>,
+    limit: Option<u32>,
+) -> Page<CredentialSummary> {
+    let start = after
+        .and_then(|k| k.split_once(':'))
+        .and_then(|(at, name)| Some((at.parse::<i64>().ok()?, name)))
+        .map_or(0, |position| {
+            items.partition_point(|item| expiry_key(item) <= position)
+        });
+    let mut rest: Vec<CredentialSummary> = items.into_iter().skip(start).collect();
+    let next_after = match limit {
+        Some(limit) if rest.len() > limit as usize => {
+            rest.truncate(limit as usize);
+            rest.last().map(|c| {
+                let (at, name) = expiry_key(c);
+                format!("{at}:{name}")
+            })
+        }
+        _ => None,
+    };
+    Page {
+        items: rest,
+        next_after,
+    }
+}
+
 /// A certificate, as parsed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -240,6 +310,10 @@ pub struct KeyView {
     pub source: VersionSource,
     /// Its certificate, once issued.
     pub certificate: Option<CertificateView>,
+    /// The certificates above it, from the one that signed it up to the
+    /// root when the store knows the root: the chain as a reader draws it.
+    #[serde(default)]
+    pub issuers: Vec<CertificateView>,
 }
 
 /// A credential in full: its record as of now, its current keys and
@@ -296,21 +370,19 @@ pub async fn credential(
 }
 
 fn key_view(key: &KeyVersion, now: i64) -> EngineResult<KeyView> {
-    let certificate = match &key.certificate {
+    let (certificate, issuers) = match &key.certificate {
         Some(cert) => {
-            let info = certificate_info(&cert.cert_der)?;
-            Some(CertificateView {
-                subject: info.subject,
-                issuer: info.issuer,
-                serial: info.serial_hex,
-                not_before: timestamp(info.not_before.unix_timestamp()),
-                not_after: timestamp(info.not_after.unix_timestamp()),
-                sha256_fingerprint: info.sha256_fingerprint,
-                chain_length: Some(cert.chain_der.len() + 1),
-                days_left: days_until(info.not_after.unix_timestamp(), now),
-            })
+            let mut leaf = certificate_view(&cert.cert_der, now)?;
+            leaf.chain_length = Some(cert.chain_der.len() + 1);
+            let issuers = cert
+                .chain_der
+                .iter()
+                .chain(cert.root_der.iter())
+                .map(|der| certificate_view(der, now))
+                .collect::<EngineResult<Vec<_>>>()?;
+            (Some(leaf), issuers)
         }
-        None => None,
+        None => (None, Vec::new()),
     };
     Ok(KeyView {
         family: key.family,
@@ -318,6 +390,21 @@ fn key_view(key: &KeyVersion, now: i64) -> EngineResult<KeyView> {
         version: key.version,
         source: key.source,
         certificate,
+        issuers,
+    })
+}
+
+fn certificate_view(der: &[u8], now: i64) -> EngineResult<CertificateView> {
+    let info = certificate_info(der)?;
+    Ok(CertificateView {
+        subject: info.subject,
+        issuer: info.issuer,
+        serial: info.serial_hex,
+        not_before: timestamp(info.not_before.unix_timestamp()),
+        not_after: timestamp(info.not_after.unix_timestamp()),
+        sha256_fingerprint: info.sha256_fingerprint,
+        chain_length: None,
+        days_left: days_until(info.not_after.unix_timestamp(), now),
     })
 }
 

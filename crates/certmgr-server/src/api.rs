@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::gate::gate;
 use crate::problem::{PROBLEM_JSON, Problem, ProblemKind};
-use crate::routes::{access, acme, credentials, directory, dns, jobs, oidc, session};
+use crate::routes::{access, acme, credentials, dashboard, directory, dns, jobs, oidc, session};
 
 /// The largest request body the API reads (a PKCS#12 file in base64 fits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -76,14 +76,17 @@ impl Modify for BearerToken {
 pub struct ServerHealth {
     /// Always `ok`.
     status: String,
+    /// Whether single sign-on is configured (the sign-in page offers it).
+    single_sign_on: bool,
 }
 
 /// Whether the server is up (no authentication).
 #[utoipa::path(get, path = "/api/health", tag = "system", security(()),
     responses((status = 200, body = ServerHealth)))]
-async fn health() -> Json<ServerHealth> {
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Json<ServerHealth> {
     Json(ServerHealth {
         status: "ok".to_owned(),
+        single_sign_on: state.sso().is_some(),
     })
 }
 
@@ -101,6 +104,7 @@ pub fn routes() -> (Router<AppState>, OpenApiDocument) {
         ))
         .routes(routes!(oidc::login))
         .routes(routes!(oidc::callback))
+        .routes(routes!(dashboard::dashboard))
         .routes(routes!(credentials::list, credentials::create))
         .routes(routes!(credentials::show, credentials::delete))
         .routes(routes!(credentials::events))
@@ -249,7 +253,8 @@ pub fn openapi() -> OpenApiDocument {
 }
 
 /// The API: its routes, `/api/openapi.json`, the gate in front of all of
-/// them, a body limit, and problem documents for unknown routes.
+/// them, the web UI ([`crate::ui`]), a body limit, and problem documents
+/// for unknown routes.
 pub fn router(state: AppState) -> Router {
     let (routes, document) = routes();
     let document: Arc<str> = match document.to_json() {
@@ -300,13 +305,15 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
+        // The UI's pages and files hold no data: outside the gate.
+        .merge(crate::ui::routes())
         .fallback(|| async {
             Problem::new(
                 ProblemKind::NotFound,
                 "no such route: see /api/openapi.json",
             )
         })
-        .layer(middleware::from_fn_with_state(state.clone(), gate))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             state.secure_cookies(),

@@ -37,6 +37,7 @@ pub mod process;
 mod routes;
 pub mod throttle;
 pub mod tls;
+pub mod ui;
 
 use std::sync::Arc;
 

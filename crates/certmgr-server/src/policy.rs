@@ -88,6 +88,7 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/api/oidc/callback", None, Any, Some("session.sign-in")),
     rule("DELETE", "/api/session", Some(Viewer), Any, Some("session.sign-out")),
     // Credentials.
+    rule("GET", "/api/dashboard", Some(Viewer), Any, None),
     rule("GET", "/api/credentials", Some(Viewer), Any, None),
     rule("POST", "/api/credentials", Some(Operator), Any, Some("cred.create")),
     rule("GET", "/api/credentials/{name}", Some(Viewer), Credential, None),
@@ -151,6 +152,21 @@ pub fn policy(method: &Method, path: &str) -> Option<Policy> {
         .iter()
         .find(|rule| rule.path == path && rule.method == method)
         .map(|rule| rule.policy)
+}
+
+/// Every route a principal with `role` (tag-scoped or not) may call, as
+/// `METHOD /route`, in the table's order.
+pub fn allowed(role: Role, scoped: bool) -> Vec<String> {
+    RULES
+        .iter()
+        .filter(|rule| match rule.policy.role {
+            None => true,
+            Some(needed) => {
+                allows(role, needed) && !(scoped && rule.policy.scoping == Scoping::Unscoped)
+            }
+        })
+        .map(|rule| format!("{} {}", rule.method, rule.path))
+        .collect()
 }
 
 /// Whether `role` is at least `needed`.

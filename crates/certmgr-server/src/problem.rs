@@ -37,6 +37,10 @@ pub struct Problem {
     /// The same fix as data, for clients that word it themselves.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Hint>,
+    /// The request body's member at fault, when one is (`hostnames`,
+    /// `pkcs12_password`, ...): a form shows the problem next to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// The kinds of problems, each with its status and slug.
@@ -124,7 +128,14 @@ impl Problem {
             detail: detail.into(),
             hint: None,
             fix: None,
+            field: None,
         }
+    }
+
+    /// The same problem, about the request body's member `field`.
+    pub fn at(mut self, field: &str) -> Self {
+        self.field = Some(field.to_owned());
+        self
     }
 
     /// The request is wrong.
@@ -154,9 +165,46 @@ impl From<EngineError> for Problem {
             _ => classify(&error),
         };
         let mut problem = Problem::new(kind, error.to_string());
-        problem.fix = hint(&error);
+        problem.fix = error.hint();
         problem.hint = problem.fix.clone().map(hint_words);
+        problem.field = field_of(&error).map(str::to_owned);
         problem
+    }
+}
+
+/// The request member an engine error is about, named as the API's
+/// bodies name it, when the error's type says.
+fn field_of(error: &EngineError) -> Option<&'static str> {
+    use certmgr_engine::error::{Field, InputError, Rule};
+    match error {
+        EngineError::Context { source, .. } => field_of(source),
+        EngineError::Field(e) => Some(match e.field {
+            Field::Name => "name",
+            Field::Issuer => "issuer",
+            Field::DnsAccount => "dns_account",
+            Field::Zone => "zones",
+        }),
+        EngineError::Input(e) => match e {
+            InputError::Hostname(_) => Some("hostnames"),
+            InputError::KeySpec(_) => Some("keys"),
+            InputError::Issuer(_) => Some("issuer"),
+            InputError::Name(_) => Some("name"),
+            InputError::Challenge(_) => Some("challenge"),
+            _ => None,
+        },
+        EngineError::Rule(rule) => match rule {
+            Rule::NoHostname
+            | Rule::DuplicateHostname(_)
+            | Rule::WildcardNeedsDns01(_)
+            | Rule::IpNotByDns01(_) => Some("hostnames"),
+            Rule::SameKeyFamily | Rule::TooManyKeys => Some("keys"),
+            Rule::ChallengeNotAcme => Some("challenge"),
+            Rule::AliasNotDnsName(_) | Rule::AliasNeedsDns01 => Some("challenge_alias"),
+            Rule::DnsAccountNeedsDns01 => Some("dns_account"),
+            Rule::Validity(_) => Some("validity_days"),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -186,16 +234,6 @@ fn innermost(error: &EngineError) -> &EngineError {
     }
 }
 
-/// The hint of the error or of the one under its contexts.
-fn hint(error: &EngineError) -> Option<Hint> {
-    match error {
-        EngineError::BadInput { hint, .. } | EngineError::Failed { hint, .. } => hint.clone(),
-        EngineError::Context { source, .. } => hint(source),
-        EngineError::Field(field) => hint(&field.source),
-        _ => None,
-    }
-}
-
 /// A hint in the API's terms: the request field that fixes the problem.
 fn hint_words(hint: Hint) -> String {
     match hint {
@@ -215,7 +253,10 @@ fn hint_words(hint: Hint) -> String {
         Hint::CsrFirst(name) => {
             format!("POST /api/credentials/{name}/csr first, or give key_pem with the certificate")
         }
-        Hint::TrustIssuer | Hint::TrustRoot => "add the root with POST /api/trust".into(),
+        Hint::TrustIssuer => "add the root with POST /api/trust".into(),
+        Hint::TrustRoot => {
+            "add the root with POST /api/trust (or, importing, set trust_bundled_root: true)".into()
+        }
         Hint::AllowExpired => "set allow_expired: true".into(),
         Hint::ListenAddress => "run the challenge listeners of certmgr server".into(),
         Hint::DirectoryUrl => "give directory_url instead of ca".into(),

@@ -34,6 +34,7 @@ signs its users in.
 
 pub mod ari_proxy;
 pub mod bind;
+pub mod browser;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 pub mod pebble;

@@ -116,15 +116,13 @@ pub fn engine_message(error: &EngineError) -> String {
     let message = match error {
         EngineError::Rule(rule) => rule_message(rule),
         EngineError::AccountRule(rule) => account_rule_message(rule),
-        EngineError::Field(field) => format!(
-            "{}: {}",
-            match field.field {
-                Field::Issuer => "--issuer",
-                Field::DnsAccount => "--dns-account",
-                Field::Zone => "--zone",
-            },
-            field.source
-        ),
+        EngineError::Field(field) => match field.field {
+            // The name is the command's argument; the message names it.
+            Field::Name => field.source.to_string(),
+            Field::Issuer => format!("--issuer: {}", field.source),
+            Field::DnsAccount => format!("--dns-account: {}", field.source),
+            Field::Zone => format!("--zone: {}", field.source),
+        },
         other => other.to_string(),
     };
     match error.hint() {

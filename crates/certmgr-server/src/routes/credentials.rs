@@ -11,11 +11,12 @@ use axum::{Extension, Json};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use certmgr_core::KeyFamily;
+use certmgr_engine::Hint;
 use certmgr_engine::credential::CredentialRequest;
 use certmgr_engine::export::Format;
 use certmgr_engine::import::{ImportOptions, ImportSummary};
-use certmgr_engine::view::{self, CredentialDetail, CredentialFilter, CredentialSummary};
-use certmgr_pki::{Bundle, read_pem_bundle, read_pkcs12};
+use certmgr_engine::view::{self, CredentialDetail, CredentialFilter, CredentialSummary, Sort};
+use certmgr_pki::{Bundle, PkiError, read_pem_bundle, read_pkcs12};
 use certmgr_store::{CredentialRecord, Event};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -37,7 +38,7 @@ const DEFAULT_PAGE: u32 = 100;
 pub struct ListQuery {
     /// Only this status: pending, issuing, valid, renewal-due, failed, revoked or expired.
     status: Option<String>,
-    /// Only this health: ok, warning or critical.
+    /// Only this health: ok, warning or error.
     health: Option<String>,
     /// Only this issuer: `ca:NAME`, `acme:ACCOUNT`, `manual` or `import`.
     issuer: Option<String>,
@@ -47,6 +48,11 @@ pub struct ListQuery {
     hostname: Option<String>,
     /// Only those carrying this tag (`key=value`).
     tag: Option<String>,
+    /// Only those whose name or a hostname contains this text.
+    search: Option<String>,
+    /// `name` (the default) or `expiry` (soonest first; those without a
+    /// certificate last).
+    sort: Option<String>,
     /// Items per page (1 to 1000; 100 when not given).
     limit: Option<u32>,
     /// Where to continue: the `next_cursor` of the previous page.
@@ -102,6 +108,16 @@ pub async fn list(
         expiring_before: query.expiring_before,
         hostname_contains: query.hostname.clone(),
         tags: Vec::new(),
+        text: query.search.clone(),
+        sort: match query.sort.as_deref() {
+            None | Some("name") => Sort::Name,
+            Some("expiry") => Sort::Expiry,
+            Some(other) => {
+                return Err(Problem::bad_input(format!(
+                    "sort {other:?}: use name or expiry"
+                )));
+            }
+        },
     };
     if let Some(tag) = &query.tag {
         filter.tags.push(certmgr_engine::access::parse_scope(tag)?);
@@ -209,7 +225,15 @@ pub async fn create(
     .await;
     let mut response = match outcome {
         Ok(credential) => (StatusCode::CREATED, Json(credential)).into_response(),
-        Err(error) => Problem::from(error).into_response(),
+        Err(error) => {
+            let problem = Problem::from(error);
+            // The one conflict creating can meet: the name is taken.
+            if problem.status == StatusCode::CONFLICT.as_u16() {
+                problem.at("name").into_response()
+            } else {
+                problem.into_response()
+            }
+        }
     };
     response
         .extensions_mut()
@@ -416,7 +440,16 @@ pub async fn import(
             trust_bundled_root: body.trust_bundled_root,
         },
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        // The fixes that are members of this body.
+        let problem = Problem::from(e);
+        match problem.fix {
+            Some(Hint::TrustRoot) => problem.at("trust_bundled_root"),
+            Some(Hint::AllowExpired) => problem.at("allow_expired"),
+            _ => problem,
+        }
+    })?;
     Ok(Json(ImportAnswer {
         name,
         version,
@@ -430,14 +463,21 @@ fn bundle(body: &ImportBody) -> ApiResult<Bundle> {
     if let Some(data) = &body.pkcs12_base64 {
         let data = STANDARD
             .decode(data.trim())
-            .map_err(|_| Problem::bad_input("pkcs12_base64 is not base64"))?;
+            .map_err(|_| Problem::bad_input("pkcs12_base64 is not base64").at("pkcs12_base64"))?;
         let password = Zeroizing::new(body.pkcs12_password.clone().unwrap_or_default());
-        return Ok(read_pkcs12(&data, &password).map_err(certmgr_engine::EngineError::from)?);
+        return read_pkcs12(&data, &password).map_err(|e| {
+            let field = match e {
+                PkiError::WrongPassword { .. } | PkiError::PasswordRequired => "pkcs12_password",
+                _ => "pkcs12_base64",
+            };
+            Problem::from(certmgr_engine::EngineError::from(e)).at(field)
+        });
     }
     let Some(certificate) = &body.certificate_pem else {
         return Err(Problem::bad_input(
             "give certificate_pem (with key_pem for a key made elsewhere) or pkcs12_base64",
-        ));
+        )
+        .at("certificate_pem"));
     };
     let mut text = certificate.clone();
     if let Some(key) = &body.key_pem {
@@ -445,10 +485,23 @@ fn bundle(body: &ImportBody) -> ApiResult<Bundle> {
         text.push_str(key);
     }
     let password = body.key_password.as_ref().map(|p| p.as_bytes());
-    let bundle =
-        read_pem_bundle(text.as_bytes(), password).map_err(certmgr_engine::EngineError::from)?;
+    let bundle = read_pem_bundle(text.as_bytes(), password).map_err(|e| {
+        let field = match e {
+            PkiError::WrongPassword { .. }
+            | PkiError::PasswordRequired
+            | PkiError::KdfTooCostly { .. } => "key_password",
+            PkiError::BadKey { .. }
+            | PkiError::UnsupportedKey { .. }
+            | PkiError::MultipleKeys
+            | PkiError::KeyMismatch => "key_pem",
+            _ => "certificate_pem",
+        };
+        Problem::from(certmgr_engine::EngineError::from(e)).at(field)
+    })?;
     if bundle.certs.is_empty() {
-        return Err(Problem::bad_input("certificate_pem holds no certificate"));
+        return Err(
+            Problem::bad_input("certificate_pem holds no certificate").at("certificate_pem")
+        );
     }
     Ok(bundle)
 }

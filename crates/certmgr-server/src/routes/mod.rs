@@ -4,6 +4,7 @@
 pub mod access;
 pub mod acme;
 pub mod credentials;
+pub mod dashboard;
 pub mod directory;
 pub mod dns;
 pub mod jobs;

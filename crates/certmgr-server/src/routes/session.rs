@@ -43,6 +43,10 @@ pub struct SessionView {
     csrf_token: Option<String>,
     /// When the session ends (Unix seconds; absent for API tokens).
     expires_at: Option<i64>,
+    /// The operations this caller may call, as `METHOD /route` the way
+    /// the API document writes them: a front end shows only the actions
+    /// the gate would let through.
+    allowed: Vec<String>,
 }
 
 /// Sign in with a password: sets the session cookie. Five wrong passwords
@@ -91,6 +95,10 @@ pub async fn sign_in(
                 scope: started.record.scope.clone(),
                 csrf_token: Some(session::csrf_token(&started.secret)),
                 expires_at: Some(started.record.expires_at),
+                allowed: crate::policy::allowed(
+                    started.record.role,
+                    started.record.scope.is_some(),
+                ),
             };
             let mut response = (StatusCode::CREATED, Json(view)).into_response();
             match HeaderValue::from_str(&cookie) {
@@ -120,6 +128,7 @@ pub async fn current(
 ) -> Json<SessionView> {
     let secret = caller.session.as_ref().and(session_cookie(&headers));
     Json(SessionView {
+        allowed: crate::policy::allowed(caller.principal.role, caller.principal.scope.is_some()),
         name: caller.principal.name,
         role: caller.principal.role,
         scope: caller.principal.scope,

@@ -193,6 +193,7 @@ fn list_filter(now: i64, args: &CredListArgs) -> CliResult<CredentialFilter> {
             .transpose()?
             .into_iter()
             .collect(),
+        ..CredentialFilter::default()
     })
 }
 

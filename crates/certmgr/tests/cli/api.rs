@@ -18,21 +18,21 @@ use crate::util::{Env, openssl};
 
 /// A running `certmgr server` with the API on a port of its own choosing,
 /// killed on drop.
-struct ApiServer {
+pub(crate) struct ApiServer {
     child: Child,
-    api: SocketAddr,
+    pub(crate) api: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl ApiServer {
     /// `certmgr server --listen 127.0.0.1:0 --plain-http --http-listen HTTP
     /// --no-https --no-renew`; waits until it says where the API is.
-    fn start(env: &Env, http_listen: &str) -> ApiServer {
+    pub(crate) fn start(env: &Env, http_listen: &str) -> ApiServer {
         ApiServer::start_with(env, http_listen, &[])
     }
 
     /// [`ApiServer::start`] with more environment variables.
-    fn start_with(env: &Env, http_listen: &str, vars: &[(&str, &str)]) -> ApiServer {
+    pub(crate) fn start_with(env: &Env, http_listen: &str, vars: &[(&str, &str)]) -> ApiServer {
         let mut child = env
             .command(&[
                 "server",
@@ -82,12 +82,18 @@ impl ApiServer {
         ApiServer { child, api, log }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 
     /// One request: `method path`, with a bearer token and a JSON body.
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         let (head, mut body, _) = self.send(method, path, token, body);
         let mut bytes = Vec::new();
         body.read_to_end(&mut bytes).unwrap();
@@ -153,7 +159,7 @@ impl ApiServer {
     }
 
     /// Stop with SIGTERM and check the clean exit.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -213,8 +219,8 @@ impl Head {
 }
 
 /// A whole answer.
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -227,7 +233,7 @@ impl Answer {
             .map(|(_, v)| v.as_str())
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
@@ -237,7 +243,7 @@ impl Answer {
 
     /// The JSON body, once the status is `status`.
     #[track_caller]
-    fn expect(&self, status: u16) -> Value {
+    pub(crate) fn expect(&self, status: u16) -> Value {
         assert_eq!(self.status, status, "{}", self.text());
         self.json()
     }

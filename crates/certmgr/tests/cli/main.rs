@@ -32,3 +32,4 @@ mod secrets;
 mod server;
 mod store_integrity;
 mod tags;
+mod ui;
