@@ -118,6 +118,19 @@ pub enum EngineError {
         /// The fix, for the front end to name.
         hint: Option<Hint>,
     },
+    /// One field of a request is wrong; `field` names it as the request
+    /// spells it (`email.to[1]`, `webhook.url`), so a form can point at it.
+    #[error("{field}: {message}")]
+    InvalidField {
+        /// The field's path in the request.
+        field: String,
+        /// What is wrong with it and what to give instead.
+        message: String,
+    },
+    /// A notification could not be delivered: the SMTP server or the
+    /// webhook's receiver could not be reached, refused it, or failed.
+    #[error("{0}")]
+    Delivery(String),
     /// An error with what was being read or done in front of it.
     #[error("{context}: {source}")]
     Context {
@@ -325,6 +338,23 @@ impl EngineError {
         }
     }
 
+    /// One field of a request is wrong (bad input naming the field).
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        EngineError::InvalidField {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The request field at fault, when the error names one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            EngineError::InvalidField { field, .. } => Some(field),
+            EngineError::Context { source, .. } => source.field(),
+            _ => None,
+        }
+    }
+
     /// Put what was being read or done in front of the message.
     pub fn context(self, context: impl std::fmt::Display) -> Self {
         EngineError::Context {
@@ -377,9 +407,10 @@ impl EngineError {
             EngineError::Input(_)
             | EngineError::Rule(_)
             | EngineError::AccountRule(_)
-            | EngineError::BadInput { .. } => ErrorKind::BadInput,
+            | EngineError::BadInput { .. }
+            | EngineError::InvalidField { .. } => ErrorKind::BadInput,
             EngineError::Field(e) => e.source.kind(),
-            EngineError::Failed { .. } => ErrorKind::Failed,
+            EngineError::Failed { .. } | EngineError::Delivery(_) => ErrorKind::Failed,
             EngineError::Context { source, .. } => source.kind(),
         }
     }

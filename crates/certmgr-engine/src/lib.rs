@@ -21,6 +21,7 @@
 //! - [`limits`], [`instance`]: issuance deadlines and leases, and this process as their owner.
 //! - [`access`]: users and API tokens, roles and tag scopes; [`session`]: browser sessions.
 //! - [`audit`]: the audit log (who did what, from where, how it ended).
+//! - [`notify`]: notifications (e-mail, webhooks) about credentials that need people.
 //! - [`progress`]: the `tracing` targets of the events front ends show.
 //! - [`view`]: what front ends show (`--json`, the REST API), secrets left out.
 //! - [`error`]: one error type, classified once as bad input or failure.
@@ -43,6 +44,7 @@ pub mod instance;
 pub mod issuance;
 pub mod limits;
 pub mod microca;
+pub mod notify;
 pub mod progress;
 pub mod records;
 pub mod renewal;

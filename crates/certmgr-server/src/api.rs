@@ -20,7 +20,9 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::gate::gate;
 use crate::problem::{PROBLEM_JSON, Problem, ProblemKind};
-use crate::routes::{access, acme, credentials, dashboard, directory, dns, jobs, oidc, session};
+use crate::routes::{
+    access, acme, credentials, dashboard, directory, dns, jobs, notifications, oidc, session,
+};
 
 /// The largest request body the API reads (a PKCS#12 file in base64 fits).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -42,6 +44,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
         (name = "issuers", description = "MicroCAs, ACME accounts and CAs, the trust store"),
         (name = "dns", description = "DNS providers and accounts for DNS-01"),
         (name = "access", description = "Tokens, users and the audit log"),
+        (name = "notifications", description = "Notification channels (e-mail, webhooks) and the notices sent"),
         (name = "system", description = "Health, readiness and metrics")
     )
 )]
@@ -139,6 +142,14 @@ pub fn routes() -> (Router<AppState>, OpenApiDocument) {
         .routes(routes!(access::tokens, access::create))
         .routes(routes!(access::revoke))
         .routes(routes!(access::users, access::add_user))
+        .routes(routes!(notifications::channels, notifications::create))
+        .routes(routes!(
+            notifications::show,
+            notifications::update,
+            notifications::delete
+        ))
+        .routes(routes!(notifications::test))
+        .routes(routes!(notifications::notices))
         .split_for_parts();
     document_problems(&mut document);
     (routes, document)

@@ -138,6 +138,15 @@ pub const RULES: &[Rule] = &[
     rule("DELETE", "/api/tokens/{name}", Some(Admin), Unscoped, Some("token.revoke")),
     rule("GET", "/api/users", Some(Admin), Unscoped, None),
     rule("POST", "/api/users", Some(Admin), Unscoped, Some("user.add")),
+    // Notifications: channels hold secrets and decide where notices go
+    // (admins); the notices name credentials of every scope (unscoped).
+    rule("GET", "/api/notifications/channels", Some(Admin), Unscoped, None),
+    rule("POST", "/api/notifications/channels", Some(Admin), Unscoped, Some("notify.channel.create")),
+    rule("GET", "/api/notifications/channels/{name}", Some(Admin), Unscoped, None),
+    rule("PUT", "/api/notifications/channels/{name}", Some(Admin), Unscoped, Some("notify.channel.update")),
+    rule("DELETE", "/api/notifications/channels/{name}", Some(Admin), Unscoped, Some("notify.channel.delete")),
+    rule("POST", "/api/notifications/channels/{name}/test", Some(Admin), Unscoped, Some("notify.channel.test")),
+    rule("GET", "/api/notifications", Some(Viewer), Unscoped, None),
 ];
 
 /// The policy of `method` on the route `path`, if the table has one.

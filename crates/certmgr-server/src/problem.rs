@@ -37,8 +37,9 @@ pub struct Problem {
     /// The same fix as data, for clients that word it themselves.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Hint>,
-    /// The request body's member at fault, when one is (`hostnames`,
-    /// `pkcs12_password`, ...): a form shows the problem next to it.
+    /// The request body's member at fault, as the request spells it
+    /// (`hostnames`, `pkcs12_password`, `email.to[1]`), when one is: a
+    /// form shows the problem next to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
@@ -60,7 +61,8 @@ pub enum ProblemKind {
     TooLarge,
     /// Too many attempts; try again later.
     RateLimited,
-    /// A CA or a DNS provider failed or could not be reached.
+    /// A CA, a DNS provider or a notification peer (SMTP server, webhook
+    /// receiver) failed or could not be reached.
     Upstream,
     /// The server failed (the database, a bug).
     Failed,
@@ -111,7 +113,7 @@ impl ProblemKind {
             ProblemKind::Forbidden => "Not allowed for this role",
             ProblemKind::TooLarge => "The request body is too large",
             ProblemKind::RateLimited => "Too many attempts",
-            ProblemKind::Upstream => "A CA or DNS provider failed",
+            ProblemKind::Upstream => "A CA, DNS provider or notification peer failed",
             ProblemKind::Failed => "The operation failed",
             ProblemKind::Unavailable => "The server is not ready",
         }
@@ -167,7 +169,10 @@ impl From<EngineError> for Problem {
         let mut problem = Problem::new(kind, error.to_string());
         problem.fix = error.hint();
         problem.hint = problem.fix.clone().map(hint_words);
-        problem.field = field_of(&error).map(str::to_owned);
+        problem.field = error
+            .field()
+            .or_else(|| field_of(&error))
+            .map(str::to_owned);
         problem
     }
 }
@@ -219,7 +224,10 @@ fn classify(error: &EngineError) -> ProblemKind {
         (ErrorKind::BadInput, _) => ProblemKind::BadInput,
         (
             ErrorKind::Failed,
-            EngineError::Acme(_) | EngineError::Dns(_) | EngineError::CaCertificate(_),
+            EngineError::Acme(_)
+            | EngineError::Dns(_)
+            | EngineError::CaCertificate(_)
+            | EngineError::Delivery(_),
         ) => ProblemKind::Upstream,
         (ErrorKind::Failed, _) => ProblemKind::Failed,
     }

@@ -8,7 +8,9 @@
 //!   the store, so every node sharing the store answers for every other.
 //! - Registers itself in the store with a heartbeat, so `certmgr cred issue`
 //!   and `certmgr renew` in other processes publish their answers for it.
-//! - Renews what is due every `renew_interval_secs` (the scheduler).
+//! - Renews what is due every `renew_interval_secs` (the scheduler), and
+//!   after each renewal pass sends the notifications due
+//!   ([`certmgr_engine::notify::pass`]).
 //! - On SIGTERM or SIGINT stops accepting, lets running jobs finish for up
 //!   to [`SHUTDOWN_GRACE_SECS`], and leaves what is left to the next start
 //!   (issuance resumes from the store).
@@ -274,6 +276,18 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
                         }
                     }
                     Err(e) => warn!(target: TARGET, error = %e, "renewal run failed: {e}"),
+                }
+                // After each renewal pass, what needs people: notices
+                // decided once, delivered on every enabled channel.
+                match certmgr_engine::notify::pass(&engine).await {
+                    Ok(report) => {
+                        for line in report.summary() {
+                            info!(target: TARGET, "{line}");
+                        }
+                    }
+                    Err(e) => {
+                        warn!(target: TARGET, error = %e, "notification pass failed: {e}")
+                    }
                 }
                 life.pass_finished(unix_now());
                 tokio::time::sleep(Duration::from_secs(secs)).await;

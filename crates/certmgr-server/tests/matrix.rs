@@ -243,10 +243,17 @@ async fn every_route_answers_every_caller_as_the_policy_table_says() {
                 .unwrap();
             let zone = format!("z{checked}");
             api.dns_account(&zone).await;
-            let uri = fill(&path, &credential, &token, &job).replace(
-                "/api/dns/accounts/zone",
-                &format!("/api/dns/accounts/{zone}"),
-            );
+            let channel = format!("c{checked}");
+            api.channel(&channel).await;
+            let uri = fill(&path, &credential, &token, &job)
+                .replace(
+                    "/api/dns/accounts/zone",
+                    &format!("/api/dns/accounts/{zone}"),
+                )
+                .replace(
+                    "/api/notifications/channels/unused",
+                    &format!("/api/notifications/channels/{channel}"),
+                );
             let body = matches!(method, Method::POST | Method::PUT).then(|| serde_json::json!({}));
             // Jobs started by earlier calls change the store as they run.
             while api.state.jobs().running() > 0 {
@@ -358,11 +365,13 @@ async fn every_route_answers_every_caller_as_the_policy_table_says() {
     assert!(checked >= 7 * 30, "only {checked} calls");
 }
 
-/// Routes that reach a CA or DNS server: here, one that is not there.
-const PEER_ROUTES: [&str; 3] = [
+/// Routes that reach a CA, a DNS server or a notification peer: here, one
+/// that is not there.
+const PEER_ROUTES: [&str; 4] = [
     "/api/acme/accounts/{name}/rollover",
     "/api/acme/accounts/{name}/deactivate",
     "/api/dns/accounts/{name}/test",
+    "/api/notifications/channels/{name}/test",
 ];
 
 /// The route's path with its parameters filled in.

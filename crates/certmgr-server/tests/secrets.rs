@@ -44,6 +44,9 @@ const CF_REFUSED_TOKEN: &str = "cf-refused-token-8Yt2Wq6Er0Ui4Op9As3Df7Gh1Jk5";
 const PDNS_KEY: &str = "pdns-secret-key-Nw7Qe3Rt9Yu1Io5Pa8Sd2Fg6Hj4Kl";
 /// The TSIG secret (base64 of 32 bytes).
 const TSIG_SECRET: &str = "b+rdXPrLru96PXR0Dvun/6Mo8ett/CrMeqehjRv5dSU=";
+const SMTP_PASSWORD: &str = "smtp-password-Zq81xW";
+const HOOK_SECRET: &str = "hook-hmac-secret-Kp40vN";
+const HOOK_PATH_TOKEN: &str = "T0PATH/B0PATH/xoxPathToken9";
 /// The users' passwords.
 const ALICE_PASSWORD: &str = "alice-password-Tr0ub4dor&3-horse";
 const CAROL_PASSWORD: &str = "carol-password-correct-battery-staple";
@@ -771,6 +774,32 @@ async fn no_secret_leaves_without_an_audited_export() {
         StatusCode::CREATED,
     )
     .await;
+    // Notification channels: an SMTP password, a webhook URL whose path is
+    // a token (Slack's kind), an HMAC secret.
+    expect(
+        &api,
+        Method::POST,
+        "/api/notifications/channels",
+        "admin",
+        Some(
+            json!({"name": "mail", "email": {"host": "smtp.example.test",
+            "username": "certmgr", "password": SMTP_PASSWORD,
+            "from": "certmgr@example.test", "to": ["ops@example.test"]}}),
+        ),
+        StatusCode::CREATED,
+    )
+    .await;
+    expect(
+        &api,
+        Method::POST,
+        "/api/notifications/channels",
+        "admin",
+        Some(json!({"name": "hook", "webhook": {
+            "url": format!("https://hooks.example.test/services/{HOOK_PATH_TOKEN}"),
+            "secret": HOOK_SECRET}})),
+        StatusCode::CREATED,
+    )
+    .await;
     let mut token_secrets: Vec<(String, String)> = api
         .tokens
         .iter()
@@ -844,6 +873,9 @@ async fn no_secret_leaves_without_an_audited_export() {
     needles.text("refused Cloudflare API token", CF_REFUSED_TOKEN);
     needles.text("PowerDNS API key", PDNS_KEY);
     needles.text("TSIG secret", TSIG_SECRET);
+    needles.text("SMTP password", SMTP_PASSWORD);
+    needles.text("webhook HMAC secret", HOOK_SECRET);
+    needles.text("webhook URL token", HOOK_PATH_TOKEN);
     needles.bytes(
         "TSIG secret (decoded)",
         &STANDARD.decode(TSIG_SECRET).unwrap(),
@@ -918,6 +950,10 @@ async fn no_secret_leaves_without_an_audited_export() {
             "tsig".into(),
             "cf-refused".into(),
         ],
+    );
+    fill.insert(
+        "/api/notifications/channels/",
+        vec!["mail".into(), "hook".into()],
     );
     let (routes, uris) = get_routes(&fill);
     assert!(routes.len() >= 18, "only {} GET routes", routes.len());

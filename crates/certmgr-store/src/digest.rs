@@ -98,6 +98,22 @@ const DIGEST_QUERIES: &[(&str, &str)] = &[
         "SELECT id, source, file_name, imported_at, mac FROM dns_providers ORDER BY id",
     ),
     (
+        // Not `last_digest_at`: when the last digest went out is bookkeeping.
+        "notify_channels",
+        "SELECT id, name, kind, settings, sealed_secrets, enabled, created_at, updated_at, mac \
+         FROM notify_channels ORDER BY id",
+    ),
+    (
+        "notices",
+        "SELECT id, dedupe_key, credential_id, credential_name, event, threshold_days, version, \
+         not_after, message, created_at FROM notices ORDER BY id",
+    ),
+    (
+        "notice_deliveries",
+        "SELECT notice_id, channel_id, channel_name, state, attempts, next_attempt_at, last_error, \
+         sent_at FROM notice_deliveries ORDER BY notice_id, channel_id",
+    ),
+    (
         "trust_anchors",
         "SELECT fingerprint, subject, der, is_root, not_after, added_at FROM trust_anchors ORDER BY fingerprint",
     ),

@@ -265,8 +265,27 @@ pub(super) const CREDENTIAL_TAGS: Covered = Covered {
     remedy: "the tag is not honoured; delete the row and tag the credential again",
 };
 
+/// Notification channels: where notices go (an SMTP server, recipients, a
+/// webhook's settings) and the sealed secrets sent there (SMTP password,
+/// webhook URL, HMAC secret).
+pub(super) const NOTIFY_CHANNELS: Covered = Covered {
+    table: "notify_channels",
+    key: "id",
+    label: "name",
+    columns: &[
+        ("id", Text),
+        ("name", Text),
+        ("kind", Text),
+        ("settings", Text),
+        ("sealed_secrets", Bytes),
+        ("enabled", Int),
+    ],
+    remedy: "nothing is sent on it; delete the channel and create it again",
+};
+
 /// Every covered table.
-pub(super) const COVERED: [&Covered; 11] = [
+pub(super) const COVERED: [&Covered; 12] = [
+    &NOTIFY_CHANNELS,
     &CREDENTIAL_TAGS,
     &USERS,
     &API_TOKENS,

@@ -42,5 +42,8 @@ pub use model::{
 pub use seal::{MASTER_KEY_ENV, MASTER_KEY_LEN, MasterKey};
 pub use store::access::{NewPrincipal, TagScope, TokenRecord, UserRecord};
 pub use store::audit::{AuditCheck, AuditEntry, AuditQuery, NewAuditEntry};
+pub use store::notify_rows::{
+    ChannelRecord, DeliveryRecord, NewChannel, NewNotice, NoticeQuery, NoticeRecord, OpenDelivery,
+};
 pub use store::sessions::{NewSession, SessionRecord};
 pub use store::{Backend, InstanceRecord, Store};

@@ -9,6 +9,7 @@
 //! - `issuance`: the issuance lease, orders in flight, challenge answers;
 //! - `dns_rows`: DNS accounts, the TXT journal, imported provider definitions;
 //! - `instances`: the certmgr processes and servers at work on the store;
+//! - `notify_rows`: notification channels, notices and their deliveries;
 //! - `due`: the renewal due index (`credentials.due_at`);
 //! - `integrity`: row MACs; `digest`: the content digest.
 
@@ -43,6 +44,8 @@ mod instances;
 mod integrity;
 #[path = "issuance.rs"]
 mod issuance;
+#[path = "notify_rows.rs"]
+pub(crate) mod notify_rows;
 #[path = "sessions.rs"]
 pub(crate) mod sessions;
 #[path = "tags.rs"]

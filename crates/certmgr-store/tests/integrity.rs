@@ -625,3 +625,47 @@ async fn the_journal_by_name_or_value_refuses_the_planted_rows_it_selects() {
     // The whole journal reports both.
     assert_eq!(store.txt_journal().await.unwrap().refused.len(), 2);
 }
+
+/// A notification channel repointed with SQL (its SMTP host, so that the
+/// sealed password would go elsewhere) is refused, named; the others stay
+/// usable, and deleting it is the way out.
+#[tokio::test]
+async fn a_repointed_notification_channel_is_refused() {
+    let test = TestStore::new();
+    let (store, _) = open(&test).await;
+    for name in ["mail", "hook"] {
+        store
+            .create_notify_channel(&certmgr_store::NewChannel {
+                name,
+                kind: "email",
+                settings: r#"{"host":"smtp.example.com"}"#,
+                secrets_json: br#"{"password":"p"}"#,
+                enabled: true,
+            })
+            .await
+            .unwrap();
+    }
+    let mail = store.notify_channel("mail").await.unwrap();
+    assert_eq!(
+        store.unseal_channel_secrets(&mail).unwrap().as_slice(),
+        br#"{"password":"p"}"#
+    );
+    assert!(!format!("{mail:?}").contains("password"));
+    let pool = raw(&test).await;
+    sql(
+        &pool,
+        r#"UPDATE notify_channels SET settings = '{"host":"evil.example"}' WHERE name = 'mail'"#,
+    )
+    .await;
+    assert_tampered(
+        store.notify_channel("mail").await,
+        "notify_channels",
+        "mail",
+    );
+    let all = store.notify_channels().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().filter(|c| c.is_err()).count() == 1);
+    assert!(store.notify_channel("hook").await.is_ok());
+    store.delete_notify_channel("mail").await.unwrap();
+    assert_eq!(store.notify_channels().await.unwrap().len(), 1);
+}

@@ -35,6 +35,7 @@ signs its users in.
 pub mod ari_proxy;
 pub mod bind;
 pub mod browser;
+pub mod notify_peers;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 pub mod pebble;
@@ -46,6 +47,7 @@ pub mod stub;
 
 pub use ari_proxy::{AriProxy, AriProxyOptions, RenewalWindowRule};
 pub use bind::{Bind, bind_available};
+pub use notify_peers::{SmtpServer, WebhookReceiver, aiosmtpd_available};
 pub use pebble::{Pebble, PebbleOptions, pebble_available};
 pub use powerdns::{PowerDns, powerdns_available};
 pub use prometheus::{Prometheus, prometheus_available, promtool_check_metrics};

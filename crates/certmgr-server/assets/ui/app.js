@@ -82,6 +82,8 @@ async function route() {
     }
     main.replaceChildren(...next.childNodes);
     (main.querySelector('[autofocus]') || main).focus();
+    // When the page became usable (its data shown): bench/ui.sh reads it.
+    performance.mark('certmgr:page');
     return;
   }
   document.title = 'Not found · certmgr';

@@ -116,7 +116,9 @@ export function showError(form, error) {
   clearErrors(form);
   const problem = error.problem || { detail: String(error.message || error) };
   const text = [problem.detail, problem.hint].filter(Boolean).join(' — ');
-  const control = problem.field ? form.querySelector(`[name="${CSS.escape(problem.field)}"]`) : null;
+  // `email.to[1]` is shown at the control `email.to`.
+  const names = problem.field ? [problem.field, problem.field.replace(/\[\d+\]/g, '')] : [];
+  const control = names.map((n) => form.querySelector(`[name="${CSS.escape(n)}"]`)).find(Boolean);
   if (control) {
     const slot = form.querySelector(`#${CSS.escape(control.id)}-error`);
     if (slot) {

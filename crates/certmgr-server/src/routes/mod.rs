@@ -8,5 +8,6 @@ pub mod dashboard;
 pub mod directory;
 pub mod dns;
 pub mod jobs;
+pub mod notifications;
 pub mod oidc;
 pub mod session;

@@ -159,6 +159,25 @@ impl Api {
         .unwrap();
     }
 
+    /// A generic webhook channel whose receiver is not there.
+    pub async fn channel(&self, name: &str) {
+        certmgr_engine::notify::create_channel(
+            &self.engine(),
+            &certmgr_engine::notify::ChannelRequest {
+                name: Some(name.into()),
+                webhook: Some(certmgr_engine::notify::WebhookRequest {
+                    url: Some("http://127.0.0.1:9/hook".into()),
+                    secret: Some("a-secret-of-sixteen-or-more".into()),
+                    allow_plain_http: true,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+
     /// A MicroCA credential tagged `tags` (not issued).
     pub async fn credential(&self, name: &str, tags: &[&str]) {
         let request = CredentialRequest {
