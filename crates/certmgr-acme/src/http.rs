@@ -73,10 +73,12 @@ impl HttpClient for DeadlineClient {
         req: hyper::Request<BodyWrapper<Bytes>>,
     ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>> {
         let url = req.uri().to_string();
+        let request = Measured::of(&req);
         let fut = HttpClient::request(&self.inner, req);
         let limit = self.limit;
         Box::pin(async move {
-            match tokio::time::timeout(limit, fut).await {
+            let started = std::time::Instant::now();
+            let answer = match tokio::time::timeout(limit, fut).await {
                 Ok(answer) => answer,
                 Err(_) => Err(instant_acme::Error::Other(
                     format!(
@@ -84,8 +86,62 @@ impl HttpClient for DeadlineClient {
                     )
                     .into(),
                 )),
-            }
+            };
+            request.record(
+                answer.as_ref().ok().map(|a| a.parts.status.as_u16()),
+                started.elapsed().as_secs_f64(),
+            );
+            answer
         })
+    }
+}
+
+/// What the metrics say of one request to the CA
+/// ([`certmgr_core::telemetry`]): the CA is the request's host and port.
+struct Measured {
+    scheme: String,
+    ca: String,
+    host: String,
+    method: String,
+}
+
+impl Measured {
+    fn of<B>(req: &hyper::Request<B>) -> Self {
+        let uri = req.uri();
+        let host = uri.host().unwrap_or_default().to_owned();
+        Measured {
+            scheme: uri.scheme_str().unwrap_or_default().to_owned(),
+            ca: uri
+                .authority()
+                .map_or_else(|| host.clone(), |a| a.as_str().to_owned()),
+            host,
+            method: req.method().as_str().to_owned(),
+        }
+    }
+
+    /// Count the request, its `status` (`None`: no answer) and latency.
+    fn record(&self, status: Option<u16>, seconds: f64) {
+        use certmgr_core::telemetry::{self, ACME_REQUEST_DURATION, ACME_REQUESTS};
+        let outcome = match status {
+            None => "no_answer",
+            Some(s) if s >= 500 => "server_error",
+            Some(s) if s >= 400 => "client_error",
+            Some(_) => "success",
+        };
+        telemetry::count(&ACME_REQUESTS, &[&self.ca, &self.method, outcome]);
+        telemetry::observe(&ACME_REQUEST_DURATION, &[&self.ca, outcome], seconds);
+        let status = status.unwrap_or(999).to_string();
+        telemetry::observe(
+            &telemetry::CERT_MANAGER_ACME_REQUEST_DURATION,
+            &[
+                &self.scheme,
+                &self.host,
+                "unnamed_action",
+                &self.method,
+                &status,
+            ],
+            seconds,
+        );
     }
 }
 

@@ -26,6 +26,7 @@ mod name;
 mod openapi;
 pub mod renewal;
 mod status;
+pub mod telemetry;
 pub mod text;
 
 pub use challenge::{ChallengeKind, ChallengeKindError};

@@ -14,7 +14,7 @@ use crate::responders::AnswerOptions;
 /// answering challenges as `options` say. Returns the new version.
 pub async fn issue(engine: &Engine<'_>, name: &str, options: &AnswerOptions) -> EngineResult<i64> {
     let credential = engine.store().credential(name).await?;
-    match &credential.issuer {
+    let issued = match &credential.issuer {
         IssuerRef::MicroCa(_) => crate::microca::issue(engine, &credential).await,
         IssuerRef::Acme(_) => crate::acme::issue(engine, &credential, options).await,
         IssuerRef::Manual => Err(EngineError::bad_input_hint(
@@ -25,7 +25,16 @@ pub async fn issue(engine: &Engine<'_>, name: &str, options: &AnswerOptions) -> 
             format!("credential {name:?} is imported"),
             Hint::ImportFlow(name.to_owned()),
         )),
+    };
+    if issued.is_err()
+        && matches!(
+            credential.issuer,
+            IssuerRef::MicroCa(_) | IssuerRef::Acme(_)
+        )
+    {
+        crate::telemetry::count_failure(&credential);
     }
+    issued
 }
 
 /// The CSRs of the manual flow, one per key.

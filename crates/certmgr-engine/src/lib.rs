@@ -52,6 +52,7 @@ pub mod responders;
 pub mod serving;
 pub mod session;
 pub mod solver;
+pub mod telemetry;
 pub mod trust;
 pub mod view;
 

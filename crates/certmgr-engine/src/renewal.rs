@@ -473,7 +473,7 @@ async fn renew_all(
     for credential in due {
         match &credential.issuer {
             IssuerRef::MicroCa(_) => {
-                let result = report(issue_microca_planned(engine, credential).await);
+                let result = report(credential, issue_microca_planned(engine, credential).await);
                 tracing::info!(target: RESULT, "{}: {}", credential.name, result.1);
                 results.insert(credential.name.clone(), result);
             }
@@ -535,6 +535,7 @@ async fn renew_all(
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = limit.acquire().await;
             let result = report(
+                credential,
                 crate::acme::issue_with(engine, credential, record, account, solver, true).await,
             );
             tracing::info!(target: RESULT, "{}: {}", credential.name, result.1);
@@ -547,11 +548,14 @@ async fn renew_all(
     Ok(results)
 }
 
-fn report(result: EngineResult<Issued>) -> (bool, String) {
+fn report(credential: &CredentialRecord, result: EngineResult<Issued>) -> (bool, String) {
     match result {
         Ok(Issued::Version(version)) => (true, format!("issued version {version}")),
         Ok(Issued::Superseded(reason)) => (true, reason),
-        Err(error) => (false, format!("failed: {error}")),
+        Err(error) => {
+            crate::telemetry::count_failure(credential);
+            (false, format!("failed: {error}"))
+        }
     }
 }
 

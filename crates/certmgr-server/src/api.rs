@@ -45,7 +45,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
         (name = "dns", description = "DNS providers and accounts for DNS-01"),
         (name = "access", description = "Tokens, users and the audit log"),
         (name = "notifications", description = "Notification channels (e-mail, webhooks) and the notices sent"),
-        (name = "system", description = "Health")
+        (name = "system", description = "Health, readiness and metrics")
     )
 )]
 struct ApiDoc;
@@ -97,6 +97,9 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 pub fn routes() -> (Router<AppState>, OpenApiDocument) {
     let (routes, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
+        .routes(routes!(crate::health::healthz))
+        .routes(routes!(crate::health::readyz))
+        .routes(routes!(crate::metrics::metrics))
         .routes(routes!(
             session::sign_in,
             session::current,

@@ -97,6 +97,30 @@ impl Default for TlsConfig {
     }
 }
 
+/// How the server writes its log on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event: `certmgr server: ...`.
+    #[default]
+    Text,
+    /// One JSON object per line: timestamp, level, target, message and the
+    /// event's fields, for log collectors.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("{text:?}: the log format is text or json")),
+        }
+    }
+}
+
 /// Everything `certmgr server` can be told.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -113,6 +137,8 @@ pub struct ServerConfig {
     pub tls: TlsConfig,
     /// Single sign-on.
     pub oidc: Option<certmgr_oidc::OidcConfig>,
+    /// The log's format on stderr: `text` (default) or `json`.
+    pub log_format: LogFormat,
 }
 
 /// The API's default address: this machine only.
@@ -128,6 +154,7 @@ impl Default for ServerConfig {
             renew_interval_secs: 3600,
             tls: TlsConfig::default(),
             oidc: None,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -147,6 +174,8 @@ pub struct Overrides {
     pub tls_credential: Option<String>,
     /// `--plain-http`.
     pub plain_http: Option<bool>,
+    /// `--log-format` / `CERTMGR_LOG_FORMAT`.
+    pub log_format: Option<LogFormat>,
 }
 
 impl ServerConfig {
@@ -174,6 +203,9 @@ impl ServerConfig {
         }
         if let Some(plain) = overrides.plain_http {
             self.tls.plain_http = plain;
+        }
+        if let Some(format) = overrides.log_format {
+            self.log_format = format;
         }
         self
     }
@@ -207,6 +239,17 @@ mod tests {
             ServerConfig::parse("listen = \"nowhere\"")
                 .unwrap_err()
                 .contains("or off")
+        );
+        assert_eq!(
+            ServerConfig::parse("log_format = \"json\"")
+                .unwrap()
+                .log_format,
+            LogFormat::Json
+        );
+        assert!(
+            ServerConfig::parse("log_format = \"xml\"")
+                .unwrap_err()
+                .contains("log_format")
         );
         assert!(
             ServerConfig::parse("lisen = \"127.0.0.1:1\"")

@@ -6,6 +6,8 @@
 //! - [`jobs`]: issuing and renewing as jobs whose progress streams as
 //!   Server-Sent Events.
 //! - [`problem`]: errors as RFC 9457 problem documents.
+//! - [`metrics`] and [`health`]: `/metrics` (Prometheus) and
+//!   `/healthz`, `/readyz`; [`log`]: the process's log, text or JSON.
 //! - [`process`]: the long-running process (`certmgr server`): the API
 //!   listener, the HTTP-01 and TLS-ALPN-01 listeners, the heartbeat and the
 //!   renewal scheduler.
@@ -24,8 +26,11 @@ pub mod config;
 mod extract;
 pub mod gate;
 pub mod headers;
+pub mod health;
 pub mod jobs;
 mod listeners;
+pub mod log;
+pub mod metrics;
 pub mod policy;
 pub mod problem;
 pub mod process;
@@ -48,6 +53,7 @@ pub struct AppState {
     throttle: Arc<throttle::LoginThrottle>,
     secure_cookies: bool,
     sso: Option<Arc<routes::oidc::Sso>>,
+    scheduler: Arc<health::Scheduler>,
 }
 
 impl AppState {
@@ -65,6 +71,7 @@ impl AppState {
             throttle: Arc::default(),
             secure_cookies: false,
             sso: None,
+            scheduler: Arc::default(),
         }
     }
 
@@ -128,5 +135,15 @@ impl AppState {
     /// The jobs.
     pub fn jobs(&self) -> &jobs::Jobs {
         &self.jobs
+    }
+
+    /// The renewal scheduler's life (off unless the process turns it on).
+    pub fn scheduler(&self) -> &health::Scheduler {
+        &self.scheduler
+    }
+
+    /// The scheduler's life, to hand to the scheduler's task.
+    pub fn shared_scheduler(&self) -> Arc<health::Scheduler> {
+        self.scheduler.clone()
     }
 }

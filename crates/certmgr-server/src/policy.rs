@@ -74,6 +74,10 @@ use Scoping::{Any, Credential, Unscoped};
 #[rustfmt::skip]
 pub const RULES: &[Rule] = &[
     rule("GET", "/api/health", None, Any, None),
+    // Health and metrics (the metrics handler filters by scope).
+    rule("GET", "/healthz", None, Any, None),
+    rule("GET", "/readyz", None, Any, None),
+    rule("GET", "/metrics", Some(Viewer), Any, None),
     rule("GET", "/api/openapi.json", None, Any, None),
     rule("GET", "/api/docs", None, Any, None),
     rule("GET", "/api/docs/docs.js", None, Any, None),

@@ -66,6 +66,9 @@ pub enum ProblemKind {
     Upstream,
     /// The server failed (the database, a bug).
     Failed,
+    /// The server cannot do its work now (`/readyz`: the store does not
+    /// answer, the scheduler stopped).
+    Unavailable,
 }
 
 impl ProblemKind {
@@ -81,6 +84,7 @@ impl ProblemKind {
             ProblemKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ProblemKind::Upstream => StatusCode::BAD_GATEWAY,
             ProblemKind::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+            ProblemKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -96,6 +100,7 @@ impl ProblemKind {
             ProblemKind::RateLimited => "rate-limited",
             ProblemKind::Upstream => "upstream-failed",
             ProblemKind::Failed => "failed",
+            ProblemKind::Unavailable => "not-ready",
         }
     }
 
@@ -110,6 +115,7 @@ impl ProblemKind {
             ProblemKind::RateLimited => "Too many attempts",
             ProblemKind::Upstream => "A CA, DNS provider or notification peer failed",
             ProblemKind::Failed => "The operation failed",
+            ProblemKind::Unavailable => "The server is not ready",
         }
     }
 }

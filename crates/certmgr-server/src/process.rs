@@ -30,9 +30,12 @@ use certmgr_store::{ServerRecord, Store};
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
+use tracing::{info, warn};
+
 use crate::AppState;
 use crate::config::{Listen, ServerConfig};
 use crate::listeners::{self, bind};
+use crate::log::TARGET;
 use crate::tls::ServingCertificate;
 
 /// How often the server refreshes its registration.
@@ -174,10 +177,14 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
     };
     store.register_server(&registration).await?;
     if let Some(url) = &api_url {
-        eprintln!("certmgr server: {url}/ (API {url}/api, reference {url}/api/docs)");
+        info!(target: TARGET, url = %url, "{url}/ (API {url}/api, reference {url}/api/docs)");
     }
-    eprintln!(
-        "certmgr server: {}; {}",
+    info!(
+        target: TARGET,
+        http_listen = http_address.map(|a| a.to_string()),
+        https_listen = https_address.map(|a| a.to_string()),
+        renew_interval_secs = config.renew_interval_secs,
+        "{}; {}",
         match (http_address, https_address) {
             (None, None) => "no challenge listeners".to_owned(),
             (http, https) => [
@@ -201,7 +208,7 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
             loop {
                 tokio::time::sleep(Duration::from_secs(HEARTBEAT_SECS)).await;
                 if let Err(e) = store.register_server(&registration).await {
-                    eprintln!("certmgr server: heartbeat failed: {e}");
+                    warn!(target: TARGET, error = %e, "heartbeat failed: {e}");
                 }
             }
         }
@@ -220,12 +227,16 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
                 loop {
                     tokio::time::sleep(every).await;
                     match certificate.refresh(&Engine::new(&store)).await {
-                        Ok(true) => eprintln!(
-                            "certmgr server: serving version {} of the API's certificate",
+                        Ok(true) => info!(
+                            target: TARGET,
+                            version = certificate.version(),
+                            "serving version {} of the API's certificate",
                             certificate.version()
                         ),
                         Ok(false) => {}
-                        Err(e) => eprintln!("certmgr server: the API's certificate: {e}"),
+                        Err(e) => {
+                            warn!(target: TARGET, error = %e, "the API's certificate: {e}")
+                        }
                     }
                 }
             }
@@ -234,6 +245,8 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
     if config.renew_interval_secs > 0 {
         let secs = config.renew_interval_secs;
         let store = store.clone();
+        let life = state.shared_scheduler();
+        life.turn_on(secs, unix_now());
         tasks.push(tokio::spawn(async move {
             let solver = RunSolver::new(&store, HttpAnswers::Memory(solvers));
             let engine = Engine::new(&store);
@@ -245,31 +258,44 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
                 } else {
                     renewal::Scope::Due
                 };
+                life.pass_started(unix_now());
                 match renewal::renew_due(&engine, SolverChoice::Given(&solver), false, scope).await
                 {
                     Ok(decisions) => {
-                        for line in renewal::summary(&decisions) {
-                            eprintln!("certmgr server: {line}");
+                        for (decision, line) in decisions
+                            .iter()
+                            .filter(|d| d.due)
+                            .zip(renewal::summary(&decisions))
+                        {
+                            info!(
+                                target: TARGET,
+                                credential = %decision.name,
+                                ok = decision.ok,
+                                "{line}"
+                            );
                         }
                     }
-                    Err(e) => eprintln!("certmgr server: renewal run failed: {e}"),
+                    Err(e) => warn!(target: TARGET, error = %e, "renewal run failed: {e}"),
                 }
                 // After each renewal pass, what needs people: notices
                 // decided once, delivered on every enabled channel.
                 match certmgr_engine::notify::pass(&engine).await {
                     Ok(report) => {
                         for line in report.summary() {
-                            eprintln!("certmgr server: {line}");
+                            info!(target: TARGET, "{line}");
                         }
                     }
-                    Err(e) => eprintln!("certmgr server: notification pass failed: {e}"),
+                    Err(e) => {
+                        warn!(target: TARGET, error = %e, "notification pass failed: {e}")
+                    }
                 }
+                life.pass_finished(unix_now());
                 tokio::time::sleep(Duration::from_secs(secs)).await;
             }
         }));
     }
     shutdown_signal().await;
-    eprintln!("certmgr server: stopping");
+    info!(target: TARGET, "stopping");
     // Accept nothing more; let running jobs end.
     for task in &tasks {
         task.abort();
@@ -280,8 +306,10 @@ pub async fn run(store: Store, config: ServerConfig, startup: Startup) -> Engine
     }
     let left = state.jobs().running();
     if left > 0 {
-        eprintln!(
-            "certmgr server: {left} job(s) still running are left to the next start (their orders resume from the store)"
+        warn!(
+            target: TARGET,
+            jobs = left,
+            "{left} job(s) still running are left to the next start (their orders resume from the store)"
         );
     }
     certmgr_engine::instance::leave(&store).await;
@@ -300,8 +328,11 @@ async fn optional_bind(
     match bind(address, setting).await {
         Ok(socket) => Ok(Some(socket)),
         Err(error) if best_effort => {
-            eprintln!(
-                "certmgr server: not answering challenges on {address}: {error}; set {setting} to a port this process may use, or off"
+            warn!(
+                target: TARGET,
+                address = %address,
+                error = %error,
+                "not answering challenges on {address}: {error}; set {setting} to a port this process may use, or off"
             );
             Ok(None)
         }
@@ -341,6 +372,11 @@ async fn first_admin(state: &AppState, password: Option<Zeroizing<String>>) -> E
         ),
     }
     Ok(())
+}
+
+/// The system clock in Unix seconds (the scheduler's life is real time).
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 async fn shutdown_signal() {

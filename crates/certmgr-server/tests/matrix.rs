@@ -195,6 +195,8 @@ fn the_policy_table_keeps_the_rules_of_the_roles() {
             assert!(
                 [
                     "GET /api/health",
+                    "GET /healthz",
+                    "GET /readyz",
                     "POST /api/session",
                     "GET /api/oidc/login",
                     "GET /api/oidc/callback",

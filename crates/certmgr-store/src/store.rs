@@ -213,6 +213,13 @@ impl Store {
         self.backend
     }
 
+    /// Whether the database answers: one trivial query (the server's
+    /// readiness check).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Close the pool, waiting for connections to finish (flushes SQLite's WAL).
     pub async fn close(&self) {
         self.pool.close().await;

@@ -22,6 +22,10 @@ tests: expected requests in order, canned answers, `599` for anything else.
 authoritative DNS servers for DNS-01 tests (PowerDNS REST API; BIND RFC 2136
 updates with TSIG); point pebble at one with [`PebbleOptions::dns_server`].
 
+[`Prometheus`] (module [`prometheus`]) is a private Prometheus scraping a
+test's server, with alerting rules; [`promtool_check_metrics`] lints a
+scraped text.
+
 With the feature `oidc`, module `oidc` has a real OpenID provider
 (django-oidc-provider, `scripts/oidc-provider`) per test and a browser that
 signs its users in.
@@ -36,6 +40,7 @@ pub mod notify_peers;
 pub mod oidc;
 pub mod pebble;
 pub mod powerdns;
+pub mod prometheus;
 pub mod seed;
 pub mod skip;
 pub mod stub;
@@ -45,6 +50,7 @@ pub use bind::{Bind, bind_available};
 pub use notify_peers::{SmtpServer, WebhookReceiver, aiosmtpd_available};
 pub use pebble::{Pebble, PebbleOptions, pebble_available};
 pub use powerdns::{PowerDns, powerdns_available};
+pub use prometheus::{Prometheus, prometheus_available, promtool_check_metrics};
 pub use seed::{repo_root, seed_dxl};
 pub use skip::{openssl_available, skip};
 

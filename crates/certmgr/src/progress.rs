@@ -19,8 +19,6 @@ pub struct Show {
     pub steps: bool,
     /// One line per credential of a run over many.
     pub results: bool,
-    /// Put this in front of every line (the server's `certmgr server: `).
-    pub prefix: &'static str,
 }
 
 /// Print the engine's events for the rest of the process, as `show` says.
@@ -47,8 +45,7 @@ impl<S: Subscriber> Layer<S> for Lines {
         // A closed stderr leaves nowhere to say anything.
         let _ = writeln!(
             std::io::stderr().lock(),
-            "{}{lead}{}",
-            self.show.prefix,
+            "{lead}{}",
             certmgr_engine::progress::message(event)
         );
     }

@@ -302,9 +302,53 @@ pub struct Change<'a> {
 }
 
 impl Backend {
+    /// The provider's id, as the metrics name it: the definition's id,
+    /// [`RFC2136`] or [`SCRIPT`].
+    pub fn provider(&self) -> &str {
+        match self {
+            Backend::Http(definition, _, _) => &definition.meta().id,
+            Backend::Rfc2136 { .. } => RFC2136,
+            Backend::Script { .. } => SCRIPT,
+        }
+    }
+
+    /// Count one step of this provider and its latency
+    /// ([`certmgr_core::telemetry::DNS_STEPS`]).
+    fn measured<T>(&self, step: &str, started: std::time::Instant, result: &EngineResult<T>) {
+        use certmgr_core::telemetry::{self, DNS_STEP_DURATION, DNS_STEPS};
+        let outcome = if result.is_ok() { "success" } else { "failure" };
+        let labels = [self.provider(), step, outcome];
+        telemetry::count(&DNS_STEPS, &labels);
+        telemetry::observe(&DNS_STEP_DURATION, &labels, started.elapsed().as_secs_f64());
+    }
+
     /// Create the record; returns what the provider's add phase captured
     /// and account fields it changed.
     pub async fn add(
+        &self,
+        change: &Change<'_>,
+        trace: &dyn certmgr_dns::Trace,
+    ) -> EngineResult<Published> {
+        let started = std::time::Instant::now();
+        let result = self.add_record(change, trace).await;
+        self.measured("add", started, &result);
+        result
+    }
+
+    /// Delete the record, starting from the add phase's captures.
+    pub async fn delete(
+        &self,
+        change: &Change<'_>,
+        captures: &mut Captures,
+        trace: &dyn certmgr_dns::Trace,
+    ) -> EngineResult<Published> {
+        let started = std::time::Instant::now();
+        let result = self.delete_record(change, captures, trace).await;
+        self.measured("delete", started, &result);
+        result
+    }
+
+    async fn add_record(
         &self,
         change: &Change<'_>,
         trace: &dyn certmgr_dns::Trace,
@@ -335,8 +379,7 @@ impl Backend {
         }
     }
 
-    /// Delete the record, starting from the add phase's captures.
-    pub async fn delete(
+    async fn delete_record(
         &self,
         change: &Change<'_>,
         captures: &mut Captures,

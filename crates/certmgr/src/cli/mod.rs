@@ -161,6 +161,9 @@ pub struct ServerArgs {
     /// Serve the API over plain HTTP (only behind a proxy that terminates TLS).
     #[arg(long)]
     pub plain_http: bool,
+    /// The log's format on stderr: text (default) or json (one object per line).
+    #[arg(long, env = "CERTMGR_LOG_FORMAT", value_name = "text|json")]
+    pub log_format: Option<certmgr_server::config::LogFormat>,
 }
 
 /// `certmgr renew`.

@@ -79,10 +79,11 @@ pub async fn run(cli: Cli) -> CliResult<()> {
     if let Some(done) = built_in(&cli.command, json).await {
         return done;
     }
-    crate::progress::install(show_for(&cli.command, json));
     if let Command::Server(args) = cli.command {
+        // The server installs its own log (text or JSON).
         return server::run(&location, args).await;
     }
+    crate::progress::install(show_for(&cli.command, json));
     let store = location.open().await?;
     // The process's registration (an owner of leases and journal entries)
     // is renewed for as long as the command runs.
@@ -119,25 +120,18 @@ async fn built_in(command: &Command, json: bool) -> Option<CliResult<()>> {
 
 /// Which of the engine's progress lines a command prints: none of the steps
 /// under `--json`; a renewal run prints one line per credential instead of
-/// the interleaved steps of its concurrent orders; the server prefixes its
-/// lines with its name.
+/// the interleaved steps of its concurrent orders. (The server logs
+/// through [`certmgr_server::log`].)
 fn show_for(command: &Command, json: bool) -> crate::progress::Show {
     use crate::progress::Show;
     match command {
-        Command::Server(_) => Show {
-            steps: false,
-            results: false,
-            prefix: "certmgr server: ",
-        },
         Command::Renew(_) => Show {
             steps: false,
             results: !json,
-            prefix: "",
         },
         _ => Show {
             steps: !json,
             results: !json,
-            prefix: "",
         },
     }
 }

@@ -38,6 +38,7 @@ pub async fn run(location: &Location, args: ServerArgs) -> CliResult<()> {
         },
         tls_credential: args.tls_credential.clone(),
         plain_http: args.plain_http.then_some(true),
+        log_format: args.log_format,
     });
     if args.print_config {
         print!(
@@ -48,6 +49,7 @@ pub async fn run(location: &Location, args: ServerArgs) -> CliResult<()> {
         );
         return Ok(());
     }
+    certmgr_server::log::install(config.log_format);
     let startup = Startup {
         admin_password: crate::hardening::env_admin_password(),
         default_challenge_ports: args.http_listen.is_none()
@@ -58,8 +60,10 @@ pub async fn run(location: &Location, args: ServerArgs) -> CliResult<()> {
         location.open().await?
     } else {
         let (store, key_note) = location.init().await?;
-        eprintln!(
-            "certmgr server: store created in {}; {key_note}",
+        tracing::info!(
+            target: certmgr_server::log::TARGET,
+            data_dir = %location.data_dir.display(),
+            "store created in {}; {key_note}",
             location.data_dir.display()
         );
         crate::commands::audit::record_command(

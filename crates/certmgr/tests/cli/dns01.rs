@@ -10,7 +10,7 @@ use certmgr_testkit::powerdns::{PowerDns, powerdns_available};
 use crate::acme::AcmeEnv;
 use crate::need_pebble;
 
-fn setup() -> Option<(PowerDns, AcmeEnv)> {
+pub(crate) fn setup() -> Option<(PowerDns, AcmeEnv)> {
     let (pdns, t) = setup_zones(&["example.test"])?;
     let server = pdns.dns_address().to_string();
     powerdns_account(

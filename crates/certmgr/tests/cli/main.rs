@@ -24,6 +24,7 @@ mod import_export;
 mod listeners;
 mod manager;
 mod manual_flow;
+mod metrics;
 mod microca;
 mod remote;
 mod schemathesis;
