@@ -22,6 +22,7 @@ use crate::gate::gate;
 use crate::problem::{PROBLEM_JSON, Problem, ProblemKind};
 use crate::routes::{
     access, acme, credentials, dashboard, directory, dns, jobs, notifications, oidc, session,
+    transfer,
 };
 
 /// The largest request body the API reads (a PKCS#12 file in base64 fits).
@@ -114,9 +115,9 @@ pub fn routes() -> (Router<AppState>, OpenApiDocument) {
         .routes(routes!(jobs::issue))
         .routes(routes!(jobs::renew))
         .routes(routes!(credentials::revoke))
-        .routes(routes!(credentials::csr))
-        .routes(routes!(credentials::import))
-        .routes(routes!(credentials::export))
+        .routes(routes!(transfer::csr))
+        .routes(routes!(transfer::import))
+        .routes(routes!(transfer::export))
         .routes(routes!(credentials::tag))
         .routes(routes!(credentials::untag))
         .routes(routes!(jobs::job))

@@ -11,3 +11,4 @@ pub mod jobs;
 pub mod notifications;
 pub mod oidc;
 pub mod session;
+pub mod transfer;
