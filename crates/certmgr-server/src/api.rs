@@ -327,6 +327,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(crate::body::read_body_first))
         .layer(middleware::from_fn_with_state(
             state.secure_cookies(),
             crate::headers::security_headers,

@@ -22,6 +22,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+mod body;
 pub mod config;
 mod extract;
 pub mod gate;

@@ -828,3 +828,46 @@ fn the_api_keeps_idle_connections_and_serves_many_from_one_address() {
     }
     server.stop();
 }
+
+#[test]
+fn a_body_refused_before_it_is_read_leaves_the_connection_usable() {
+    let env = Env::new();
+    let admin = admin_token(&env);
+    let server = ApiServer::start(&env, "127.0.0.1:0");
+    let mut connection = BufReader::new(server.connect());
+    // Refused for its content type, which the server sees before the body:
+    // the body is still read, the answer arrives whole, and the connection
+    // serves the next request (no reset while the client is still writing).
+    let body = "x".repeat(256 * 1024);
+    let head = format!(
+        "POST /api/cas HTTP/1.1\r\nHost: certmgr.test\r\nAuthorization: Bearer {admin}\r\n\
+         Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    connection.get_mut().write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    connection.get_mut().write_all(body.as_bytes()).unwrap();
+    let answer = Head::read(&mut connection);
+    assert_eq!(answer.status, 400);
+    let length: usize = answer.header("content-length").unwrap().parse().unwrap();
+    let mut problem = vec![0; length];
+    connection.read_exact(&mut problem).unwrap();
+    assert!(String::from_utf8_lossy(&problem).contains("application/json"));
+    assert_eq!(health_on(&mut connection), 200, "{}", server.log());
+    // Refused by the gate (no token) before the body: the same.
+    let head = format!(
+        "POST /api/cas HTTP/1.1\r\nHost: certmgr.test\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    connection.get_mut().write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    connection.get_mut().write_all(body.as_bytes()).unwrap();
+    let answer = Head::read(&mut connection);
+    assert_eq!(answer.status, 401);
+    let length: usize = answer.header("content-length").unwrap().parse().unwrap();
+    let mut problem = vec![0; length];
+    connection.read_exact(&mut problem).unwrap();
+    assert_eq!(health_on(&mut connection), 200, "{}", server.log());
+    server.stop();
+}
