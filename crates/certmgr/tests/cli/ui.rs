@@ -777,3 +777,53 @@ fn signing_in_and_deleting_work_from_the_keyboard_and_delete_asks_first() {
     assert!(!env.ok(&["cred", "list"]).contains("web"));
     ui.server.stop();
 }
+
+#[test]
+fn a_domino_dxl_file_imports_through_the_dns_page_and_a_broken_one_changes_nothing() {
+    let Some(cf) = certmgr_testkit::seed_dxl("dns-providers/cloudflare/certstore_cloudflare.dxl")
+    else {
+        return;
+    };
+    // A file input takes a canonical path.
+    let cf = cf.canonicalize().unwrap();
+    let env = Env::new();
+    let password = new_user(&env, "ui-admin", "admin");
+    let text = std::fs::read_to_string(&cf).unwrap();
+    let broken = text.replacen(
+        "cfg_URL +\"/\"+ cfg_DnsZone + \"/dns_records/\"</text>",
+        "cfg_URL +\"/\"+ @Lft(cfg_DnsZone; 3) + \"/dns_records/\"</text>",
+        1,
+    );
+    assert!(broken != text, "the seed file changed: adapt the test");
+    let broken = env.file("broken.dxl", &broken);
+    let Some(ui) = Ui::start(&env, "dxl-import", "127.0.0.1:0") else {
+        return;
+    };
+    let b = &ui.browser;
+    ui.sign_in("ui-admin", &password);
+    ui.goto("/dns");
+    b.wait_text("Import provider definitions");
+
+    let before = env.digest();
+    b.type_into(&b.wait("input[name=\"text\"]"), broken.to_str().unwrap());
+    ui.press("Import");
+    let alert = b.wait("form .alert");
+    let message = b.text(&alert);
+    assert!(
+        message.contains("broken.dxl") && message.contains("@Lft"),
+        "{message}"
+    );
+    b.screenshot("broken-dxl");
+    assert_eq!(env.digest(), before, "a refused import changed the store");
+
+    ui.goto("/dns");
+    b.wait_text("Import provider definitions");
+    b.type_into(&b.wait("input[name=\"text\"]"), cf.to_str().unwrap());
+    ui.press("Import");
+    b.wait_text("Imported:");
+    b.screenshot("dxl-imported");
+    ui.accessible("DNS page after an import");
+    let listed = env.json(&["dns", "provider", "list"]).to_string();
+    assert!(listed.contains("\"dxl\""), "{listed}");
+    ui.server.stop();
+}

@@ -90,8 +90,8 @@ function importProvider(go) {
   const form = h('form', { class: 'stack panel', novalidate: true, 'aria-labelledby': 'import-dns-title' },
     h('h3', { id: 'import-dns-title' }, 'Import provider definitions'),
     field('TOML or DXL file', file, 'A certmgr TOML definition, or a Domino CertMgr DXL export (provider configurations with their accounts).'),
-    checkbox('Let the imported accounts reach private addresses', 'allow_private_network'),
-    checkbox('Let the imported accounts use plain http://', 'allow_plain_http'),
+    checkbox('Let the imported accounts reach private addresses', 'dxl_allow_private_network'),
+    checkbox('Let the imported accounts use plain http://', 'dxl_allow_plain_http'),
     h('div', { class: 'row' }, h('button', { class: 'primary' }, 'Import')));
   const result = h('div', { role: 'status' });
   form.addEventListener('submit', async (event) => {
@@ -105,7 +105,7 @@ function importProvider(go) {
     try {
       const answer = await call('POST', '/api/dns/providers', {
         file_name: chosen.name, text: await chosen.text(),
-        allow_private_network: !!v.allow_private_network, allow_plain_http: !!v.allow_plain_http,
+        allow_private_network: !!v.dxl_allow_private_network, allow_plain_http: !!v.dxl_allow_plain_http,
       });
       show(result, h('div', { class: 'notice' },
         h('p', {}, `Imported: ${answer.providers.join(', ') || 'no provider'}.`),
