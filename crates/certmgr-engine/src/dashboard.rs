@@ -119,16 +119,8 @@ pub async fn dashboard(
     tags: &[TagScope],
     utc_offset_minutes: i32,
 ) -> EngineResult<Dashboard> {
-    let store = engine.store();
-    let mut reached: Option<std::collections::HashSet<String>> = None;
-    for tag in tags {
-        let ids = store.tagged(&tag.key, &tag.value).await?;
-        reached = Some(match reached {
-            Some(before) => before.into_iter().filter(|id| ids.contains(id)).collect(),
-            None => ids.into_iter().collect(),
-        });
-    }
-    let rows = store.list_credentials().await?;
+    let reached = crate::view::tagged_ids(engine, tags).await?;
+    let rows = engine.store().list_credentials().await?;
     let selected = rows
         .iter()
         .filter(|c| reached.as_ref().is_none_or(|ids| ids.contains(&c.id)));

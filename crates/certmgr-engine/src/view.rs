@@ -116,6 +116,23 @@ pub enum Sort {
     Expiry,
 }
 
+/// The ids of the credentials carrying every one of `tags`; `None` when
+/// there is no tag to match (every credential).
+pub async fn tagged_ids(
+    engine: &Engine<'_>,
+    tags: &[certmgr_store::TagScope],
+) -> EngineResult<Option<std::collections::HashSet<String>>> {
+    let mut tagged: Option<std::collections::HashSet<String>> = None;
+    for tag in tags {
+        let ids = engine.store().tagged(&tag.key, &tag.value).await?;
+        tagged = Some(match tagged {
+            Some(before) => before.into_iter().filter(|id| ids.contains(id)).collect(),
+            None => ids.into_iter().collect(),
+        });
+    }
+    Ok(tagged)
+}
+
 /// The credentials `filter` selects, as of the engine's clock, by name.
 pub async fn credentials(
     engine: &Engine<'_>,
@@ -145,14 +162,7 @@ pub async fn credentials_page(
 ) -> EngineResult<Page<CredentialSummary>> {
     let now = engine.now();
     let store = engine.store();
-    let mut tagged: Option<std::collections::HashSet<String>> = None;
-    for tag in &filter.tags {
-        let ids = store.tagged(&tag.key, &tag.value).await?;
-        tagged = Some(match tagged {
-            Some(before) => before.into_iter().filter(|id| ids.contains(id)).collect(),
-            None => ids.into_iter().collect(),
-        });
-    }
+    let tagged = tagged_ids(engine, &filter.tags).await?;
     let needle = filter
         .hostname_contains
         .as_ref()

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -326,7 +325,6 @@ pub fn router(state: AppState) -> Router {
                 "no such route: see /api/openapi.json",
             )
         })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(crate::body::read_body_first))
         .layer(middleware::from_fn_with_state(
             state.secure_cookies(),

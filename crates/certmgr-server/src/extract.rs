@@ -5,11 +5,10 @@
 //! answered such text with a database error, a 500).
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::Problem;
 
 /// NUL, percent-encoded: the only way it can be in a URI.
 const NUL_ENCODED: &str = "%00";
@@ -26,7 +25,8 @@ fn holds_nul(value: &serde_json::Value) -> bool {
     }
 }
 
-/// A JSON request body.
+/// A JSON request body (its size was checked by [`crate::body`], which
+/// read it whole).
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
@@ -40,15 +40,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             Ok(axum::Json(value)) => serde_json::from_value(value)
                 .map(JsonBody)
                 .map_err(|e| Problem::bad_input(format!("the body: {e}"))),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(Problem::new(
-                    ProblemKind::TooLarge,
-                    format!(
-                        "the body is larger than {} bytes",
-                        crate::api::MAX_BODY_BYTES
-                    ),
-                ))
-            }
             Err(rejection) => Err(Problem::bad_input(format!(
                 "the body: {} (send JSON with Content-Type: application/json)",
                 rejection.body_text()

@@ -149,11 +149,6 @@ impl Browser {
         browser
     }
 
-    /// Where downloads land.
-    pub fn downloads(&self) -> &Path {
-        &self.downloads
-    }
-
     /// Wait for a download named `file_name` to be complete; its path.
     pub fn downloaded(&self, file_name: &str) -> PathBuf {
         let path = self.downloads.join(file_name);

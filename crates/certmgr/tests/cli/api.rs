@@ -869,5 +869,14 @@ fn a_body_refused_before_it_is_read_leaves_the_connection_usable() {
     let mut problem = vec![0; length];
     connection.read_exact(&mut problem).unwrap();
     assert_eq!(health_on(&mut connection), 200, "{}", server.log());
+    // A body declared larger than the API reads is refused at once.
+    let too_large = server.call(
+        "POST",
+        "/api/cas",
+        Some(&admin),
+        Some(json!({"name": "x".repeat(1024 * 1024 + 1)})),
+    );
+    assert_eq!(too_large.status, 413, "{}", too_large.text());
+    assert_eq!(too_large.json()["type"], "urn:certmgr:problem:too-large");
     server.stop();
 }
